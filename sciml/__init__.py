@@ -1,0 +1,23 @@
+"""sciml: few-shot property prediction with meta-learned graph neural networks.
+
+The public, scikit-learn-like entry point is :class:`sciml.api.FewShotClassifier`
+(imported lazily so that ``import sciml`` stays cheap for the CLI).
+"""
+
+from __future__ import annotations
+
+import logging
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = ["__version__", "FewShotClassifier"]
+
+
+def __getattr__(name: str):
+    if name == "FewShotClassifier":
+        from sciml.api import FewShotClassifier
+
+        return FewShotClassifier
+    raise AttributeError(f"module 'sciml' has no attribute {name!r}")

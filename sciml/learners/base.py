@@ -1,0 +1,66 @@
+"""The few-shot learner interface shared by meta-learners and baselines.
+
+A learner turns molecules into features once (``featurize``) and then adapts on a
+support set and scores queries on those features. The evaluation harness calls
+``featurize`` once per dataset and ``fit_features`` / ``predict_proba_features`` once
+per episode, so every learner sees identical episodes at the cost of one
+featurization; notebook users call ``fit`` / ``predict_proba`` on SMILES.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+
+class SupportSetError(ValueError):
+    """The support set cannot be used (e.g. only one class, or empty)."""
+
+
+def check_binary_support(y: np.ndarray) -> np.ndarray:
+    """Validate a classification support label vector; return it as float64 ``[n]``."""
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if y.size == 0:
+        raise SupportSetError("The support set is empty: give at least one positive and one negative example.")
+    if not np.isfinite(y).all():
+        bad = np.flatnonzero(~np.isfinite(y))[:10].tolist()
+        raise SupportSetError(f"Support labels contain NaN/inf at rows {bad}.")
+    if not np.isin(y, (0.0, 1.0)).all():
+        bad = np.flatnonzero(~np.isin(y, (0.0, 1.0)))[:10].tolist()
+        raise SupportSetError(f"Classification labels must be 0 or 1; rows {bad} are not.")
+    if len(np.unique(y)) < 2:
+        only = "positive (1)" if y[0] == 1 else "negative (0)"
+        raise SupportSetError(
+            f"The support set has only one class ({only}, {y.size} rows): give at least one example of each class."
+        )
+    return y
+
+
+class FewShotLearner(ABC):
+    """Base class: ``featurize`` once, then ``fit_features`` / ``predict_proba_features`` per episode.
+
+    Subclasses set ``name`` (the registry key, also the ``learner`` field of benchmark
+    records) and store learned state in attributes with a trailing underscore.
+    """
+
+    name: ClassVar[str] = "base"
+
+    @abstractmethod
+    def featurize(self, smiles: list[str]) -> np.ndarray:
+        """Features for valid SMILES, shape ``[n, d]``."""
+
+    @abstractmethod
+    def fit_features(self, X: np.ndarray, y: np.ndarray) -> "FewShotLearner":
+        """Adapt on support features ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
+
+    @abstractmethod
+    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        """Probability of the positive class for query features ``X`` ``[n_query, d]`` -> ``[n_query]``."""
+
+    def fit(self, smiles: list[str], y) -> "FewShotLearner":
+        return self.fit_features(self.featurize(list(smiles)), np.asarray(y))
+
+    def predict_proba(self, smiles: list[str]) -> np.ndarray:
+        return self.predict_proba_features(self.featurize(list(smiles)))
