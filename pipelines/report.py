@@ -1,0 +1,98 @@
+"""Markdown tables from tidy benchmark records, with published reference numbers beside ours."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+_DATASET_COLUMNS = {"tox21": "Tox21", "sider": "SIDER", "muv": "MUV", "toxcast": "ToxCast"}
+
+
+def published_fewshot_moleculenet(manifest: Path) -> dict[tuple[str, str, int], float]:
+    """Parse the 'Published reference numbers' table of the molecules MANIFEST.
+
+    Returns ``{(method, dataset, shots): roc_auc_percent}``; cells like ``74.98 / 65.58`` are
+    10-shot / 1-shot, ``–`` is missing. Returns ``{}`` when the file is absent.
+    """
+    if not manifest.is_file():
+        return {}
+    lines = manifest.read_text().splitlines()
+    try:
+        start = next(i for i, l in enumerate(lines) if l.startswith("## Published reference numbers"))
+    except StopIteration:
+        return {}
+    header = None
+    out: dict[tuple[str, str, int], float] = {}
+    for line in lines[start + 1:]:
+        if line.startswith("## "):
+            break
+        if not line.startswith("|"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] == "method":
+            header = [c.lower() for c in cells]
+            continue
+        if header is None or set(cells[0]) <= {"-", " "}:
+            continue
+        for ds, cell in zip(header[1:], cells[1:]):
+            nums = re.findall(r"(\d+\.\d+|–|-)\s*(?:±\s*\d+\.\d+)?", cell.replace("(*)", ""))
+            for shots, tok in zip((10, 1), nums[:2]):
+                if tok not in ("–", "-"):
+                    out[(cells[0], ds, shots)] = float(tok)
+    return out
+
+
+def markdown_table(records: list[dict], metric: str, *, published: dict | None = None,
+                   ref_methods: tuple[str, ...] = ("ProtoNet", "MAML")) -> str:
+    """One row per (dataset, shots), one column per learner: ``mean ± std``; published columns last."""
+    recs = [r for r in records if r["metric"] == metric]
+    learners = sorted({r["learner"] for r in recs}, key=lambda x: (x not in ("protonet",), x))
+    keys = sorted({(r["dataset"], r["shots"]) for r in recs}, key=lambda k: (list(_DATASET_COLUMNS).index(k[0])
+                                                                             if k[0] in _DATASET_COLUMNS else 99, k[1]))
+    refs = [m for m in ref_methods if published and any(p[0] == m for p in published)] if published else []
+    head = ["dataset", "shots"] + learners + [f"{m} (published)" for m in refs]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    by = {(r["dataset"], r["shots"], r["learner"]): r for r in recs}
+    for ds, k in keys:
+        row = [_DATASET_COLUMNS.get(ds, ds), str(k)]
+        for ln in learners:
+            r = by.get((ds, k, ln))
+            row.append(f"{r['mean']:.2f} ± {r['std']:.2f}" if r else "")
+        for m in refs:
+            v = published.get((m, _DATASET_COLUMNS.get(ds, ds).lower(), k))
+            row.append(f"{v:.2f}" if v is not None else "–")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def write_report(records: list[dict], path: Path, *, title: str, published: dict | None, notes: list[str]) -> None:
+    """Markdown report: a ROC-AUC table, a ΔAUPRC table, then provenance notes."""
+    benches = sorted({r["benchmark"] for r in records})
+    cmds = sorted({r["command"] for r in records})
+    dates = sorted({r["date"] for r in records})
+    machines = sorted({r["machine"] for r in records})
+    seeds = sorted({tuple(r["seeds"]) for r in records})
+    parts = [f"# {title}", ""]
+    parts += [
+        "Model selection used validation tasks only (carved out of the published train tasks); "
+        "test tasks were never used for training or selection. Published numbers chose the "
+        "best epoch on the test tasks.", "",
+        "## ROC-AUC (%), mean ± std over seeds of the test-task average", "",
+        markdown_table(records, "roc_auc", published=published), "",
+        "## ΔAUPRC (%) = average precision − positive fraction, mean ± std over seeds", "",
+        markdown_table(records, "delta_auprc"), "",
+        "## Provenance", "",
+        f"- benchmark: {', '.join(benches)}",
+        f"- dates: {', '.join(dates)}",
+        f"- machine: {'; '.join(machines)}",
+        f"- seeds (support draws): {'; '.join(str(list(s)) for s in seeds)}",
+        "- commands:",
+        *[f"  - `{c}`" for c in cmds],
+        *[f"- {n}" for n in notes],
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts))

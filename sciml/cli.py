@@ -1,0 +1,192 @@
+"""The ``sciml`` command line: ``train``, ``evaluate``, ``predict``.
+
+Heavy imports (torch, PyG, RDKit) happen inside the commands so ``sciml --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    help="Few-shot molecular property prediction: meta-train, benchmark and predict.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+FEWSHOT_DATASETS = ("tox21", "sider", "muv", "toxcast")
+LEARNERS = ("protonet", "rf", "knn")
+
+
+def _setup_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(show_path=False, rich_tracebacks=False)], force=True)
+
+
+def _command_line() -> str:
+    return "sciml " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _csv_list(value: str, allowed: tuple[str, ...] | None = None, name: str = "value") -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if allowed is not None:
+        bad = [v for v in items if v not in allowed]
+        if bad:
+            raise typer.BadParameter(f"unknown {name} {bad}; choose from {', '.join(allowed)}")
+    return items
+
+
+def _fail(msg: str) -> None:
+    typer.secho(f"Error: {msg}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+DataDirOpt = typer.Option(None, "--data-dir", help="Folder with molecules/ and materials/ "
+                          "(default: $SCIML_DATA_DIR, else ../shared/data next to the project).")
+
+
+@app.command()
+def train(
+    dataset: str = typer.Option(..., help=f"Few-shot MoleculeNet dataset to meta-train on: {', '.join(FEWSHOT_DATASETS)}."),
+    out: Path = typer.Option(..., help="Checkpoint folder to write (model.safetensors + config.json)."),
+    data_dir: Optional[Path] = DataDirOpt,
+    steps: int = typer.Option(2000, help="Meta-training steps (each averages --tasks-per-step episodes)."),
+    tasks_per_step: int = typer.Option(4, help="Episodes per optimizer step."),
+    k_shot: int = typer.Option(10, help="Support examples per class in training and validation episodes."),
+    n_query: int = typer.Option(16, help="Query molecules per class in training episodes."),
+    hidden: int = typer.Option(256, help="GNN hidden width."),
+    depth: int = typer.Option(5, help="Number of GINE message-passing layers."),
+    out_dim: int = typer.Option(256, help="Embedding width."),
+    pooling: str = typer.Option("mean+max", help="Graph pooling: mean, sum, max, mean+max or attention."),
+    dropout: float = typer.Option(0.1, help="Dropout in the encoder."),
+    norm: str = typer.Option("batch", help="Normalisation in the encoder: batch, layer or none."),
+    fingerprint_bits: int = typer.Option(0, help="Also feed a Morgan count fingerprint of this length "
+                                         "(radius 2) to the encoder; 0 = pure GNN."),
+    lr: float = typer.Option(1e-3, help="Peak learning rate (linear warm-up, then cosine decay)."),
+    weight_decay: float = typer.Option(1e-4, help="AdamW weight decay."),
+    eval_every: int = typer.Option(200, help="Evaluate on validation tasks every N steps."),
+    patience: int = typer.Option(5, help="Stop after this many evaluations without validation improvement."),
+    val_fraction: float = typer.Option(0.2, help="Fraction of the train tasks held out as validation tasks."),
+    seed: int = typer.Option(0, help="Seed for weights, episode sampling and the validation split."),
+    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Meta-train a ProtoNet on the train tasks of a dataset; select on validation tasks; save a checkpoint."""
+    _setup_logging(verbose)
+    from pipelines.run import train_fewshot_moleculenet
+    from pipelines.train import TrainConfig
+    from sciml.config import DataDirError
+
+    if dataset not in FEWSHOT_DATASETS:
+        _fail(f"unknown dataset {dataset!r}; choose from {', '.join(FEWSHOT_DATASETS)}")
+    cfg = TrainConfig(
+        encoder_config={"hidden": hidden, "depth": depth, "out_dim": out_dim, "pooling": pooling,
+                        "dropout": dropout, "norm": norm, "residual": True, "gfeat_hidden": 256},
+        fingerprint_bits=fingerprint_bits, k_shot=k_shot, n_query=n_query, steps=steps,
+        tasks_per_step=tasks_per_step, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
+        patience=patience, seed=seed,
+    )
+    try:
+        res = train_fewshot_moleculenet(dataset, cfg, out, data_dir=data_dir, val_fraction=val_fraction,
+                                        device=device, command=_command_line())
+    except DataDirError as e:
+        _fail(str(e))
+    typer.echo(f"saved {out} (best validation ROC-AUC {res.best_val_auc:.4f} at step {res.best_step}, "
+               f"{res.steps_run} steps in {res.seconds:.0f}s)")
+
+
+@app.command()
+def evaluate(
+    datasets: str = typer.Option(",".join(FEWSHOT_DATASETS), help="Comma-separated datasets."),
+    learners: str = typer.Option(",".join(LEARNERS), help="Comma-separated learners: protonet, rf, knn."),
+    shots: str = typer.Option("1,10", help="Comma-separated K (support = K positives + K negatives)."),
+    seeds: int = typer.Option(10, help="Number of support draws (seeds 0..N-1)."),
+    checkpoint: str = typer.Option("runs/protonet-{dataset}", help="ProtoNet checkpoint folder; "
+                                   "'{dataset}' is replaced by each dataset name."),
+    results_dir: Path = typer.Option(Path("benchmarks/results"), help="Where the JSON records and the Markdown table go."),
+    data_dir: Optional[Path] = DataDirOpt,
+    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Run the few-shot MoleculeNet protocol on the test tasks and write benchmarks/results/fewshot_moleculenet.{json,md}."""
+    _setup_logging(verbose)
+    from pipelines.run import evaluate_fewshot_moleculenet
+    from sciml.checkpoint import CheckpointError
+    from sciml.config import DataDirError
+
+    ds = _csv_list(datasets, FEWSHOT_DATASETS, "dataset")
+    ls = _csv_list(learners, LEARNERS, "learner")
+    try:
+        ks = [int(k) for k in _csv_list(shots)]
+    except ValueError:
+        raise typer.BadParameter("--shots takes integers, e.g. 1,10")
+    try:
+        table = evaluate_fewshot_moleculenet(ds, ls, ks, list(range(seeds)), checkpoint, results_dir,
+                                             data_dir=data_dir, device=device, command=_command_line())
+    except (DataDirError, CheckpointError) as e:
+        _fail(str(e))
+    typer.echo(table)
+
+
+@app.command()
+def predict(
+    checkpoint: Path = typer.Option(..., help="Checkpoint folder made by `sciml train`."),
+    support: Path = typer.Option(..., help="CSV/TSV of measured molecules: a SMILES column and a 0/1 label column."),
+    query: Path = typer.Option(..., help="CSV/TSV of molecules to predict (a SMILES column)."),
+    out: Path = typer.Option(Path("predictions.csv"), help="Output CSV (.csv) or Parquet (.parquet); one row per query row."),
+    smiles_col: Optional[str] = typer.Option(None, help="SMILES column name (auto-detected when omitted)."),
+    label_col: Optional[str] = typer.Option(None, help="Label column of the support file (auto-detected when omitted)."),
+    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Adapt a checkpoint on a support file and write P(active) for every query row (errors kept per row)."""
+    _setup_logging(verbose)
+    import pandas as pd
+
+    from assays.sources.user_csv import UserTableError, load_user_table, read_table
+    from sciml.api import FewShotClassifier
+    from sciml.checkpoint import CheckpointError
+    from sciml.learners.base import SupportSetError
+
+    try:
+        model = FewShotClassifier.from_checkpoint(checkpoint, device=device)
+        task, report = load_user_table(support, smiles_col=smiles_col, value_col=label_col, kind="classification")
+        bad = report[report["status"] != "ok"]
+        for _, r in bad.head(20).iterrows():
+            typer.secho(f"support row {r['row']}: {r['error']}", fg=typer.colors.YELLOW, err=True)
+        if task is None:
+            _fail(f"{support}: no usable support rows")
+        model.fit(task.smiles, task.labels)
+        qdf = read_table(query)
+        col = smiles_col or _guess_smiles_column(qdf, query)
+        result = model.predict_proba(qdf[col].tolist())
+        result = pd.concat([qdf.reset_index(drop=True), result.drop(columns=["smiles"])], axis=1)
+    except (CheckpointError, UserTableError, SupportSetError, FileNotFoundError) as e:
+        _fail(str(e))
+    if out.suffix == ".parquet":
+        result.to_parquet(out, index=False)
+    else:
+        result.to_csv(out, index=False)
+    n_err = int(result["error"].astype(bool).sum())
+    typer.echo(f"wrote {len(result)} rows to {out} ({n_err} rows could not be predicted; see the 'error' column)")
+
+
+def _guess_smiles_column(df, path) -> str:
+    from assays.sources.user_csv import UserTableError, find_smiles_column
+
+    try:
+        return find_smiles_column(df)
+    except UserTableError as e:
+        _fail(f"{path}: {e}")
+
+
+if __name__ == "__main__":
+    app()

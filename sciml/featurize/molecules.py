@@ -1,0 +1,256 @@
+"""RDKit molecule -> PyTorch Geometric ``Data`` with informative atom and bond features.
+
+Atom features (one-hot unless noted): element, heavy-atom degree, formal charge,
+chirality tag, total H count, hybridisation, aromaticity (bit), ring membership (bit),
+membership in rings of size 3-8 (6 bits), atomic mass / 100 (scalar).
+Bond features: bond type, conjugation, ring membership, stereo.
+Optionally a graph-level Morgan count fingerprint (``gfeat``, uint8, clipped at 255)
+that encoders may fuse with the pooled graph embedding.
+
+Bump :data:`FEATURIZER_VERSION` whenever the features change: caches and checkpoints
+are keyed on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+from rdkit import Chem, RDLogger
+from rdkit.Chem import rdFingerprintGenerator
+from torch_geometric.data import Data
+
+logger = logging.getLogger(__name__)
+RDLogger.DisableLog("rdApp.*")
+
+FEATURIZER_NAME = "mol_graph"
+FEATURIZER_VERSION = "1.0"
+
+ELEMENTS = [
+    "H", "Li", "B", "C", "N", "O", "F", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "K", "Ca", "Ti", "Cr",
+    "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ge", "As", "Se", "Br", "Zr", "Mo", "Ag", "Cd", "Sn", "Sb",
+    "I", "Ba", "Gd", "Pt", "Au", "Hg", "Tl", "Pb", "Bi",
+]  # + "other"
+DEGREES = [0, 1, 2, 3, 4, 5]
+CHARGES = [-2, -1, 0, 1, 2]
+CHIRALITY = [
+    Chem.rdchem.ChiralType.CHI_UNSPECIFIED,
+    Chem.rdchem.ChiralType.CHI_TETRAHEDRAL_CW,
+    Chem.rdchem.ChiralType.CHI_TETRAHEDRAL_CCW,
+]
+NUM_HS = [0, 1, 2, 3, 4]
+HYBRIDIZATION = [
+    Chem.rdchem.HybridizationType.S,
+    Chem.rdchem.HybridizationType.SP,
+    Chem.rdchem.HybridizationType.SP2,
+    Chem.rdchem.HybridizationType.SP3,
+    Chem.rdchem.HybridizationType.SP3D,
+    Chem.rdchem.HybridizationType.SP3D2,
+]
+RING_SIZES = [3, 4, 5, 6, 7, 8]
+BOND_TYPES = [
+    Chem.rdchem.BondType.SINGLE,
+    Chem.rdchem.BondType.DOUBLE,
+    Chem.rdchem.BondType.TRIPLE,
+    Chem.rdchem.BondType.AROMATIC,
+]
+BOND_STEREO = [
+    Chem.rdchem.BondStereo.STEREONONE,
+    Chem.rdchem.BondStereo.STEREOANY,
+    Chem.rdchem.BondStereo.STEREOZ,
+    Chem.rdchem.BondStereo.STEREOE,
+    Chem.rdchem.BondStereo.STEREOCIS,
+    Chem.rdchem.BondStereo.STEREOTRANS,
+]
+
+#: Atom feature width: one-hots each with an "other" slot, plus 2 bits, 6 ring bits, 1 scalar.
+ATOM_DIM = (
+    len(ELEMENTS) + 1 + len(DEGREES) + 1 + len(CHARGES) + 1 + len(CHIRALITY) + 1 + len(NUM_HS) + 1
+    + len(HYBRIDIZATION) + 1 + 2 + len(RING_SIZES) + 1
+)
+#: Bond feature width: type one-hot, conjugated, in ring, stereo one-hot.
+BOND_DIM = len(BOND_TYPES) + 2 + len(BOND_STEREO)
+
+
+def _one_hot(value, choices: list) -> list[float]:
+    """One-hot over ``choices`` with a final "other" slot."""
+    out = [0.0] * (len(choices) + 1)
+    try:
+        out[choices.index(value)] = 1.0
+    except ValueError:
+        out[-1] = 1.0
+    return out
+
+
+def atom_features(atom: Chem.Atom, ring_info: Chem.RingInfo) -> list[float]:
+    """Feature vector of one atom, length :data:`ATOM_DIM`."""
+    idx = atom.GetIdx()
+    return (
+        _one_hot(atom.GetSymbol(), ELEMENTS)
+        + _one_hot(atom.GetDegree(), DEGREES)
+        + _one_hot(atom.GetFormalCharge(), CHARGES)
+        + _one_hot(atom.GetChiralTag(), CHIRALITY)
+        + _one_hot(atom.GetTotalNumHs(), NUM_HS)
+        + _one_hot(atom.GetHybridization(), HYBRIDIZATION)
+        + [float(atom.GetIsAromatic()), float(atom.IsInRing())]
+        + [float(ring_info.IsAtomInRingOfSize(idx, s)) for s in RING_SIZES]
+        + [atom.GetMass() / 100.0]
+    )
+
+
+def bond_features(bond: Chem.Bond) -> list[float]:
+    """Feature vector of one bond, length :data:`BOND_DIM` (no "other" slots)."""
+    bt = [float(bond.GetBondType() == t) for t in BOND_TYPES]
+    st = [float(bond.GetStereo() == s) for s in BOND_STEREO]
+    return bt + [float(bond.GetIsConjugated()), float(bond.IsInRing())] + st
+
+
+@dataclass(frozen=True)
+class FeaturizerSpec:
+    """What a checkpoint stores about its featurizer; two specs must match to reuse weights or caches."""
+
+    name: str = FEATURIZER_NAME
+    version: str = FEATURIZER_VERSION
+    atom_dim: int = ATOM_DIM
+    bond_dim: int = BOND_DIM
+    fingerprint_bits: int = 0  # 0 = no graph-level fingerprint
+    fingerprint_radius: int = 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FeaturizerSpec":
+        return cls(**d)
+
+    def key(self) -> str:
+        """Short stable hash of the spec (cache folder name)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return f"{self.name}-v{self.version}-{hashlib.sha1(blob).hexdigest()[:10]}"
+
+
+@dataclass
+class FeaturizeResult:
+    """Output of :meth:`MolGraphFeaturizer.featurize`.
+
+    ``graphs[i]`` is the graph of input ``i`` or ``None`` when ``i`` is in ``errors``
+    (which maps input position -> reason). Nothing is dropped or reordered.
+    """
+
+    graphs: list[Data | None]
+    errors: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def valid_index(self) -> np.ndarray:
+        return np.array([i for i, g in enumerate(self.graphs) if g is not None], dtype=np.int64)
+
+
+class MolGraphFeaturizer:
+    """SMILES -> PyG ``Data(x [n_atoms, ATOM_DIM], edge_index [2, 2*n_bonds], edge_attr [2*n_bonds, BOND_DIM])``.
+
+    Parameters
+    ----------
+    fingerprint_bits : int
+        Length of an optional graph-level Morgan count fingerprint stored as
+        ``gfeat`` ``[1, fingerprint_bits]`` (uint8); 0 disables it.
+    fingerprint_radius : int
+        Morgan radius of that fingerprint.
+    cache : bool
+        Use the on-disk graph cache (:mod:`sciml.featurize.cache`), keyed by SMILES
+        and :meth:`FeaturizerSpec.key`.
+    """
+
+    def __init__(self, fingerprint_bits: int = 0, fingerprint_radius: int = 2, cache: bool = True):
+        self.spec = FeaturizerSpec(fingerprint_bits=fingerprint_bits, fingerprint_radius=fingerprint_radius)
+        self.cache = cache
+        self._fpgen = (
+            rdFingerprintGenerator.GetMorganGenerator(radius=fingerprint_radius, fpSize=fingerprint_bits)
+            if fingerprint_bits
+            else None
+        )
+
+    @classmethod
+    def from_spec(cls, spec: FeaturizerSpec | dict, cache: bool = True) -> "MolGraphFeaturizer":
+        spec = FeaturizerSpec.from_dict(spec) if isinstance(spec, dict) else spec
+        current = FeaturizerSpec(fingerprint_bits=spec.fingerprint_bits, fingerprint_radius=spec.fingerprint_radius)
+        if spec != current:
+            raise ValueError(
+                f"Featurizer spec mismatch: the model was built with {spec.name} v{spec.version} "
+                f"(atom_dim={spec.atom_dim}, bond_dim={spec.bond_dim}) but this installation has "
+                f"{current.name} v{current.version} (atom_dim={current.atom_dim}, bond_dim={current.bond_dim}). "
+                f"Re-train the model or install the sciml version it was made with."
+            )
+        return cls(spec.fingerprint_bits, spec.fingerprint_radius, cache=cache)
+
+    def mol_to_graph(self, mol: Chem.Mol) -> Data:
+        """Graph of an RDKit molecule (no hydrogens added)."""
+        ring_info = mol.GetRingInfo()
+        x = torch.tensor([atom_features(a, ring_info) for a in mol.GetAtoms()], dtype=torch.float32)
+        src, dst, feats = [], [], []
+        for b in mol.GetBonds():
+            i, j = b.GetBeginAtomIdx(), b.GetEndAtomIdx()
+            f = bond_features(b)
+            src += [i, j]
+            dst += [j, i]
+            feats += [f, f]
+        edge_index = torch.tensor([src, dst], dtype=torch.long).reshape(2, -1)
+        edge_attr = torch.tensor(feats, dtype=torch.float32).reshape(-1, BOND_DIM)
+        data = Data(x=x, edge_index=edge_index, edge_attr=edge_attr)
+        if self._fpgen is not None:
+            fp = self._fpgen.GetCountFingerprintAsNumPy(mol)
+            data.gfeat = torch.from_numpy(np.minimum(fp, 255).astype(np.uint8)).reshape(1, -1)
+        return data
+
+    def smiles_to_graph(self, smiles: str) -> Data:
+        """Graph of one SMILES; raises ``ValueError`` with the reason when it cannot be parsed."""
+        if not isinstance(smiles, str) or not smiles.strip():
+            raise ValueError("empty SMILES")
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            raise ValueError(f"RDKit could not parse SMILES {smiles!r}")
+        if mol.GetNumAtoms() == 0:
+            raise ValueError(f"SMILES {smiles!r} has no atoms")
+        return self.mol_to_graph(mol)
+
+    def featurize(self, smiles: Sequence[str], progress: bool = False) -> FeaturizeResult:
+        """Featurize many SMILES, reading and filling the on-disk cache.
+
+        Returns a :class:`FeaturizeResult` aligned with the input (``None`` + reason for
+        inputs that fail).
+        """
+        from sciml.featurize.cache import GraphCache
+
+        smiles = list(smiles)
+        cache = GraphCache.for_spec(self.spec) if self.cache else None
+        found = cache.get_many(smiles) if cache is not None else {}
+        graphs: list[Data | None] = [None] * len(smiles)
+        errors: dict[int, str] = {}
+        new: dict[str, Data] = {}
+        failed: dict[str, str] = {}
+        todo = list(dict.fromkeys(s for s in smiles if s not in found))
+        it = todo
+        if progress and len(todo) > 2000:
+            from tqdm.auto import tqdm
+
+            it = tqdm(todo, desc="featurizing", unit="mol")
+        for s in it:
+            try:
+                new[s] = self.smiles_to_graph(s)
+            except ValueError as e:
+                failed[s] = str(e)
+        for i, s in enumerate(smiles):
+            if s in failed:
+                errors[i] = failed[s]
+            else:
+                graphs[i] = found[s] if s in found else new[s]
+        if cache is not None and new:
+            cache.put_many(new)
+        if errors:
+            logger.info("featurize: %d of %d inputs failed (first rows: %s)", len(errors), len(smiles),
+                        sorted(errors)[:5])
+        return FeaturizeResult(graphs=graphs, errors=errors)

@@ -1,0 +1,177 @@
+"""Non-meta-learned baselines fitted on the support set alone, on Morgan fingerprints.
+
+* :class:`RandomForestBaseline` (``"rf"``): a class-balanced random forest.
+* :class:`KNNTanimotoBaseline` (``"knn"``): similarity-weighted vote of the ``k``
+  most Tanimoto-similar support molecules.
+
+Both featurize with :func:`sciml.featurize.fingerprints.morgan_fingerprints`
+(radius 2, 2048 bits by default) and predict the probability of class 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import NotFittedError
+
+from sciml.featurize.fingerprints import morgan_fingerprints, tanimoto_matrix
+from sciml.learners.base import FewShotLearner, check_binary_support
+
+__all__ = ["RandomForestBaseline", "KNNTanimotoBaseline"]
+
+
+def _check_features(X: np.ndarray, what: str) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{what} features must be 2-D [n, d], got shape {X.shape}.")
+    return X
+
+
+def _not_fitted(obj: FewShotLearner) -> NotFittedError:
+    return NotFittedError(
+        f"This {type(obj).__name__} is not fitted yet: call fit(smiles, y) or fit_features(X, y) "
+        f"on a support set before predicting."
+    )
+
+
+class RandomForestBaseline(FewShotLearner):
+    """Random forest on Morgan fingerprints of the support set.
+
+    Parameters
+    ----------
+    n_estimators : int, default 100
+        Number of trees.
+    radius : int, default 2
+        Morgan radius.
+    n_bits : int, default 2048
+        Fingerprint length.
+    seed : int, default 0
+        ``random_state`` of the forest.
+
+    Attributes
+    ----------
+    model_ : sklearn.ensemble.RandomForestClassifier
+        The forest fitted by the last :meth:`fit_features` call
+        (``class_weight="balanced"``, ``n_jobs=1``).
+    """
+
+    name = "rf"
+
+    def __init__(self, n_estimators: int = 100, radius: int = 2, n_bits: int = 2048, seed: int = 0):
+        if int(n_estimators) < 1:
+            raise ValueError(f"n_estimators must be >= 1, got {n_estimators}.")
+        self.n_estimators = int(n_estimators)
+        self.radius = int(radius)
+        self.n_bits = int(n_bits)
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(n_estimators={self.n_estimators}, radius={self.radius}, "
+            f"n_bits={self.n_bits}, seed={self.seed})"
+        )
+
+    def featurize(self, smiles: list[str]) -> np.ndarray:
+        """Morgan bit fingerprints, ``uint8`` ``[n, n_bits]``; ValueError names any invalid SMILES."""
+        return morgan_fingerprints(smiles, radius=self.radius, n_bits=self.n_bits)
+
+    def fit_features(self, X: np.ndarray, y: np.ndarray) -> "RandomForestBaseline":
+        """Fit a fresh forest on support features ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
+        X = _check_features(X, "Support")
+        y = check_binary_support(y)
+        if X.shape[0] != y.size:
+            raise ValueError(f"Support features have {X.shape[0]} rows but there are {y.size} labels.")
+        model = RandomForestClassifier(
+            n_estimators=self.n_estimators,
+            class_weight="balanced",
+            random_state=self.seed,
+            n_jobs=1,
+        )
+        model.fit(X, y.astype(np.int64))
+        self.model_ = model
+        return self
+
+    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        """Probability of class 1 for query features ``X`` ``[n_query, d]`` -> float64 ``[n_query]``."""
+        model = getattr(self, "model_", None)
+        if model is None:
+            raise _not_fitted(self)
+        X = _check_features(X, "Query")
+        if X.shape[0] == 0:
+            return np.zeros(0, dtype=np.float64)
+        col = int(np.flatnonzero(model.classes_ == 1)[0])
+        return model.predict_proba(X)[:, col].astype(np.float64)
+
+
+class KNNTanimotoBaseline(FewShotLearner):
+    """Similarity-weighted k-nearest-neighbour vote under Tanimoto similarity.
+
+    For each query, the ``min(k, n_support)`` most similar support molecules are taken
+    (ties broken by support order) and the probability is
+    ``sum_j (s_j + eps) * y_j / sum_j (s_j + eps)``, so neighbours count in proportion
+    to their similarity and all-zero similarities give the plain fraction of positives.
+
+    Parameters
+    ----------
+    k : int, default 5
+        Number of neighbours; capped at the support size.
+    radius : int, default 2
+        Morgan radius.
+    n_bits : int, default 2048
+        Fingerprint length.
+    eps : float, default 1e-6
+        Added to every neighbour's similarity weight.
+
+    Attributes
+    ----------
+    X_ : np.ndarray of bool, shape ``[n_support, d]``
+        Support fingerprints (as on/off bits).
+    y_ : np.ndarray of float64, shape ``[n_support]``
+        Support labels.
+    """
+
+    name = "knn"
+
+    def __init__(self, k: int = 5, radius: int = 2, n_bits: int = 2048, eps: float = 1e-6):
+        if int(k) < 1:
+            raise ValueError(f"k must be >= 1, got {k}.")
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0, got {eps}.")
+        self.k = int(k)
+        self.radius = int(radius)
+        self.n_bits = int(n_bits)
+        self.eps = float(eps)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(k={self.k}, radius={self.radius}, n_bits={self.n_bits}, eps={self.eps})"
+
+    def featurize(self, smiles: list[str]) -> np.ndarray:
+        """Morgan bit fingerprints, ``uint8`` ``[n, n_bits]``; ValueError names any invalid SMILES."""
+        return morgan_fingerprints(smiles, radius=self.radius, n_bits=self.n_bits)
+
+    def fit_features(self, X: np.ndarray, y: np.ndarray) -> "KNNTanimotoBaseline":
+        """Store support fingerprints ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
+        X = _check_features(X, "Support")
+        y = check_binary_support(y)
+        if X.shape[0] != y.size:
+            raise ValueError(f"Support features have {X.shape[0]} rows but there are {y.size} labels.")
+        self.X_ = X != 0
+        self.y_ = y
+        return self
+
+    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        """Probability of class 1 for query features ``X`` ``[n_query, d]`` -> float64 ``[n_query]``."""
+        if getattr(self, "X_", None) is None or getattr(self, "y_", None) is None:
+            raise _not_fitted(self)
+        X = _check_features(X, "Query")
+        if X.shape[1] != self.X_.shape[1]:
+            raise ValueError(
+                f"Query features have {X.shape[1]} columns but the support set had {self.X_.shape[1]}."
+            )
+        if X.shape[0] == 0:
+            return np.zeros(0, dtype=np.float64)
+        sim = tanimoto_matrix(X, self.X_).astype(np.float64)  # [n_query, n_support]
+        k = min(self.k, self.y_.size)
+        idx = np.argsort(-sim, axis=1, kind="stable")[:, :k]  # [n_query, k]
+        w = np.take_along_axis(sim, idx, axis=1) + self.eps
+        return (w * self.y_[idx]).sum(axis=1) / w.sum(axis=1)
