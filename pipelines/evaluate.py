@@ -56,7 +56,7 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
         if progress:
             from tqdm.auto import tqdm
 
-            it = tqdm(episodes, desc=f"{collection.name} {learner.name} {k}-shot", unit="episode", leave=False)
+            it = tqdm(episodes, desc=f"{collection.name} {learner.name} {k}-shot", unit="episode", leave=False, disable=None)
         for ep in it:
             r = task_rows[ep.task_name]
             t1 = time.time()

@@ -91,7 +91,8 @@ def validation_auc(model: ProtoNet, store: GraphStore, episodes, task_pos: dict[
     the episodes use are embedded (once).
     """
     rows = {name: task_pos[name] for name in {ep.task_name for ep in episodes}}
-    needed = np.unique(np.concatenate(list(rows.values())))
+    needed = np.unique(np.concatenate(
+        [rows[ep.task_name][np.concatenate([ep.support_idx, ep.query_idx])] for ep in episodes]))
     emb = embed_graphs(model.encoder, [store.graphs[p] for p in needed], device)
     lookup = np.full(len(store), -1, dtype=np.int64)
     lookup[needed] = np.arange(len(needed))
@@ -101,7 +102,7 @@ def validation_auc(model: ProtoNet, store: GraphStore, episodes, task_pos: dict[
         r = lookup[rows[ep.task_name]]
         s = torch.from_numpy(emb[r[ep.support_idx]])
         q = torch.from_numpy(emb[r[ep.query_idx]])
-        p1 = torch.softmax(-scale * squared_distances(q, prototypes(s, torch.as_tensor(ep.support_y))), -1)[:, 1]
+        p1 = torch.softmax(-scale * squared_distances(q, prototypes(s, torch.tensor(ep.support_y))), -1)[:, 1]
         aucs.append(roc_auc(ep.query_y, p1.numpy()))
     return float(np.nanmean(aucs)) if aucs else float("nan")
 
@@ -155,7 +156,7 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.steps, desc="meta-training", unit="step")
+        bar = tqdm(total=cfg.steps, desc="meta-training", unit="step", disable=None, mininterval=5)
     for step in range(1, cfg.steps + 1):
         model.train()
         opt.zero_grad(set_to_none=True)
@@ -164,10 +165,10 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
             ep = next(sampler)
             idx = np.concatenate([ep.support_idx, ep.query_idx])
             batch = store.batch(task_pos[ep.task_name][idx]).to(device)
-            loss = model.episode_loss(batch, len(ep.support_idx), torch.as_tensor(ep.support_y, device=device),
-                                      torch.as_tensor(ep.query_y, device=device))
+            loss = model.episode_loss(batch, len(ep.support_idx), torch.tensor(ep.support_y, device=device),
+                                      torch.tensor(ep.query_y, device=device))
             (loss / cfg.tasks_per_step).backward()
-            loss_sum += float(loss)
+            loss_sum += loss.item()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         sched.step()

@@ -51,7 +51,7 @@ def embed_graphs(encoder: torch.nn.Module, graphs: list, device: str = "cpu", ba
     if progress and len(graphs) > 5 * batch_size:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc="embedding", unit="batch")
+        starts = tqdm(starts, desc="embedding", unit="batch", disable=None)
     try:
         for i in starts:
             b = Batch.from_data_list(graphs[i : i + batch_size]).to(device)

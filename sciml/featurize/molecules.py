@@ -237,7 +237,7 @@ class MolGraphFeaturizer:
         if progress and len(todo) > 2000:
             from tqdm.auto import tqdm
 
-            it = tqdm(todo, desc="featurizing", unit="mol")
+            it = tqdm(todo, desc="featurizing", unit="mol", disable=None)
         for s in it:
             try:
                 new[s] = self.smiles_to_graph(s)
