@@ -25,7 +25,6 @@ def train_fewshot_moleculenet(dataset: str, cfg: TrainConfig, out: Path, *, data
     """Meta-train on ``dataset``'s train tasks (minus validation tasks) and save a checkpoint at ``out``."""
     data_dir = resolve_data_dir(data_dir)
     coll = load_fewshot_moleculenet(dataset, data_dir, val_fraction=val_fraction, val_seed=cfg.seed)
-    logger.info(coll.summary())
     res = meta_train(coll, cfg, device=device, progress=progress)
     enc_cfg = res.model.encoder.config.to_dict()
     save_checkpoint(
@@ -75,7 +74,6 @@ def evaluate_fewshot_moleculenet(datasets: list[str], learners: list[str], shots
     frames = []
     for ds in datasets:
         coll = load_fewshot_moleculenet(ds, data_dir)
-        logger.info(coll.summary())
         for ln in learners:
             learner = make_learner(ln, ds, checkpoint_pattern, device)
             frames.append(evaluate_learner(learner, coll, shots, seeds, progress=progress))

@@ -161,7 +161,7 @@ def predict(
         task, report = load_user_table(support, smiles_col=smiles_col, value_col=label_col, kind="classification")
         bad = report[report["status"] != "ok"]
         for _, r in bad.head(20).iterrows():
-            typer.secho(f"support row {r['row']}: {r['error']}", fg=typer.colors.YELLOW, err=True)
+            typer.secho(f"support data row {r['row']} (0-based, header excluded): {r['error']}", fg=typer.colors.YELLOW, err=True)
         if task is None:
             _fail(f"{support}: no usable support rows")
         model.fit(task.smiles, task.labels)
