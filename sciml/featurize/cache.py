@@ -1,6 +1,6 @@
 """On-disk cache of featurized molecular graphs, keyed by SMILES and featurizer spec.
 
-Layout: ``<cache_dir>/graphs/<spec key>/shard-<time>-<pid>.pt``. Each shard is a dict of
+Layout: ``<cache_dir>/graphs/<spec key>/shard-<time>-<pid>.pt`` plus ``.json`` (its SMILES). Each shard is a dict of
 plain tensors plus a list of SMILES (saved with ``torch.save`` and read back with
 ``torch.load(weights_only=True)``, so reading a cache never unpickles code):
 
@@ -15,8 +15,10 @@ other; a corrupt shard is skipped with a warning.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -29,49 +31,95 @@ logger = logging.getLogger(__name__)
 
 
 class GraphCache:
-    """A folder of graph shards for one featurizer spec (see module docstring)."""
+    """A folder of graph shards for one featurizer spec (see module docstring).
+
+    Each shard ``shard-*.pt`` has a small companion ``shard-*.json`` listing its SMILES;
+    lookups read only those lists and then load just the shards that hold requested
+    molecules, so predicting a handful of molecules does not load a 100k-molecule cache.
+    One instance per folder is shared within a process (:meth:`for_spec`).
+    """
+
+    _instances: dict[Path, "GraphCache"] = {}
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        self._index: dict[str, Data] | None = None
+        self._where: dict[str, str] = {}  # smiles -> shard file name
+        self._seen: set[str] = set()  # shard names already indexed
+        self._loaded: dict[str, dict[str, Data]] = {}  # shard name -> graphs
+        self._lock = threading.Lock()
 
     @classmethod
     def for_spec(cls, spec, root: Path | None = None) -> "GraphCache":
         root = Path(root) if root is not None else default_cache_dir()
-        return cls(root / "graphs" / spec.key())
+        folder = root / "graphs" / spec.key()
+        if folder not in cls._instances:
+            cls._instances[folder] = cls(folder)
+        return cls._instances[folder]
 
-    def _load(self) -> dict[str, Data]:
-        if self._index is not None:
-            return self._index
-        index: dict[str, Data] = {}
+    def _refresh_index(self) -> None:
+        """Index shards written since the last look (by this or another process)."""
         for shard in sorted(self.folder.glob("shard-*.pt")):
+            if shard.name in self._seen:
+                continue
+            listing = shard.with_suffix(".json")
             try:
-                blob = torch.load(shard, weights_only=True)
-                index.update(_unpack(blob))
+                if listing.is_file():
+                    names = json.loads(listing.read_text())
+                else:  # shard from an older layout: load it once and write its listing
+                    graphs = _unpack(torch.load(shard, weights_only=True))
+                    self._loaded[shard.name] = graphs
+                    names = list(graphs)
+                    listing.write_text(json.dumps(names))
             except Exception as e:  # a half-written or foreign file must not break a run
                 logger.warning("skipping unreadable graph cache shard %s: %s", shard, e)
-        self._index = index
-        return index
+                self._seen.add(shard.name)
+                continue
+            self._seen.add(shard.name)
+            for smi in names:
+                self._where.setdefault(smi, shard.name)
+
+    def _shard(self, name: str) -> dict[str, Data]:
+        if name not in self._loaded:
+            try:
+                self._loaded[name] = _unpack(torch.load(self.folder / name, weights_only=True))
+            except Exception as e:
+                logger.warning("skipping unreadable graph cache shard %s: %s", self.folder / name, e)
+                self._loaded[name] = {}
+        return self._loaded[name]
 
     def get_many(self, smiles: list[str]) -> dict[str, Data]:
         """Cached graphs for those of ``smiles`` that are in the cache."""
         if not self.folder.is_dir():
             return {}
-        index = self._load()
-        return {s: index[s] for s in smiles if isinstance(s, str) and s in index}
+        with self._lock:
+            self._refresh_index()
+            out: dict[str, Data] = {}
+            for s in smiles:
+                if isinstance(s, str) and s in self._where and s not in out:
+                    g = self._shard(self._where[s]).get(s)
+                    if g is not None:
+                        out[s] = g
+            return out
 
     def put_many(self, graphs: dict[str, Data]) -> None:
-        """Write ``graphs`` as one new shard (atomic rename)."""
+        """Write ``graphs`` as one new shard plus its SMILES listing (atomic renames; listing last)."""
         if not graphs:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        name = f"shard-{time.time_ns()}-{os.getpid()}.pt"
-        tmp = self.folder / (name + ".tmp")
-        torch.save(_pack(graphs), tmp)
-        tmp.replace(self.folder / name)
-        if self._index is not None:
-            self._index.update(graphs)
-        logger.debug("cached %d graphs in %s", len(graphs), self.folder / name)
+        with self._lock:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name = f"shard-{time.time_ns()}-{os.getpid()}.pt"
+            tmp = self.folder / (name + ".tmp")
+            torch.save(_pack(graphs), tmp)
+            tmp.replace(self.folder / name)
+            listing = (self.folder / name).with_suffix(".json")
+            tmp_listing = listing.with_suffix(".json.tmp")
+            tmp_listing.write_text(json.dumps(list(graphs)))
+            tmp_listing.replace(listing)
+            self._seen.add(name)
+            self._loaded[name] = dict(graphs)
+            for smi in graphs:
+                self._where.setdefault(smi, name)
+            logger.debug("cached %d graphs in %s", len(graphs), self.folder / name)
 
 
 def _pack(graphs: dict[str, Data]) -> dict:

@@ -96,7 +96,7 @@ class ProtoNetLearner(FewShotLearner):
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "ProtoNetLearner":
         y = check_binary_support(y)
         with torch.no_grad():
-            self.prototypes_ = prototypes(torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y))
+            self.prototypes_ = prototypes(torch.as_tensor(X, dtype=torch.float32), torch.tensor(y))
         return self
 
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:

@@ -1,0 +1,184 @@
+"""Checkpoints: safetensors + JSON round trip, and clear errors for tampered or broken folders."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+import sciml
+from sciml.checkpoint import CONFIG, WEIGHTS, CheckpointError, load_checkpoint, read_config, save_checkpoint
+from sciml.encoders import build_encoder
+from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, MolGraphFeaturizer
+from sciml.graphs import embed_smiles
+from sciml.learners.protonet import ProtoNet
+
+SMILES = ["CCO", "c1ccccc1", "CC(=O)Nc1ccc(O)cc1", "C[C@H](N)O", "[NH4+]"]
+
+
+def _tiny_model(fingerprint_bits: int = 0):
+    torch.manual_seed(0)
+    feat = MolGraphFeaturizer(fingerprint_bits=fingerprint_bits)
+    enc_cfg = dict(atom_dim=ATOM_DIM, bond_dim=BOND_DIM, hidden=16, depth=2, out_dim=8, dropout=0.1,
+                   norm="batch", pooling="mean+max", gfeat_dim=fingerprint_bits, gfeat_hidden=8)
+    model = ProtoNet(build_encoder("gine", enc_cfg), learn_scale=True)
+    # move BatchNorm running statistics and the scale away from their initial values, so that the
+    # round trip has to restore buffers and every parameter, not just re-create a fresh model
+    model.train()
+    with torch.no_grad():
+        model.encoder(Batch.from_data_list([feat.smiles_to_graph(s) for s in SMILES]))
+        model.log_scale.fill_(-1.234)
+    model.eval()
+    return model, feat, model.encoder.config.to_dict()
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    # keep embedding calls from reading the large session-wide test cache
+    monkeypatch.setenv("SCIML_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def ckpt(tmp_path):
+    model, feat, enc_cfg = _tiny_model()
+    path = save_checkpoint(tmp_path / "ckpt", model, feat, encoder="gine", encoder_config=enc_cfg,
+                           learner_config={"learn_scale": True}, training={"dataset": "toy", "steps": 3})
+    return path, model, feat
+
+
+def _edit_config(path, **changes):
+    cfg = json.loads((path / CONFIG).read_text())
+    for k, v in changes.items():
+        cfg[k] = v
+    (path / CONFIG).write_text(json.dumps(cfg))
+    return cfg
+
+
+def test_round_trip_gives_identical_embeddings(ckpt):
+    path, model, feat = ckpt
+    loaded, lfeat, config = load_checkpoint(path)
+    assert not loaded.training  # eval mode
+    assert lfeat.spec == feat.spec
+    assert loaded.scale.item() == pytest.approx(np.exp(-1.234))
+    before = embed_smiles(model.encoder, feat, SMILES)
+    after = embed_smiles(loaded.encoder, lfeat, SMILES)
+    assert before.shape == (len(SMILES), 8)
+    np.testing.assert_array_equal(before, after)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, loaded.state_dict()[k]), k
+    assert config["training"] == {"dataset": "toy", "steps": 3}
+    assert config["package_version"] == sciml.__version__
+    assert config["featurizer"]["version"] == FEATURIZER_VERSION
+
+
+def test_round_trip_with_fingerprint(tmp_path):
+    model, feat, enc_cfg = _tiny_model(fingerprint_bits=32)
+    save_checkpoint(tmp_path, model, feat, encoder="gine", encoder_config=enc_cfg)
+    loaded, lfeat, _ = load_checkpoint(tmp_path)
+    assert lfeat.spec.fingerprint_bits == 32
+    np.testing.assert_array_equal(embed_smiles(model.encoder, feat, SMILES), embed_smiles(loaded.encoder, lfeat, SMILES))
+
+
+def test_folder_holds_only_safetensors_and_json_and_loading_never_unpickles(ckpt, monkeypatch):
+    path, _, _ = ckpt
+    assert sorted(p.name for p in path.iterdir()) == sorted([WEIGHTS, CONFIG])
+    assert (path / WEIGHTS).read_bytes()[8:9] == b"{"  # safetensors: u64 header length, then a JSON header
+
+    def no_pickle(*a, **k):
+        raise AssertionError("checkpoint loading must not unpickle")
+
+    monkeypatch.setattr(pickle, "load", no_pickle)
+    monkeypatch.setattr(pickle, "loads", no_pickle)
+    monkeypatch.setattr(pickle, "Unpickler", no_pickle)
+    monkeypatch.setattr(torch, "load", no_pickle)
+    model, _, _ = load_checkpoint(path)
+    assert isinstance(model, ProtoNet)
+
+
+def test_featurizer_version_mismatch(ckpt):
+    path, _, _ = ckpt
+    cfg = json.loads((path / CONFIG).read_text())
+    _edit_config(path, featurizer=dict(cfg["featurizer"], version="0.9"))
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(path)
+    msg = str(e.value)
+    assert "v0.9" in msg and f"v{FEATURIZER_VERSION}" in msg and "version" in msg
+    assert str(path) in msg
+
+
+def test_missing_weights(ckpt):
+    path, _, _ = ckpt
+    (path / WEIGHTS).unlink()
+    with pytest.raises(CheckpointError, match=f"needs {CONFIG} and {WEIGHTS}"):
+        load_checkpoint(path)
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "nope")
+
+
+def test_non_json_config(ckpt):
+    path, _, _ = ckpt
+    (path / CONFIG).write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(path)
+
+
+def test_wrong_format(ckpt):
+    path, _, _ = ckpt
+    _edit_config(path, format="something-else")
+    with pytest.raises(CheckpointError, match="format"):
+        read_config(path)
+
+
+def test_json_that_is_not_an_object(ckpt):
+    path, _, _ = ckpt
+    (path / CONFIG).write_text("[1, 2]")
+    with pytest.raises(CheckpointError, match="not a sciml checkpoint config"):
+        load_checkpoint(path)
+
+
+def test_unsupported_format_version(ckpt):
+    path, _, _ = ckpt
+    _edit_config(path, format_version=99)
+    with pytest.raises(CheckpointError, match="format version 99"):
+        load_checkpoint(path)
+
+
+def test_missing_key(ckpt):
+    path, _, _ = ckpt
+    cfg = json.loads((path / CONFIG).read_text())
+    del cfg["encoder_config"]
+    (path / CONFIG).write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="encoder_config"):
+        load_checkpoint(path)
+
+
+def test_weights_for_a_different_architecture(ckpt):
+    path, _, _ = ckpt
+    cfg = json.loads((path / CONFIG).read_text())
+    _edit_config(path, encoder_config=dict(cfg["encoder_config"], hidden=24))
+    with pytest.raises(CheckpointError, match="weights do not match"):
+        load_checkpoint(path)
+
+
+def test_unknown_encoder_or_learner(ckpt):
+    path, _, _ = ckpt
+    _edit_config(path, encoder="transformer")
+    with pytest.raises(CheckpointError, match="cannot build encoder"):
+        load_checkpoint(path)
+    _edit_config(path, encoder="gine", learner="maml")
+    with pytest.raises(CheckpointError, match="learner 'maml'"):
+        load_checkpoint(path)
+
+
+def test_corrupt_weights_file(ckpt):
+    path, _, _ = ckpt
+    (path / WEIGHTS).write_bytes(b"\x00" * 20)
+    with pytest.raises(CheckpointError, match="safetensors"):
+        load_checkpoint(path)
