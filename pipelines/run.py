@@ -40,28 +40,19 @@ def train_fewshot_moleculenet(dataset: str, cfg: TrainConfig, out: Path, *, data
     return res
 
 
-def make_learner(name: str, dataset: str, checkpoint_pattern: str, device: str | None):
-    """Instantiate a learner for the benchmark (ProtoNet from the dataset's checkpoint)."""
-    if name == "protonet":
-        from sciml.learners.protonet import ProtoNetLearner
+def build_learner(name: str, dataset: str, checkpoint_pattern: str, device: str | None):
+    """A learner from the registry; meta-learners load the checkpoint made for ``dataset``."""
+    from sciml.checkpoint import CheckpointError
+    from sciml.learners import LEARNERS, make_learner
 
+    if name in LEARNERS and LEARNERS[name].needs_checkpoint:
         ckpt = Path(checkpoint_pattern.format(dataset=dataset))
-        model, featurizer, config = load_checkpoint(ckpt, device=device or "cpu")
-        trained_on = config.get("training", {}).get("dataset")
+        learner = make_learner(name, ckpt, device=device or "cpu")
+        trained_on = learner.config_.get("training", {}).get("dataset")
         if trained_on and trained_on != dataset:
-            from sciml.checkpoint import CheckpointError
-
             raise CheckpointError(f"{ckpt} was meta-trained on {trained_on!r}, not {dataset!r}.")
-        return ProtoNetLearner(model, featurizer, device=device or "cpu")
-    if name == "rf":
-        from sciml.learners.baselines import RandomForestBaseline
-
-        return RandomForestBaseline(seed=0)
-    if name == "knn":
-        from sciml.learners.baselines import KNNTanimotoBaseline
-
-        return KNNTanimotoBaseline()
-    raise ValueError(f"unknown learner {name!r}")
+        return learner
+    return make_learner(name)
 
 
 def evaluate_fewshot_moleculenet(datasets: list[str], learners: list[str], shots: list[int], seeds: list[int],
@@ -75,7 +66,7 @@ def evaluate_fewshot_moleculenet(datasets: list[str], learners: list[str], shots
     for ds in datasets:
         coll = load_fewshot_moleculenet(ds, data_dir)
         for ln in learners:
-            learner = make_learner(ln, ds, checkpoint_pattern, device)
+            learner = build_learner(ln, ds, checkpoint_pattern, device)
             frames.append(evaluate_learner(learner, coll, shots, seeds, progress=progress))
     per_episode = pd.concat(frames, ignore_index=True)
     records = summarize(per_episode, benchmark=BENCHMARK, command=command)

@@ -13,6 +13,8 @@ from typing import Optional
 
 import typer
 
+from sciml.learners import LEARNERS
+
 app = typer.Typer(
     help="Few-shot molecular property prediction: meta-train, benchmark and predict.",
     no_args_is_help=True,
@@ -21,7 +23,6 @@ app = typer.Typer(
 )
 
 FEWSHOT_DATASETS = ("tox21", "sider", "muv", "toxcast")
-LEARNERS = ("protonet", "rf", "knn")
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -106,7 +107,8 @@ def train(
 @app.command()
 def evaluate(
     datasets: str = typer.Option(",".join(FEWSHOT_DATASETS), help="Comma-separated datasets."),
-    learners: str = typer.Option(",".join(LEARNERS), help="Comma-separated learners: protonet, rf, knn."),
+    learners: str = typer.Option("protonet,rf,knn", help="Comma-separated learners: " + "; ".join(
+        f"{k} ({v.description})" for k, v in LEARNERS.items()) + "."),
     shots: str = typer.Option("1,10", help="Comma-separated K (support = K positives + K negatives)."),
     seeds: int = typer.Option(10, help="Number of support draws (seeds 0..N-1)."),
     checkpoint: str = typer.Option("runs/protonet-{dataset}", help="ProtoNet checkpoint folder; "
@@ -123,7 +125,7 @@ def evaluate(
     from sciml.config import DataDirError
 
     ds = _csv_list(datasets, FEWSHOT_DATASETS, "dataset")
-    ls = _csv_list(learners, LEARNERS, "learner")
+    ls = _csv_list(learners, tuple(LEARNERS), "learner")
     try:
         ks = [int(k) for k in _csv_list(shots)]
     except ValueError:

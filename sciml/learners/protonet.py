@@ -88,6 +88,17 @@ class ProtoNetLearner(FewShotLearner):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.batch_size = batch_size
 
+    @classmethod
+    def from_checkpoint(cls, path, device: str | None = None) -> "ProtoNetLearner":
+        """Load a ProtoNet checkpoint folder (see :mod:`sciml.checkpoint`)."""
+        from sciml.checkpoint import load_checkpoint
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        model, featurizer, config = load_checkpoint(path, device=device)
+        learner = cls(model, featurizer, device=device)
+        learner.config_ = config
+        return learner
+
     def featurize(self, smiles: list[str]) -> np.ndarray:
         from sciml.graphs import embed_smiles
 
