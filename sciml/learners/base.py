@@ -10,9 +10,47 @@ featurization; notebook users call ``fit`` / ``predict_proba`` on SMILES.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+
+
+@dataclass
+class Prediction:
+    """Predictive summary for ``n`` queries.
+
+    Attributes
+    ----------
+    mean : np.ndarray
+        ``[n]``: P(y=1) for classification, the predictive mean for regression.
+    std : np.ndarray
+        ``[n]``: predictive standard deviation (regression) or the epistemic spread of
+        P(y=1) across ensemble members / particles (classification; 0 when the learner
+        has no such spread).
+    lower, upper : np.ndarray, optional
+        ``[n]``: central interval at ``level``; learners with non-Gaussian predictive
+        distributions (particle mixtures) fill them, otherwise :meth:`interval` uses a
+        Gaussian with ``mean`` and ``std``.
+    level : float
+        Coverage level of ``lower`` / ``upper``.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    level: float = 0.9
+
+    def interval(self, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Central ``level`` interval ``(lower, upper)``, each ``[n]``."""
+        level = self.level if level is None else level
+        if self.lower is not None and self.upper is not None and level == self.level:
+            return self.lower, self.upper
+        from scipy.stats import norm
+
+        z = norm.ppf(0.5 + level / 2)
+        return self.mean - z * self.std, self.mean + z * self.std
 
 
 class SupportSetError(ValueError):
