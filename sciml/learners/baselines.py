@@ -34,7 +34,30 @@ def _not_fitted(obj: FewShotLearner) -> NotFittedError:
     )
 
 
-class RandomForestBaseline(FewShotLearner):
+class MorganLearner(FewShotLearner):
+    """Shared part of the fingerprint baselines: Morgan featurization and support checks.
+
+    Subclasses set ``radius`` and ``n_bits`` in ``__init__``.
+    """
+
+    radius: int
+    n_bits: int
+
+    def featurize(self, smiles: list[str]) -> np.ndarray:
+        """Morgan bit fingerprints, ``uint8`` ``[n, n_bits]``; ValueError names any invalid SMILES."""
+        return morgan_fingerprints(smiles, radius=self.radius, n_bits=self.n_bits)
+
+    @staticmethod
+    def _support(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Validated support ``(X [n, d], y [n])`` for binary classification."""
+        X = _check_features(X, "Support")
+        y = check_binary_support(y)
+        if X.shape[0] != y.size:
+            raise ValueError(f"Support features have {X.shape[0]} rows but there are {y.size} labels.")
+        return X, y
+
+
+class RandomForestBaseline(MorganLearner):
     """Random forest on Morgan fingerprints of the support set.
 
     Parameters
@@ -71,16 +94,9 @@ class RandomForestBaseline(FewShotLearner):
             f"n_bits={self.n_bits}, seed={self.seed})"
         )
 
-    def featurize(self, smiles: list[str]) -> np.ndarray:
-        """Morgan bit fingerprints, ``uint8`` ``[n, n_bits]``; ValueError names any invalid SMILES."""
-        return morgan_fingerprints(smiles, radius=self.radius, n_bits=self.n_bits)
-
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "RandomForestBaseline":
         """Fit a fresh forest on support features ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
-        X = _check_features(X, "Support")
-        y = check_binary_support(y)
-        if X.shape[0] != y.size:
-            raise ValueError(f"Support features have {X.shape[0]} rows but there are {y.size} labels.")
+        X, y = self._support(X, y)
         model = RandomForestClassifier(
             n_estimators=self.n_estimators,
             class_weight="balanced",
@@ -103,7 +119,7 @@ class RandomForestBaseline(FewShotLearner):
         return model.predict_proba(X)[:, col].astype(np.float64)
 
 
-class KNNTanimotoBaseline(FewShotLearner):
+class KNNTanimotoBaseline(MorganLearner):
     """Similarity-weighted k-nearest-neighbour vote under Tanimoto similarity.
 
     For each query, the ``min(k, n_support)`` most similar support molecules are taken
@@ -145,16 +161,9 @@ class KNNTanimotoBaseline(FewShotLearner):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(k={self.k}, radius={self.radius}, n_bits={self.n_bits}, eps={self.eps})"
 
-    def featurize(self, smiles: list[str]) -> np.ndarray:
-        """Morgan bit fingerprints, ``uint8`` ``[n, n_bits]``; ValueError names any invalid SMILES."""
-        return morgan_fingerprints(smiles, radius=self.radius, n_bits=self.n_bits)
-
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "KNNTanimotoBaseline":
         """Store support fingerprints ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
-        X = _check_features(X, "Support")
-        y = check_binary_support(y)
-        if X.shape[0] != y.size:
-            raise ValueError(f"Support features have {X.shape[0]} rows but there are {y.size} labels.")
+        X, y = self._support(X, y)
         self.X_ = X != 0
         self.y_ = y
         return self
