@@ -1,0 +1,573 @@
+"""Bayesian MAML (BMAML, Yoon et al., NeurIPS 2018), restricted to the head to stay affordable.
+
+A :class:`BMAML` model is a shared encoder (never adapted, as in ANIL) followed by
+``M`` *particles*: each particle is one full set of weights of a small MLP head, stored
+flattened, so the particles form a tensor ``[M, P]``. The ``M`` initial particles are
+meta-learned. For each episode the particles are moved by ``inner_steps`` steps of Stein
+variational gradient descent (SVGD, Liu & Wang 2016) on the support set; the
+predictive distribution is the *mixture* of the particles' predictive distributions.
+
+SVGD step
+---------
+With ``log p(theta | D) = sum_{n in D} log p(y_n | x_n, theta) + log p(theta)`` (a true
+log-posterior: the log-likelihood is *summed* over the ``|D|`` observations; the prior
+is ``N(0, prior_std^2)`` on every head weight, or flat when ``prior_std = inf``)::
+
+    phi(theta_i) = 1/M sum_j [ k(theta_j, theta_i) grad log p(theta_j | D)
+                               + grad_{theta_j} k(theta_j, theta_i) ]
+    theta_i <- theta_i + (inner_lr / |D|) phi(theta_i)
+
+``k(a, b) = exp(-||a - b||^2 / h)`` (RBF on the flattened weights) with the median
+heuristic ``h = med^2 / log(M + 1)``, ``med^2`` the median squared distance between
+distinct particles (``h = 1`` when ``M = 1`` or all particles coincide); ``h`` is treated
+as a constant (no gradient flows through it). ``inner_lr`` is a *per-example* rate:
+dividing by ``|D|`` makes one particle with a flat prior take exactly MAML's step
+``theta - inner_lr * grad(mean loss)``, while SVGD still targets the real posterior.
+
+Meta-training objectives (``BMAMLConfig.objective``)
+----------------------------------------------------
+* ``"chaser"`` (the paper's): chaser = particles after ``inner_steps`` SVGD steps on the
+  support; leader = chaser advanced ``chaser_steps`` more SVGD steps on support + query
+  (from the detached chaser, no graph kept); loss
+  ``sum_i ||chaser_i - stopgrad(leader_i)||^2 / P``.
+* ``"nll"``: mean query negative log-likelihood of the particle mixture after adaptation.
+
+Both are differentiable w.r.t. the initial particles and the encoder (through the
+support embeddings; for ``"nll"`` also the query embeddings). ``first_order=True``
+treats every SVGD direction as a constant (no second derivatives).
+
+Everything is functional: the head template runs with ``torch.func.functional_call``
+under ``torch.func.vmap`` over the particle axis; no parameter is edited in place.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Callable, ClassVar, Iterator, Literal
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, vmap
+
+from sciml.learners.base import FewShotLearner, Prediction, SupportSetError, check_binary_support
+from sciml.learners.maml import LOG_VAR_MAX, LOG_VAR_MIN
+
+__all__ = ["BMAMLConfig", "BMAML", "BMAMLLearner", "rbf_kernel", "svgd_direction", "svgd_step",
+           "mixture_quantile", "mixture_interval", "mixture_prediction"]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+# --------------------------------------------------------------------------------- config
+@dataclass
+class BMAMLConfig:
+    """Hyperparameters of :class:`BMAML` (stored in checkpoints).
+
+    Parameters
+    ----------
+    n_particles : int, default 5
+        Number ``M`` of head particles.
+    inner_steps : int, default 5
+        SVGD steps on the support per episode (0 = no adaptation).
+    inner_lr : float, default 0.05
+        Per-example SVGD step size: the step is ``inner_lr / n_observations * phi``.
+    bandwidth : "median" or float, default "median"
+        RBF bandwidth ``h`` in ``exp(-||a - b||^2 / h)``: the median heuristic or a fixed value.
+    head_hidden : int, default 128
+        Hidden width of the head MLP (``Linear - ReLU - Linear``); 0 = one linear layer.
+    task : {"classification", "regression"}, default "classification"
+        One logit (Bernoulli likelihood) or mean and log-variance (Gaussian likelihood).
+    chaser_steps : int, default 1
+        Extra SVGD steps on support + query that turn the chaser into the leader.
+    first_order : bool, default False
+        Treat the SVGD directions as constants in the meta-gradient.
+    prior_std : float, default 1.0
+        Standard deviation of the zero-mean Gaussian prior on every head weight, in
+        weight units (embeddings are O(1), so 1.0 is a weak prior relative to the
+        default ``1/sqrt(fan_in)`` initialisation scale); ``math.inf`` = flat prior.
+    objective : {"chaser", "nll"}, default "chaser"
+        What :meth:`BMAML.episode_loss` returns.
+    """
+
+    n_particles: int = 5
+    inner_steps: int = 5
+    inner_lr: float = 0.05
+    bandwidth: str | float = "median"
+    head_hidden: int = 128
+    task: Literal["classification", "regression"] = "classification"
+    chaser_steps: int = 1
+    first_order: bool = False
+    prior_std: float = 1.0
+    objective: Literal["chaser", "nll"] = "chaser"
+
+    def __post_init__(self) -> None:
+        if int(self.n_particles) < 1:
+            raise ValueError(f"n_particles must be >= 1, got {self.n_particles}")
+        if int(self.inner_steps) < 0:
+            raise ValueError(f"inner_steps must be >= 0, got {self.inner_steps}")
+        if int(self.chaser_steps) < 0:
+            raise ValueError(f"chaser_steps must be >= 0, got {self.chaser_steps}")
+        if not self.inner_lr > 0:
+            raise ValueError(f"inner_lr must be > 0, got {self.inner_lr}")
+        if int(self.head_hidden) < 0:
+            raise ValueError(f"head_hidden must be >= 0, got {self.head_hidden}")
+        if self.task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {self.task!r}")
+        if self.objective not in ("chaser", "nll"):
+            raise ValueError(f"objective must be 'chaser' or 'nll', got {self.objective!r}")
+        if not (isinstance(self.prior_std, (int, float)) and self.prior_std > 0):
+            raise ValueError(f"prior_std must be > 0 (math.inf for a flat prior), got {self.prior_std!r}")
+        if isinstance(self.bandwidth, str):
+            if self.bandwidth != "median":
+                raise ValueError(f"bandwidth must be 'median' or a positive float, got {self.bandwidth!r}")
+        elif not (isinstance(self.bandwidth, (int, float)) and self.bandwidth > 0):
+            raise ValueError(f"bandwidth must be 'median' or a positive float, got {self.bandwidth!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BMAMLConfig":
+        return cls(**d)
+
+
+# ----------------------------------------------------------------------------------- SVGD
+def rbf_kernel(theta: Tensor, bandwidth: str | float = "median") -> tuple[Tensor, Tensor]:
+    """RBF kernel matrix of particles.
+
+    Shapes: theta ``[M, P]`` -> (K ``[M, M]`` with ``K[j, i] = exp(-||theta_j - theta_i||^2 / h)``,
+    h scalar tensor). With ``"median"``, ``h = median_{j<i} ||theta_j - theta_i||^2 / log(M + 1)``,
+    detached; ``h = 1`` when ``M = 1`` or the median is 0. ``K`` is differentiable w.r.t. ``theta``.
+    """
+    m = theta.shape[0]
+    diff = theta.unsqueeze(1) - theta.unsqueeze(0)  # [M, M, P]; exact (no |a|^2 + |b|^2 - 2ab cancellation)
+    sq = diff.pow(2).sum(-1)
+    if isinstance(bandwidth, str):
+        if bandwidth != "median":
+            raise ValueError(f"bandwidth must be 'median' or a float, got {bandwidth!r}")
+        if m > 1:
+            iu = torch.triu_indices(m, m, offset=1, device=theta.device)
+            med = sq.detach()[iu[0], iu[1]].median()
+            h = torch.where(med > 0, med / math.log(m + 1), torch.ones_like(med))
+        else:
+            h = torch.ones((), dtype=theta.dtype, device=theta.device)
+    else:
+        h = torch.as_tensor(float(bandwidth), dtype=theta.dtype, device=theta.device)
+    return torch.exp(-sq / h), h
+
+
+def svgd_direction(theta: Tensor, grad_log_prob: Tensor, bandwidth: str | float = "median",
+                   *, return_parts: bool = False):
+    """SVGD direction ``phi`` for every particle.
+
+    Shapes: theta, grad_log_prob ``[M, P]`` -> phi ``[M, P]``::
+
+        phi_i = 1/M sum_j [K_ji grad_j + grad_{theta_j} K_ji],
+        grad_{theta_j} K_ji = -(2 / h) (theta_j - theta_i) K_ji
+
+    ``return_parts=True`` returns ``(phi, driving, repulsive)`` with ``phi = driving + repulsive``.
+    """
+    m = theta.shape[0]
+    k, h = rbf_kernel(theta, bandwidth)
+    driving = k.transpose(0, 1) @ grad_log_prob / m
+    repulsive = (2.0 / h) * (theta * k.sum(0).unsqueeze(1) - k.transpose(0, 1) @ theta) / m
+    phi = driving + repulsive
+    return (phi, driving, repulsive) if return_parts else phi
+
+
+def svgd_step(theta: Tensor, log_prob_fn: Callable[[Tensor], Tensor], lr: float,
+              bandwidth: str | float = "median", create_graph: bool = False) -> Tensor:
+    """One SVGD step ``theta + lr * phi(theta)`` for the target ``log_prob_fn: [M, P] -> [M]``.
+
+    ``create_graph=True`` keeps the whole step differentiable w.r.t. ``theta`` (and
+    whatever ``log_prob_fn`` closes over); ``create_graph=False`` returns
+    ``theta + lr * phi.detach()``, i.e. the direction is a constant (first order).
+    """
+    with torch.enable_grad():
+        th = theta if (create_graph and theta.requires_grad) else theta.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(log_prob_fn(th).sum(), th, create_graph=create_graph)
+    if create_graph:
+        phi = svgd_direction(th, grad, bandwidth)
+    else:
+        phi = svgd_direction(theta.detach(), grad.detach(), bandwidth)
+    return theta + lr * phi
+
+
+# -------------------------------------------------------------------------------- mixtures
+def _normal_cdf(x: Tensor) -> Tensor:
+    return torch.special.ndtr(x)
+
+
+def mixture_quantile(means: Tensor, stds: Tensor, q: float, iters: int = 80) -> Tensor:
+    """Quantile ``q`` of equal-weight Gaussian mixtures, by vectorised bisection on the CDF.
+
+    Shapes: means, stds ``[M, n]`` (component axis first) -> ``[n]`` (float64). The
+    bracket ``[min_i(m_i + z_q s_i), max_i(m_i + z_q s_i)]`` always contains the
+    quantile; ``iters`` halvings shrink it by ``2^-iters``.
+    """
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q must be in (0, 1), got {q}")
+    means, stds = means.detach().double(), stds.detach().double()
+    z = float(torch.special.ndtri(torch.tensor(q, dtype=torch.float64)))
+    comp_q = means + z * stds
+    lo, hi = comp_q.min(0).values, comp_q.max(0).values
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        below = _normal_cdf((mid.unsqueeze(0) - means) / stds).mean(0) < q
+        lo = torch.where(below, mid, lo)
+        hi = torch.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def mixture_interval(means: Tensor, stds: Tensor, level: float = 0.9) -> tuple[Tensor, Tensor]:
+    """Central ``level`` interval of equal-weight Gaussian mixtures: ``[M, n]`` -> (lower ``[n]``, upper ``[n]``)."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    a = 0.5 * (1.0 - level)
+    return mixture_quantile(means, stds, a), mixture_quantile(means, stds, 1.0 - a)
+
+
+def mixture_prediction(outputs: Tensor, task: str, level: float = 0.9) -> Prediction:
+    """Particle head outputs ``[M, n, n_out]`` -> :class:`Prediction` of the mixture (float64 arrays ``[n]``).
+
+    Classification: ``mean`` = average of the particles' ``sigmoid(logit)``, ``std`` = their
+    (population) standard deviation, ``lower``/``upper`` = the particles' empirical
+    ``(1 -+ level)/2`` quantiles of P(y=1), widened if needed to contain ``mean``.
+    Regression: mixture mean and standard deviation, and the central interval of the
+    mixture from :func:`mixture_interval` (exact, not a Gaussian approximation).
+    """
+    outputs = outputs.detach().double()
+    a = 0.5 * (1.0 - level)
+    if task == "classification":
+        p = torch.sigmoid(outputs[..., 0])  # [M, n]
+        mean, std = p.mean(0), p.std(0, correction=0)
+        lower = torch.minimum(torch.quantile(p, a, dim=0), mean)
+        upper = torch.maximum(torch.quantile(p, 1 - a, dim=0), mean)
+    else:
+        mu = outputs[..., 0]
+        var = outputs[..., 1].clamp(LOG_VAR_MIN, LOG_VAR_MAX).exp()
+        mean = mu.mean(0)
+        std = ((var + mu.pow(2)).mean(0) - mean.pow(2)).clamp_min(0).sqrt()
+        lower, upper = mixture_interval(mu, var.sqrt(), level)
+    return Prediction(mean=mean.cpu().numpy(), std=std.cpu().numpy(), lower=lower.cpu().numpy(),
+                      upper=upper.cpu().numpy(), level=level)
+
+
+# ----------------------------------------------------------------------------------- model
+class BMAML(nn.Module):
+    """Shared encoder + ``M`` meta-learned head particles adapted by SVGD (see the module docstring).
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Maps inputs (PyG ``Batch`` of ``n`` graphs or a tensor ``[n, ...]``) to ``[n, d]``;
+        ``d = encoder.out_dim`` unless ``embed_dim`` is given.
+    config : BMAMLConfig, optional
+    embed_dim : int, optional
+        For encoders without ``out_dim``.
+
+    Attributes
+    ----------
+    encoder : nn.Module
+    init_particles : nn.Parameter ``[M, P]``
+        Meta-learned initial particles; row ``i`` is head ``i``'s weights flattened in the
+        order of :attr:`param_shapes` (each row initialised like a fresh PyTorch head).
+    param_shapes : list of (name, shape)
+        Layout of a flattened particle (names of the head template, e.g. ``"0.weight"``).
+    """
+
+    def __init__(self, encoder: nn.Module, config: BMAMLConfig | None = None, *, embed_dim: int | None = None):
+        super().__init__()
+        self.config = c = config if config is not None else BMAMLConfig()
+        d = embed_dim if embed_dim is not None else getattr(encoder, "out_dim", None)
+        if d is None:
+            raise ValueError("the encoder has no out_dim attribute: pass embed_dim")
+        self.embed_dim = int(d)
+        self.encoder = encoder
+        heads = [self._make_head() for _ in range(int(c.n_particles))]
+        # The template only supplies the architecture to functional_call: kept out of
+        # parameters() / state_dict() so that it is never trained or saved.
+        self.__dict__["_head_template"] = heads[0]
+        self.param_shapes: list[tuple[str, tuple[int, ...]]] = [(n, tuple(p.shape))
+                                                                for n, p in heads[0].named_parameters()]
+        flat = torch.stack([torch.cat([p.detach().reshape(-1) for p in h.parameters()]) for h in heads])
+        self.init_particles = nn.Parameter(flat)
+
+    def _make_head(self) -> nn.Module:
+        c = self.config
+        if c.head_hidden > 0:
+            return nn.Sequential(nn.Linear(self.embed_dim, c.head_hidden), nn.ReLU(),
+                                 nn.Linear(c.head_hidden, self.n_out))
+        return nn.Sequential(nn.Linear(self.embed_dim, self.n_out))
+
+    # ------------------------------------------------------------------------- basics
+    @property
+    def n_out(self) -> int:
+        return 1 if self.config.task == "classification" else 2
+
+    @property
+    def n_particles(self) -> int:
+        return self.init_particles.shape[0]
+
+    @property
+    def n_params(self) -> int:
+        """``P``, the number of weights of one head particle."""
+        return self.init_particles.shape[1]
+
+    def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
+        """Particles ``[M, P]`` -> dict of head weights, each ``[M, *shape]`` (views)."""
+        out, i = {}, 0
+        for name, shape in self.param_shapes:
+            n = math.prod(shape)
+            out[name] = theta[:, i : i + n].reshape(theta.shape[0], *shape)
+            i += n
+        return out
+
+    def head_outputs(self, emb: Tensor, theta: Tensor) -> Tensor:
+        """Every particle's head on the same embeddings: emb ``[n, d]``, theta ``[M, P]`` -> ``[M, n, n_out]``."""
+        template = self._head_template
+        emb = emb.to(theta.dtype)
+        return vmap(lambda p: functional_call(template, p, (emb,)))(self.unflatten(theta))
+
+    def forward(self, inputs) -> Tensor:
+        """Unadapted particles on ``inputs`` of ``n`` items -> ``[M, n, n_out]``."""
+        return self.head_outputs(self.encoder(inputs), self.init_particles)
+
+    # ------------------------------------------------------------------ log posterior
+    def log_likelihood(self, outputs: Tensor, y: Tensor) -> Tensor:
+        """Per-particle log-likelihood summed over the rows: outputs ``[M, n, n_out]``, y ``[n]`` -> ``[M]``."""
+        y = y.to(device=outputs.device, dtype=outputs.dtype).reshape(1, -1)
+        if self.config.task == "classification":
+            return -nn.functional.binary_cross_entropy_with_logits(
+                outputs[..., 0], y.expand_as(outputs[..., 0]), reduction="none").sum(-1)
+        mu, log_var = outputs[..., 0], outputs[..., 1].clamp(LOG_VAR_MIN, LOG_VAR_MAX)
+        return -0.5 * (log_var + (y - mu).pow(2) * torch.exp(-log_var) + _LOG_2PI).sum(-1)
+
+    def log_prior(self, theta: Tensor) -> Tensor:
+        """``log N(theta; 0, prior_std^2 I)`` up to a constant, ``[M, P]`` -> ``[M]`` (0 for a flat prior)."""
+        s = float(self.config.prior_std)
+        if math.isinf(s):
+            return theta.sum(-1) * 0.0
+        return -0.5 * theta.pow(2).sum(-1) / (s * s)
+
+    def log_posterior(self, theta: Tensor, emb: Tensor, y: Tensor) -> Tensor:
+        """Unnormalised ``log p(theta_i | (emb, y))`` for each particle: ``[M, P]`` -> ``[M]``."""
+        return self.log_likelihood(self.head_outputs(emb, theta), y) + self.log_prior(theta)
+
+    # ------------------------------------------------------------------------- SVGD
+    def svgd(self, theta: Tensor, emb: Tensor, y: Tensor, steps: int, create_graph: bool) -> Tensor:
+        """``steps`` SVGD steps with step size ``inner_lr / len(y)`` on the posterior given ``(emb, y)``."""
+        lr = self.config.inner_lr / max(int(y.numel()), 1)
+        for _ in range(int(steps)):
+            theta = svgd_step(theta, lambda th: self.log_posterior(th, emb, y), lr, self.config.bandwidth,
+                              create_graph=create_graph)
+        return theta
+
+    def adapt(self, support_emb: Tensor, support_y: Tensor, *, steps: int | None = None,
+              create_graph: bool | None = None, detach: bool = False, theta: Tensor | None = None) -> Tensor:
+        """Particles after SVGD on support embeddings.
+
+        Parameters
+        ----------
+        support_emb : Tensor ``[n_support, d]``
+        support_y : Tensor ``[n_support]``
+        steps : int, optional
+            SVGD steps (default ``config.inner_steps``).
+        create_graph : bool, optional
+            Differentiate through the SVGD directions (default ``not config.first_order``).
+        detach : bool, default False
+            Start from detached particles and embeddings (test time; no meta-gradient).
+        theta : Tensor ``[M, P]``, optional
+            Starting particles (default :attr:`init_particles`).
+
+        Returns
+        -------
+        Tensor ``[M, P]``
+        """
+        steps = self.config.inner_steps if steps is None else int(steps)
+        create_graph = (not self.config.first_order) if create_graph is None else create_graph
+        theta = self.init_particles if theta is None else theta
+        if detach:
+            theta, support_emb, create_graph = theta.detach(), support_emb.detach(), False
+        support_y = support_y.to(device=theta.device, dtype=theta.dtype)
+        return self.svgd(theta, support_emb, support_y, steps, create_graph)
+
+    # --------------------------------------------------------------------- episodes
+    def _split(self, batch, n_support: int) -> tuple[Tensor, Tensor]:
+        emb = self.encoder(batch)
+        return emb[:n_support], emb[n_support:]
+
+    def chaser_leader(self, support_emb: Tensor, support_y: Tensor, query_emb: Tensor,
+                      query_y: Tensor) -> tuple[Tensor, Tensor]:
+        """(chaser ``[M, P]`` differentiable, leader ``[M, P]`` detached) for one episode."""
+        chaser = self.adapt(support_emb, support_y)
+        emb = torch.cat([support_emb, query_emb]).detach()
+        y = torch.cat([support_y.reshape(-1), query_y.reshape(-1)]).to(device=chaser.device, dtype=chaser.dtype)
+        leader = self.svgd(chaser.detach(), emb, y, self.config.chaser_steps, create_graph=False)
+        return chaser, leader.detach()
+
+    def episode_chaser_loss(self, batch, n_support: int, support_y: Tensor, query_y: Tensor) -> Tensor:
+        """``sum_i ||chaser_i - stopgrad(leader_i)||^2 / P`` (scalar)."""
+        s_emb, q_emb = self._split(batch, n_support)
+        chaser, leader = self.chaser_leader(s_emb, support_y, q_emb, query_y)
+        return (chaser - leader).pow(2).sum() / self.n_params
+
+    def mixture_nll(self, outputs: Tensor, y: Tensor) -> Tensor:
+        """Mean NLL of ``y`` ``[n]`` under the equal-weight particle mixture ``outputs`` ``[M, n, n_out]``."""
+        m = outputs.shape[0]
+        y = y.to(device=outputs.device, dtype=outputs.dtype).reshape(1, -1)
+        if self.config.task == "classification":
+            logit = outputs[..., 0]
+            log_p1 = torch.logsumexp(nn.functional.logsigmoid(logit), 0) - math.log(m)
+            log_p0 = torch.logsumexp(nn.functional.logsigmoid(-logit), 0) - math.log(m)
+            y = y[0]
+            return -(y * log_p1 + (1 - y) * log_p0).mean()
+        mu, log_var = outputs[..., 0], outputs[..., 1].clamp(LOG_VAR_MIN, LOG_VAR_MAX)
+        log_comp = -0.5 * (log_var + (y - mu).pow(2) * torch.exp(-log_var) + _LOG_2PI)  # [M, n]
+        return -(torch.logsumexp(log_comp, 0) - math.log(m)).mean()
+
+    def episode_nll(self, batch, n_support: int, support_y: Tensor, query_y: Tensor) -> Tensor:
+        """Query NLL of the particle mixture after SVGD on the support (scalar, differentiable)."""
+        s_emb, q_emb = self._split(batch, n_support)
+        theta = self.adapt(s_emb, support_y)
+        return self.mixture_nll(self.head_outputs(q_emb, theta), query_y)
+
+    def episode_loss(self, batch, n_support: int, support_y: Tensor, query_y: Tensor) -> Tensor:
+        """Meta-training loss of one episode (:meth:`episode_chaser_loss` or :meth:`episode_nll`, per ``objective``).
+
+        ``batch``: PyG Batch (or Tensor) of ``n_support + n_query`` items, support first;
+        the encoder runs once on all of them (module's mode).
+        """
+        if self.config.objective == "nll":
+            return self.episode_nll(batch, n_support, support_y, query_y)
+        return self.episode_chaser_loss(batch, n_support, support_y, query_y)
+
+    def predict_episode(self, support_batch, support_y: Tensor, query_batch, *, steps: int | None = None,
+                        level: float = 0.9) -> Prediction:
+        """Adapt on the support and summarise the query predictive mixture (no meta-gradient)."""
+        with torch.no_grad():
+            s_emb, q_emb = self.encoder(support_batch), self.encoder(query_batch)
+        theta = self.adapt(s_emb, support_y, steps=steps, detach=True)
+        with torch.no_grad():
+            return mixture_prediction(self.head_outputs(q_emb, theta), self.config.task, level)
+
+
+# --------------------------------------------------------------------------------- learner
+class BMAMLLearner(FewShotLearner):
+    """A meta-trained :class:`BMAML` used as a few-shot learner on SMILES.
+
+    Parameters
+    ----------
+    model : BMAML
+    featurizer : sciml.featurize.molecules.MolGraphFeaturizer
+    device : str, optional
+        Default ``"cuda"`` when available.
+    batch_size : int, default 256
+        Graphs per encoder forward / queries per head forward.
+    inner_steps : int, optional
+        Test-time SVGD steps (default ``model.config.inner_steps``).
+    level : float, default 0.9
+        Level of ``Prediction.lower`` / ``upper``.
+
+    Notes
+    -----
+    :meth:`featurize` returns eval-mode encoder embeddings (``float32 [n, d]``);
+    :meth:`fit_features` runs SVGD on the support embeddings.
+
+    Attributes
+    ----------
+    particles_ : Tensor ``[M, P]``
+        Adapted particles (detached) from the last :meth:`fit_features`.
+    """
+
+    name: ClassVar[str] = "bmaml"
+
+    def __init__(self, model: BMAML, featurizer, device: str | None = None, batch_size: int = 256,
+                 inner_steps: int | None = None, level: float = 0.9):
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = model.to(self.device)
+        self.featurizer = featurizer
+        self.batch_size = int(batch_size)
+        self.inner_steps = inner_steps
+        self.level = float(level)
+
+    def __repr__(self) -> str:
+        c = self.model.config
+        return (f"{type(self).__name__}(task={c.task!r}, n_particles={c.n_particles}, inner_steps="
+                f"{self.inner_steps if self.inner_steps is not None else c.inner_steps}, device={self.device!r})")
+
+    @contextmanager
+    def _eval(self) -> Iterator[None]:
+        was = self.model.training
+        self.model.eval()
+        try:
+            yield
+        finally:
+            self.model.train(was)
+
+    def featurize(self, smiles: list[str]) -> np.ndarray:
+        """Eval-mode encoder embeddings, ``float32 [n, d]``."""
+        from sciml.graphs import embed_smiles
+
+        return embed_smiles(self.model.encoder, self.featurizer, list(smiles), self.device, self.batch_size)
+
+    def _embeddings(self, X: np.ndarray) -> Tensor:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"features must be embeddings [n, d], got shape {X.shape}")
+        return torch.as_tensor(X, dtype=self.model.init_particles.dtype, device=self.device)
+
+    def _check_y(self, y) -> np.ndarray:
+        if self.model.config.task == "classification":
+            return check_binary_support(y)
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if y.size == 0:
+            raise SupportSetError("The support set is empty.")
+        if not np.isfinite(y).all():
+            bad = np.flatnonzero(~np.isfinite(y))[:10].tolist()
+            raise SupportSetError(f"Support targets contain NaN/inf at rows {bad}.")
+        return y
+
+    def fit_features(self, X: np.ndarray, y: np.ndarray) -> "BMAMLLearner":
+        """SVGD on support embeddings ``X`` ``[n_support, d]`` with labels/targets ``y`` ``[n_support]``."""
+        y = self._check_y(y)
+        if len(X) != y.size:
+            raise ValueError(f"{len(X)} support features but {y.size} labels")
+        emb = self._embeddings(X)
+        yt = torch.as_tensor(y, dtype=emb.dtype, device=self.device)
+        with self._eval():
+            theta = self.model.adapt(emb, yt, steps=self.inner_steps, detach=True)
+        self.particles_ = theta.detach()
+        return self
+
+    def _outputs(self, X: np.ndarray) -> Tensor:
+        """Particle head outputs ``[M, n_query, n_out]`` on query embeddings."""
+        if not hasattr(self, "particles_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(smiles, y) or "
+                                 f"fit_features(X, y) on a support set before predicting.")
+        emb = self._embeddings(X)
+        outs = []
+        with self._eval(), torch.no_grad():
+            for i in range(0, len(emb), self.batch_size):
+                outs.append(self.model.head_outputs(emb[i : i + self.batch_size], self.particles_))
+        if not outs:
+            return torch.zeros(self.model.n_particles, 0, self.model.n_out)
+        return torch.cat(outs, dim=1).double().cpu()
+
+    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        """``P(y = 1)`` of the particle mixture, float64 ``[n_query]`` (classification models only)."""
+        if self.model.config.task != "classification":
+            raise ValueError("predict_proba is for classification models: use predict_features for regression")
+        return torch.sigmoid(self._outputs(X)[..., 0]).mean(0).numpy().astype(np.float64)
+
+    def predict_features(self, X: np.ndarray) -> Prediction:
+        """Mixture :class:`Prediction` (fields float64 ``[n_query]``; ``lower``/``upper`` at ``self.level``)."""
+        return mixture_prediction(self._outputs(X), self.model.config.task, self.level)
+
+    def predict(self, smiles: list[str]) -> Prediction:
+        return self.predict_features(self.featurize(list(smiles)))
