@@ -13,3 +13,6 @@ for ds in $DATASETS; do
 done
 sciml evaluate --datasets "$(echo $DATASETS | tr ' ' ',')" --learners protonet,rf,knn --shots 1,10 --seeds 10 \
   --checkpoint 'runs/protonet-{dataset}' --results-dir benchmarks/results 2>&1 | tee runs/logs/evaluate.log
+# Keep each checkpoint's config (training command, validation tasks, history) beside the results.
+mkdir -p benchmarks/results/fewshot_moleculenet_checkpoints
+for ds in $DATASETS; do cp "runs/protonet-$ds/config.json" "benchmarks/results/fewshot_moleculenet_checkpoints/$ds.json"; done
