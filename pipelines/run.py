@@ -12,7 +12,7 @@ from assays.sources.moleculenet import load_fewshot_moleculenet
 from pipelines.evaluate import evaluate_learner, merge_records, summarize
 from pipelines.report import published_fewshot_moleculenet, write_report
 from pipelines.train import TrainConfig, TrainResult, meta_train
-from sciml.checkpoint import load_checkpoint, save_checkpoint
+from sciml.checkpoint import save_checkpoint
 from sciml.config import resolve_data_dir
 
 logger = logging.getLogger(__name__)

@@ -76,6 +76,22 @@ def check_binary_support(y: np.ndarray) -> np.ndarray:
     return y
 
 
+def check_support(y, task: str) -> np.ndarray:
+    """Support labels as float64 ``[n]``: 0/1 with both classes (classification) or finite reals (regression).
+
+    Raises :class:`SupportSetError` otherwise (empty, one class, non-binary labels, NaN/inf).
+    """
+    if task == "classification":
+        return check_binary_support(y)
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if y.size == 0:
+        raise SupportSetError("The support set is empty: give at least one labelled example.")
+    if not np.isfinite(y).all():
+        bad = np.flatnonzero(~np.isfinite(y))[:10].tolist()
+        raise SupportSetError(f"Support targets contain NaN/inf at rows {bad}.")
+    return y
+
+
 class FewShotLearner(ABC):
     """Base class: ``featurize`` once, then ``fit_features`` / ``predict_proba_features`` per episode.
 

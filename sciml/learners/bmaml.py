@@ -52,7 +52,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
-from sciml.learners.base import FewShotLearner, Prediction, SupportSetError, check_binary_support
+from sciml.learners.base import FewShotLearner, Prediction, check_support
 from sciml.learners.maml import LOG_VAR_MAX, LOG_VAR_MIN
 
 __all__ = ["BMAMLConfig", "BMAML", "BMAMLLearner", "rbf_kernel", "svgd_direction", "svgd_step",
@@ -521,15 +521,7 @@ class BMAMLLearner(FewShotLearner):
         return torch.as_tensor(X, dtype=self.model.init_particles.dtype, device=self.device)
 
     def _check_y(self, y) -> np.ndarray:
-        if self.model.config.task == "classification":
-            return check_binary_support(y)
-        y = np.asarray(y, dtype=np.float64).ravel()
-        if y.size == 0:
-            raise SupportSetError("The support set is empty.")
-        if not np.isfinite(y).all():
-            bad = np.flatnonzero(~np.isfinite(y))[:10].tolist()
-            raise SupportSetError(f"Support targets contain NaN/inf at rows {bad}.")
-        return y
+        return check_support(y, self.model.config.task)
 
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "BMAMLLearner":
         """SVGD on support embeddings ``X`` ``[n_support, d]`` with labels/targets ``y`` ``[n_support]``."""

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from sciml.featurize.fingerprints import morgan_fingerprints
-from sciml.learners.base import FewShotLearner, Prediction, SupportSetError, check_binary_support
+from sciml.learners.base import FewShotLearner, Prediction, check_support
 from sciml.learners.baselines import _check_features, _not_fitted
 from sciml.learners.gp import ExactGP, LaplaceGPClassifier, probability_summary
 
@@ -40,21 +40,8 @@ def _check_task(task: str) -> str:
     return task
 
 
-def check_support_targets(y, task: str) -> np.ndarray:
-    """Support labels as float64 ``[n]``: 0/1 with both classes (classification) or finite reals (regression).
-
-    Raises :class:`~sciml.learners.base.SupportSetError` otherwise (empty, one class,
-    non-binary labels, NaN/inf).
-    """
-    if task == "classification":
-        return check_binary_support(y)
-    y = np.asarray(y, dtype=np.float64).ravel()
-    if y.size == 0:
-        raise SupportSetError("The support set is empty: give at least one labelled example.")
-    if not np.isfinite(y).all():
-        bad = np.flatnonzero(~np.isfinite(y))[:10].tolist()
-        raise SupportSetError(f"Support targets contain NaN/inf at rows {bad}.")
-    return y
+#: Kept for callers of the older name.
+check_support_targets = check_support
 
 
 def gp_prediction(gp: ExactGP | LaplaceGPClassifier, X, level: float = 0.9) -> Prediction:

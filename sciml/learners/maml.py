@@ -53,7 +53,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from sciml.learners.base import FewShotLearner, SupportSetError, check_binary_support
+from sciml.learners.base import FewShotLearner, check_support
 
 __all__ = ["MAMLConfig", "MAML", "MAMLLearner", "FOMAMLLearner", "gaussian_nll", "split_inputs"]
 
@@ -534,15 +534,7 @@ class MAMLLearner(FewShotLearner):
         return torch.as_tensor(X, dtype=torch.float32, device=self.device)
 
     def _check_y(self, y) -> np.ndarray:
-        if self.model.config.task == "classification":
-            return check_binary_support(y)
-        y = np.asarray(y, dtype=np.float64).ravel()
-        if y.size == 0:
-            raise SupportSetError("The support set is empty.")
-        if not np.isfinite(y).all():
-            bad = np.flatnonzero(~np.isfinite(y))[:10].tolist()
-            raise SupportSetError(f"Support targets contain NaN/inf at rows {bad}.")
-        return y
+        return check_support(y, self.model.config.task)
 
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "MAMLLearner":
         """Adapt on the support set: ``X`` from :meth:`featurize` (``n_support`` rows), ``y`` ``[n_support]``."""
