@@ -20,7 +20,7 @@ from assays.task import TaskCollection
 from sciml.encoders import build_encoder
 from sciml.featurize.molecules import MolGraphFeaturizer
 from sciml.graphs import GraphStore, embed_graphs
-from sciml.learners.protonet import ProtoNet, prototypes, squared_distances
+from sciml.learners.protonet import ProtoNet, ProtoNetLearner
 from sciml.metrics import roc_auc
 
 logger = logging.getLogger(__name__)
@@ -96,14 +96,12 @@ def validation_auc(model: ProtoNet, store: GraphStore, episodes, task_pos: dict[
     emb = embed_graphs(model.encoder, [store.graphs[p] for p in needed], device)
     lookup = np.full(len(store), -1, dtype=np.int64)
     lookup[needed] = np.arange(len(needed))
-    scale = model.scale.detach().cpu()
+    learner = ProtoNetLearner(model, featurizer=None, device=device)
     aucs = []
     for ep in episodes:
         r = lookup[rows[ep.task_name]]
-        s = torch.from_numpy(emb[r[ep.support_idx]])
-        q = torch.from_numpy(emb[r[ep.query_idx]])
-        p1 = torch.softmax(-scale * squared_distances(q, prototypes(s, torch.tensor(ep.support_y))), -1)[:, 1]
-        aucs.append(roc_auc(ep.query_y, p1.numpy()))
+        learner.fit_features(emb[r[ep.support_idx]], ep.support_y)
+        aucs.append(roc_auc(ep.query_y, learner.predict_proba_features(emb[r[ep.query_idx]])))
     return float(np.nanmean(aucs)) if aucs else float("nan")
 
 
