@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -40,24 +41,31 @@ class GraphStore:
         return Batch.from_data_list([self.graphs[i] for i in positions])
 
 
+@contextmanager
+def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Put ``module`` in eval mode for the block, then restore its previous mode."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 @torch.no_grad()
 def embed_graphs(encoder: torch.nn.Module, graphs: list, device: str = "cpu", batch_size: int = 256,
                  progress: bool = False) -> np.ndarray:
     """Embed graphs in eval mode. Returns ``[n_graphs, out_dim]`` float32."""
-    was_training = encoder.training
-    encoder.eval()
     out = []
     starts = range(0, len(graphs), batch_size)
     if progress and len(graphs) > 5 * batch_size:
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, desc="embedding", unit="batch", disable=None)
-    try:
+    with eval_mode(encoder):
         for i in starts:
             b = Batch.from_data_list(graphs[i : i + batch_size]).to(device)
             out.append(encoder(b).float().cpu())
-    finally:
-        encoder.train(was_training)
     if not out:
         return np.zeros((0, getattr(encoder, "out_dim", 0)), dtype=np.float32)
     return torch.cat(out).numpy()

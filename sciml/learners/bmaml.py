@@ -43,15 +43,15 @@ under ``torch.func.vmap`` over the particle axis; no parameter is edited in plac
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Callable, ClassVar, Iterator, Literal
+from typing import Callable, ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
+from sciml.graphs import eval_mode
 from sciml.learners.base import FewShotLearner, Prediction, check_support
 from sciml.learners.maml import LOG_VAR_MAX, LOG_VAR_MIN
 
@@ -499,15 +499,6 @@ class BMAMLLearner(FewShotLearner):
         return (f"{type(self).__name__}(task={c.task!r}, n_particles={c.n_particles}, inner_steps="
                 f"{self.inner_steps if self.inner_steps is not None else c.inner_steps}, device={self.device!r})")
 
-    @contextmanager
-    def _eval(self) -> Iterator[None]:
-        was = self.model.training
-        self.model.eval()
-        try:
-            yield
-        finally:
-            self.model.train(was)
-
     def featurize(self, smiles: list[str]) -> np.ndarray:
         """Eval-mode encoder embeddings, ``float32 [n, d]``."""
         from sciml.graphs import embed_smiles
@@ -530,7 +521,7 @@ class BMAMLLearner(FewShotLearner):
             raise ValueError(f"{len(X)} support features but {y.size} labels")
         emb = self._embeddings(X)
         yt = torch.as_tensor(y, dtype=emb.dtype, device=self.device)
-        with self._eval():
+        with eval_mode(self.model):
             theta = self.model.adapt(emb, yt, steps=self.inner_steps, detach=True)
         self.particles_ = theta.detach()
         return self
@@ -544,7 +535,7 @@ class BMAMLLearner(FewShotLearner):
                                  f"fit_features(X, y) on a support set before predicting.")
         emb = self._embeddings(X)
         outs = []
-        with self._eval(), torch.no_grad():
+        with eval_mode(self.model), torch.no_grad():
             for i in range(0, len(emb), self.batch_size):
                 outs.append(self.model.head_outputs(emb[i : i + self.batch_size], self.particles_))
         if not outs:

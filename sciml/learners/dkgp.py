@@ -45,7 +45,6 @@ import torch
 from torch import Tensor, nn
 
 from sciml.learners.base import FewShotLearner, Prediction
-from sciml.learners.baselines import _check_features, _not_fitted
 from sciml.learners.gp import (
     DTYPE,
     KERNELS,
@@ -62,7 +61,7 @@ from sciml.learners.gp import (
     predictive_log_prob,
     probability_summary,
 )
-from sciml.learners.gp_baseline import check_support_targets, gp_prediction
+from sciml.learners.gp_baseline import GPLearnerMixin, gp_prediction
 
 __all__ = ["DeepKernelGP", "DeepKernelGPLearner"]
 
@@ -245,7 +244,7 @@ class DeepKernelGP(nn.Module):
         return probability_summary(mu, var, self.likelihood)[0]
 
 
-class DeepKernelGPLearner(FewShotLearner):
+class DeepKernelGPLearner(GPLearnerMixin, FewShotLearner):
     """A meta-trained :class:`DeepKernelGP` used as a few-shot learner on SMILES.
 
     Parameters
@@ -332,10 +331,7 @@ class DeepKernelGPLearner(FewShotLearner):
 
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "DeepKernelGPLearner":
         """Fit the GP on support embeddings ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
-        X = _check_features(X, "Support")
-        y = check_support_targets(y, self.model.task)
-        if X.shape[0] != y.size:
-            raise ValueError(f"Support features have {X.shape[0]} rows but there are {y.size} labels.")
+        X, y = self._support_xy(X, y, self.model.task)
         kernel = copy.deepcopy(self.model.kernel).cpu()
         if self.model.task == "classification":
             gp = LaplaceGPClassifier(kernel, likelihood=self.model.likelihood)
@@ -345,19 +341,6 @@ class DeepKernelGPLearner(FewShotLearner):
         with torch.enable_grad():
             self.gp_ = gp.fit(X, y, steps=self.adapt_steps, lr=self.adapt_lr)
         return self
-
-    def _fitted(self):
-        gp = getattr(self, "gp_", None)
-        if gp is None:
-            raise _not_fitted(self)
-        return gp
-
-    def _query(self, X) -> np.ndarray:
-        X = _check_features(X, "Query")
-        d = self._fitted().X_.shape[1]
-        if X.shape[1] != d:
-            raise ValueError(f"Query features have {X.shape[1]} columns but the support set had {d}.")
-        return X
 
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
         """``P(y=1)`` for query embeddings ``X`` ``[n_query, d]`` -> float64 ``[n_query]`` (classification only)."""
@@ -374,11 +357,11 @@ class DeepKernelGPLearner(FewShotLearner):
         :func:`sciml.learners.gp_baseline.gp_prediction`); the latent std is
         :meth:`predict_latent_features`.
         """
-        return gp_prediction(self._fitted(), self._query(X), self.level)
+        return gp_prediction(self._gp(), self._query(X), self.level)
 
     def predict_latent_features(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Classification: latent posterior (mean ``[n_query]``, std ``[n_query]``) at query embeddings, float64."""
-        gp = self._fitted()
+        gp = self._gp()
         if not isinstance(gp, LaplaceGPClassifier):
             raise ValueError("predict_latent_features is for classification models: use predict_features")
         mu, var = gp.predict_latent(self._query(X))

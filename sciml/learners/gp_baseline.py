@@ -72,7 +72,33 @@ def gp_prediction(gp: ExactGP | LaplaceGPClassifier, X, level: float = 0.9) -> P
                       level=level)
 
 
-class TanimotoGPBaseline(FewShotLearner):
+class GPLearnerMixin:
+    """Checks shared by learners that fit a GP on support features (``gp_`` holds it)."""
+
+    @staticmethod
+    def _support_xy(X, y, task: str) -> tuple[np.ndarray, np.ndarray]:
+        """Validated support ``(X [n, d], y [n])`` for ``task``."""
+        X = _check_features(X, "Support")
+        y = check_support(y, task)
+        if X.shape[0] != y.size:
+            raise ValueError(f"Support features have {X.shape[0]} rows but there are {y.size} labels.")
+        return X, y
+
+    def _gp(self):
+        gp = getattr(self, "gp_", None)
+        if gp is None:
+            raise _not_fitted(self)
+        return gp
+
+    def _query(self, X) -> np.ndarray:
+        X = _check_features(X, "Query")
+        n_support_cols = self._gp().X_.shape[1]
+        if X.shape[1] != n_support_cols:
+            raise ValueError(f"Query features have {X.shape[1]} columns but the support set had {n_support_cols}.")
+        return X
+
+
+class TanimotoGPBaseline(GPLearnerMixin, FewShotLearner):
     """Exact GP with a Tanimoto kernel on Morgan fingerprints of the support set.
 
     Parameters
@@ -128,10 +154,7 @@ class TanimotoGPBaseline(FewShotLearner):
 
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "TanimotoGPBaseline":
         """Fit a fresh GP on support fingerprints ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
-        X = _check_features(X, "Support")
-        y = check_support_targets(y, self.task)
-        if X.shape[0] != y.size:
-            raise ValueError(f"Support features have {X.shape[0]} rows but there are {y.size} labels.")
+        X, y = self._support_xy(X, y, self.task)
         if self.task == "classification":
             gp = LaplaceGPClassifier("tanimoto", likelihood=self.likelihood)
         else:
@@ -139,19 +162,6 @@ class TanimotoGPBaseline(FewShotLearner):
         with torch.enable_grad():
             self.gp_ = gp.fit(X, y, steps=self.steps, lr=self.lr)
         return self
-
-    def _gp(self):
-        gp = getattr(self, "gp_", None)
-        if gp is None:
-            raise _not_fitted(self)
-        return gp
-
-    def _query(self, X) -> np.ndarray:
-        X = _check_features(X, "Query")
-        n_support_cols = self._gp().X_.shape[1]
-        if X.shape[1] != n_support_cols:
-            raise ValueError(f"Query features have {X.shape[1]} columns but the support set had {n_support_cols}.")
-        return X
 
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
         """``P(y=1)`` for query fingerprints ``X`` ``[n_query, d]`` -> float64 ``[n_query]`` (classification only)."""

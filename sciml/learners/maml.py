@@ -53,6 +53,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from sciml.graphs import eval_mode
 from sciml.learners.base import FewShotLearner, check_support
 
 __all__ = ["MAMLConfig", "MAML", "MAMLLearner", "FOMAMLLearner", "gaussian_nll", "split_inputs"]
@@ -493,15 +494,6 @@ class MAMLLearner(FewShotLearner):
         return (f"{type(self).__name__}(adapt={c.adapt!r}, task={c.task!r}, inner_steps="
                 f"{self.inner_steps if self.inner_steps is not None else c.inner_steps}, device={self.device!r})")
 
-    @contextmanager
-    def _eval(self) -> Iterator[None]:
-        was = self.model.training
-        self.model.eval()
-        try:
-            yield
-        finally:
-            self.model.train(was)
-
     def _graphs(self, smiles: list[str]) -> list:
         res = self.featurizer.featurize(list(smiles))
         if res.errors:
@@ -542,7 +534,7 @@ class MAMLLearner(FewShotLearner):
         if len(X) != y.size:
             raise ValueError(f"{len(X)} support features but {y.size} labels")
         yt = torch.as_tensor(y, dtype=torch.float32, device=self.device)
-        with self._eval():
+        with eval_mode(self.model):
             if self.model.config.adapt == "head":
                 fast = self.model.adapt_head(self._embeddings(X), yt, steps=self.inner_steps, create_graph=False,
                                              detach=True)
@@ -559,7 +551,7 @@ class MAMLLearner(FewShotLearner):
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(smiles, y) or "
                                  f"fit_features(X, y) on a support set before predicting.")
         outs = []
-        with self._eval(), torch.no_grad():
+        with eval_mode(self.model), torch.no_grad():
             if self.model.config.adapt == "head":
                 emb = self._embeddings(X)
                 for i in range(0, len(emb), self.batch_size):
