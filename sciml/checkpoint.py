@@ -14,11 +14,11 @@ import logging
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
+from torch import nn
 
 import sciml
 from sciml.encoders import build_encoder
 from sciml.featurize.molecules import FeaturizerSpec, MolGraphFeaturizer
-from sciml.learners.protonet import ProtoNet
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +32,15 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, malformed, or incompatible with this installation."""
 
 
-def save_checkpoint(path: str | Path, model: ProtoNet, featurizer: MolGraphFeaturizer, *, encoder: str,
+def save_checkpoint(path: str | Path, model: nn.Module, featurizer: MolGraphFeaturizer, *, encoder: str,
                     encoder_config: dict, learner: str = "protonet", learner_config: dict | None = None,
-                    training: dict | None = None) -> Path:
-    """Write ``model`` to folder ``path`` (created if needed). Returns the folder."""
+                    training: dict | None = None, calibration: dict | None = None) -> Path:
+    """Write ``model`` to folder ``path`` (created if needed). Returns the folder.
+
+    ``learner_config`` must let ``LEARNERS[learner]``'s class rebuild ``model`` around
+    the encoder (its ``model_config(model)``); ``calibration`` is the post-hoc
+    calibration fitted on validation tasks (:func:`sciml.calibration.fit_calibration`).
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -50,6 +55,7 @@ def save_checkpoint(path: str | Path, model: ProtoNet, featurizer: MolGraphFeatu
         "encoder_config": encoder_config,
         "featurizer": featurizer.spec.to_dict(),
         "training": training or {},
+        "calibration": calibration or {},
     }
     (path / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True))
     return path
@@ -80,12 +86,21 @@ def read_config(path: str | Path) -> dict:
     return config
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[ProtoNet, MolGraphFeaturizer, dict]:
-    """Rebuild ``(model, featurizer, config)`` from a checkpoint folder; the model is in eval mode."""
+def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, MolGraphFeaturizer, dict]:
+    """Rebuild ``(model, featurizer, config)`` from a checkpoint folder; the model is in eval mode.
+
+    The model class comes from the learner registry (:data:`sciml.learners.LEARNERS`):
+    ``config["learner"]`` names the learner whose ``build_model`` rebuilds it from
+    ``config["learner_config"]``.
+    """
+    from sciml.learners import LEARNERS
+
     path = Path(path)
     config = read_config(path)
-    if config["learner"] != "protonet":
-        raise CheckpointError(f"{path}: learner {config['learner']!r} is not supported by this sciml version.")
+    entry = LEARNERS.get(config["learner"])
+    if entry is None or not entry.needs_checkpoint:
+        raise CheckpointError(f"{path}: learner {config['learner']!r} is not a meta-learner this sciml version "
+                              f"knows (known: {', '.join(k for k, v in LEARNERS.items() if v.needs_checkpoint)}).")
     try:
         featurizer = MolGraphFeaturizer.from_spec(FeaturizerSpec.from_dict(config["featurizer"]))
     except (TypeError, ValueError) as e:
@@ -94,7 +109,10 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[ProtoNet, Mo
         encoder = build_encoder(config["encoder"], config["encoder_config"])
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: cannot build encoder from its config: {e}") from e
-    model = ProtoNet(encoder, **config.get("learner_config", {}))
+    try:
+        model = entry.load().build_model(encoder, dict(config.get("learner_config", {})))
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: cannot build the {config['learner']} model from its learner_config: {e}") from e
     try:
         state = load_file(str(path / WEIGHTS))
     except Exception as e:  # safetensors raises its own error types for corrupt files

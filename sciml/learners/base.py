@@ -92,14 +92,47 @@ def check_support(y, task: str) -> np.ndarray:
     return y
 
 
+@dataclass(frozen=True)
+class TargetScaler:
+    """Per-support standardisation of regression targets: ``z = (y - mean) / std``.
+
+    Meta-learners with an output head (MAML, BMAML) adapt and are meta-trained on
+    standardised targets, so one head serves assays whose values sit on different
+    scales; predictions are mapped back with :meth:`inverse_mean` / :meth:`inverse_std`.
+    ``std`` is the population standard deviation of the support targets (1 when they
+    are constant or there is only one).
+    """
+
+    mean: float
+    std: float
+
+    @classmethod
+    def fit(cls, y) -> "TargetScaler":
+        y = np.asarray(y, dtype=np.float64).ravel()
+        sd = float(y.std()) if y.size > 1 else 1.0
+        return cls(float(y.mean()) if y.size else 0.0, sd if sd > 0 else 1.0)
+
+    def transform(self, y):
+        return (y - self.mean) / self.std
+
+    def inverse_mean(self, z):
+        return z * self.std + self.mean
+
+    def inverse_std(self, s):
+        return s * self.std
+
+
 class FewShotLearner(ABC):
-    """Base class: ``featurize`` once, then ``fit_features`` / ``predict_proba_features`` per episode.
+    """Base class: ``featurize`` once, then ``fit_features`` / ``predict_features`` per episode.
 
     Subclasses set ``name`` (the registry key, also the ``learner`` field of benchmark
     records) and store learned state in attributes with a trailing underscore.
+    ``task`` is ``"classification"`` (labels 0/1, predictions are ``P(y=1)``) or
+    ``"regression"``.
     """
 
     name: ClassVar[str] = "base"
+    task: str = "classification"
 
     @abstractmethod
     def featurize(self, smiles: list[str]) -> np.ndarray:
@@ -113,8 +146,24 @@ class FewShotLearner(ABC):
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
         """Probability of the positive class for query features ``X`` ``[n_query, d]`` -> ``[n_query]``."""
 
+    def predict_features(self, X: np.ndarray) -> Prediction:
+        """Predictive summary for query features ``X`` ``[n_query, d]``.
+
+        The default (classification learners without a spread) wraps
+        :meth:`predict_proba_features` with ``std = 0``; learners with uncertainty or
+        regression override it.
+        """
+        if self.task != "classification":
+            raise NotImplementedError(f"{type(self).__name__} does not implement regression predictions")
+        p = np.asarray(self.predict_proba_features(X), dtype=np.float64)
+        return Prediction(mean=p, std=np.zeros_like(p), lower=p.copy(), upper=p.copy())
+
     def fit(self, smiles: list[str], y) -> "FewShotLearner":
         return self.fit_features(self.featurize(list(smiles)), np.asarray(y))
 
     def predict_proba(self, smiles: list[str]) -> np.ndarray:
         return self.predict_proba_features(self.featurize(list(smiles)))
+
+    def predict(self, smiles: list[str]) -> Prediction:
+        """:meth:`predict_features` on SMILES."""
+        return self.predict_features(self.featurize(list(smiles)))

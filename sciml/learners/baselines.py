@@ -5,17 +5,18 @@
   most Tanimoto-similar support molecules.
 
 Both featurize with :func:`sciml.featurize.fingerprints.morgan_fingerprints`
-(radius 2, 2048 bits by default) and predict the probability of class 1.
+(radius 2, 2048 bits by default) and predict the probability of class 1
+(``task="classification"``) or a value with a spread (``task="regression"``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.exceptions import NotFittedError
 
 from sciml.featurize.fingerprints import morgan_fingerprints, tanimoto_matrix
-from sciml.learners.base import FewShotLearner, check_binary_support
+from sciml.learners.base import FewShotLearner, Prediction, check_support
 
 __all__ = ["RandomForestBaseline", "KNNTanimotoBaseline"]
 
@@ -42,16 +43,25 @@ class MorganLearner(FewShotLearner):
 
     radius: int
     n_bits: int
+    task: str = "classification"
+
+    def _set_task(self, task: str) -> None:
+        if task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+        self.task = task
+
+    def _check_classification(self) -> None:
+        if self.task != "classification":
+            raise ValueError("predict_proba is for classification: use predict_features for regression")
 
     def featurize(self, smiles: list[str]) -> np.ndarray:
         """Morgan bit fingerprints, ``uint8`` ``[n, n_bits]``; ValueError names any invalid SMILES."""
         return morgan_fingerprints(smiles, radius=self.radius, n_bits=self.n_bits)
 
-    @staticmethod
-    def _support(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Validated support ``(X [n, d], y [n])`` for binary classification."""
+    def _support(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Validated support ``(X [n, d], y [n])`` for the learner's task."""
         X = _check_features(X, "Support")
-        y = check_binary_support(y)
+        y = check_support(y, self.task)
         if X.shape[0] != y.size:
             raise ValueError(f"Support features have {X.shape[0]} rows but there are {y.size} labels.")
         return X, y
@@ -70,17 +80,23 @@ class RandomForestBaseline(MorganLearner):
         Fingerprint length.
     seed : int, default 0
         ``random_state`` of the forest.
+    task : {"classification", "regression"}, default "classification"
+        Regression predicts the mean over trees, with the spread of the trees'
+        predictions as ``std`` (an epistemic spread only: it ignores measurement noise,
+        so its intervals are expected to be too narrow).
 
     Attributes
     ----------
-    model_ : sklearn.ensemble.RandomForestClassifier
+    model_ : sklearn.ensemble.RandomForestClassifier or RandomForestRegressor
         The forest fitted by the last :meth:`fit_features` call
-        (``class_weight="balanced"``, ``n_jobs=1``).
+        (``class_weight="balanced"`` for classification, ``n_jobs=1``).
     """
 
     name = "rf"
 
-    def __init__(self, n_estimators: int = 100, radius: int = 2, n_bits: int = 2048, seed: int = 0):
+    def __init__(self, n_estimators: int = 100, radius: int = 2, n_bits: int = 2048, seed: int = 0,
+                 task: str = "classification"):
+        self._set_task(task)
         if int(n_estimators) < 1:
             raise ValueError(f"n_estimators must be >= 1, got {n_estimators}.")
         self.n_estimators = int(n_estimators)
@@ -97,6 +113,10 @@ class RandomForestBaseline(MorganLearner):
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "RandomForestBaseline":
         """Fit a fresh forest on support features ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
         X, y = self._support(X, y)
+        if self.task == "regression":
+            self.model_ = RandomForestRegressor(n_estimators=self.n_estimators, random_state=self.seed,
+                                                n_jobs=1).fit(X, y)
+            return self
         model = RandomForestClassifier(
             n_estimators=self.n_estimators,
             class_weight="balanced",
@@ -107,11 +127,35 @@ class RandomForestBaseline(MorganLearner):
         self.model_ = model
         return self
 
+    def predict_features(self, X: np.ndarray) -> Prediction:
+        """Classification: ``P(y=1)`` with the spread over trees as ``std``; regression: mean
+        and std over trees, Gaussian 90 % interval. Fields float64 ``[n_query]``."""
+        model = getattr(self, "model_", None)
+        if model is None:
+            raise _not_fitted(self)
+        X = _check_features(X, "Query")
+        if X.shape[0] == 0:
+            z = np.zeros(0, dtype=np.float64)
+            return Prediction(mean=z, std=z.copy(), lower=z.copy(), upper=z.copy())
+        if self.task == "regression":
+            per_tree = np.stack([t.predict(X) for t in model.estimators_]).astype(np.float64)
+        else:
+            col = int(np.flatnonzero(model.classes_ == 1)[0])
+            per_tree = np.stack([t.predict_proba(X)[:, col] for t in model.estimators_]).astype(np.float64)
+        out = Prediction(mean=per_tree.mean(0), std=per_tree.std(0))
+        if self.task == "classification":
+            out.mean = self.predict_proba_features(X)
+            out.lower, out.upper = np.quantile(per_tree, [0.05, 0.95], axis=0)
+        else:
+            out.lower, out.upper = out.interval()
+        return out
+
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
         """Probability of class 1 for query features ``X`` ``[n_query, d]`` -> float64 ``[n_query]``."""
         model = getattr(self, "model_", None)
         if model is None:
             raise _not_fitted(self)
+        self._check_classification()
         X = _check_features(X, "Query")
         if X.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
@@ -137,6 +181,9 @@ class KNNTanimotoBaseline(MorganLearner):
         Fingerprint length.
     eps : float, default 1e-6
         Added to every neighbour's similarity weight.
+    task : {"classification", "regression"}, default "classification"
+        Regression predicts the same weighted mean of the neighbours' values, with
+        their weighted standard deviation as ``std``.
 
     Attributes
     ----------
@@ -148,7 +195,9 @@ class KNNTanimotoBaseline(MorganLearner):
 
     name = "knn"
 
-    def __init__(self, k: int = 5, radius: int = 2, n_bits: int = 2048, eps: float = 1e-6):
+    def __init__(self, k: int = 5, radius: int = 2, n_bits: int = 2048, eps: float = 1e-6,
+                 task: str = "classification"):
+        self._set_task(task)
         if int(k) < 1:
             raise ValueError(f"k must be >= 1, got {k}.")
         if not eps > 0:
@@ -168,8 +217,8 @@ class KNNTanimotoBaseline(MorganLearner):
         self.y_ = y
         return self
 
-    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
-        """Probability of class 1 for query features ``X`` ``[n_query, d]`` -> float64 ``[n_query]``."""
+    def _neighbours(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Neighbour indices ``[n_query, k]`` and their weights ``[n_query, k]``."""
         if getattr(self, "X_", None) is None or getattr(self, "y_", None) is None:
             raise _not_fitted(self)
         X = _check_features(X, "Query")
@@ -177,10 +226,34 @@ class KNNTanimotoBaseline(MorganLearner):
             raise ValueError(
                 f"Query features have {X.shape[1]} columns but the support set had {self.X_.shape[1]}."
             )
-        if X.shape[0] == 0:
-            return np.zeros(0, dtype=np.float64)
-        sim = tanimoto_matrix(X, self.X_).astype(np.float64)  # [n_query, n_support]
         k = min(self.k, self.y_.size)
+        if X.shape[0] == 0:
+            return np.zeros((0, k), dtype=np.int64), np.zeros((0, k))
+        sim = tanimoto_matrix(X, self.X_).astype(np.float64)  # [n_query, n_support]
         idx = np.argsort(-sim, axis=1, kind="stable")[:, :k]  # [n_query, k]
-        w = np.take_along_axis(sim, idx, axis=1) + self.eps
+        return idx, np.take_along_axis(sim, idx, axis=1) + self.eps
+
+    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        """Probability of class 1 for query features ``X`` ``[n_query, d]`` -> float64 ``[n_query]``."""
+        self._check_classification()
+        idx, w = self._neighbours(X)
+        if idx.shape[0] == 0:
+            return np.zeros(0, dtype=np.float64)
         return (w * self.y_[idx]).sum(axis=1) / w.sum(axis=1)
+
+    def predict_features(self, X: np.ndarray) -> Prediction:
+        """Weighted mean of the neighbours' labels/values and their weighted standard deviation,
+        fields float64 ``[n_query]`` (regression: Gaussian 90 % interval)."""
+        idx, w = self._neighbours(X)
+        if idx.shape[0] == 0:
+            z = np.zeros(0, dtype=np.float64)
+            return Prediction(mean=z, std=z.copy(), lower=z.copy(), upper=z.copy())
+        vals = self.y_[idx]
+        mean = (w * vals).sum(axis=1) / w.sum(axis=1)
+        std = np.sqrt((w * (vals - mean[:, None]) ** 2).sum(axis=1) / w.sum(axis=1))
+        out = Prediction(mean=mean, std=std)
+        if self.task == "classification":
+            out.lower, out.upper = np.clip(mean - 1.6449 * std, 0, 1), np.clip(mean + 1.6449 * std, 0, 1)
+        else:
+            out.lower, out.upper = out.interval()
+        return out

@@ -52,7 +52,8 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
 from sciml.graphs import eval_mode
-from sciml.learners.base import FewShotLearner, Prediction, check_support
+from sciml.learners.base import FewShotLearner, Prediction, TargetScaler, check_support
+from sciml.learners.meta import MetaLearnerMixin
 from sciml.learners.maml import LOG_VAR_MAX, LOG_VAR_MIN
 
 __all__ = ["BMAMLConfig", "BMAML", "BMAMLLearner", "rbf_kernel", "svgd_direction", "svgd_step",
@@ -456,7 +457,7 @@ class BMAML(nn.Module):
 
 
 # --------------------------------------------------------------------------------- learner
-class BMAMLLearner(FewShotLearner):
+class BMAMLLearner(MetaLearnerMixin, FewShotLearner):
     """A meta-trained :class:`BMAML` used as a few-shot learner on SMILES.
 
     Parameters
@@ -477,13 +478,33 @@ class BMAMLLearner(FewShotLearner):
     :meth:`featurize` returns eval-mode encoder embeddings (``float32 [n, d]``);
     :meth:`fit_features` runs SVGD on the support embeddings.
 
+    Regression targets are standardised by the support mean and standard deviation
+    before SVGD (as in meta-training) and the mixture is mapped back to the support's
+    units.
+
     Attributes
     ----------
     particles_ : Tensor ``[M, P]``
         Adapted particles (detached) from the last :meth:`fit_features`.
+    scaler_ : TargetScaler
+        Regression only: the support standardisation.
     """
 
     name: ClassVar[str] = "bmaml"
+    checkpoint_learners = ("bmaml",)
+    tasks = ("classification", "regression")
+
+    @property
+    def task(self) -> str:
+        return self.model.config.task
+
+    @classmethod
+    def build_model(cls, encoder: nn.Module, learner_config: dict) -> BMAML:
+        return BMAML(encoder, BMAMLConfig.from_dict(learner_config))
+
+    @classmethod
+    def model_config(cls, model: BMAML) -> dict:
+        return model.config.to_dict()
 
     def __init__(self, model: BMAML, featurizer, device: str | None = None, batch_size: int = 256,
                  inner_steps: int | None = None, level: float = 0.9):
@@ -519,6 +540,9 @@ class BMAMLLearner(FewShotLearner):
         y = self._check_y(y)
         if len(X) != y.size:
             raise ValueError(f"{len(X)} support features but {y.size} labels")
+        if self.task == "regression":
+            self.scaler_ = TargetScaler.fit(y)
+            y = self.scaler_.transform(y)
         emb = self._embeddings(X)
         yt = torch.as_tensor(y, dtype=emb.dtype, device=self.device)
         with eval_mode(self.model):
@@ -549,8 +573,11 @@ class BMAMLLearner(FewShotLearner):
         return torch.sigmoid(self._outputs(X)[..., 0]).mean(0).numpy().astype(np.float64)
 
     def predict_features(self, X: np.ndarray) -> Prediction:
-        """Mixture :class:`Prediction` (fields float64 ``[n_query]``; ``lower``/``upper`` at ``self.level``)."""
-        return mixture_prediction(self._outputs(X), self.model.config.task, self.level)
-
-    def predict(self, smiles: list[str]) -> Prediction:
-        return self.predict_features(self.featurize(list(smiles)))
+        """Mixture :class:`Prediction` (fields float64 ``[n_query]``; ``lower``/``upper`` at ``self.level``;
+        regression in the support's units)."""
+        pred = mixture_prediction(self._outputs(X), self.model.config.task, self.level)
+        if self.task == "regression":
+            sc = self.scaler_
+            pred = Prediction(mean=sc.inverse_mean(pred.mean), std=sc.inverse_std(pred.std),
+                              lower=sc.inverse_mean(pred.lower), upper=sc.inverse_mean(pred.upper), level=pred.level)
+        return pred

@@ -62,6 +62,7 @@ from sciml.learners.gp import (
     probability_summary,
 )
 from sciml.learners.gp_baseline import GPLearnerMixin, gp_prediction
+from sciml.learners.meta import MetaLearnerMixin
 
 __all__ = ["DeepKernelGP", "DeepKernelGPLearner"]
 
@@ -244,7 +245,7 @@ class DeepKernelGP(nn.Module):
         return probability_summary(mu, var, self.likelihood)[0]
 
 
-class DeepKernelGPLearner(GPLearnerMixin, FewShotLearner):
+class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
     """A meta-trained :class:`DeepKernelGP` used as a few-shot learner on SMILES.
 
     Parameters
@@ -262,6 +263,10 @@ class DeepKernelGPLearner(GPLearnerMixin, FewShotLearner):
     adapt_lr : float, default 0.05
     level : float, default 0.9
         Coverage level of the intervals in :meth:`predict_features`.
+    task : {"classification", "regression"}, optional
+        Default ``model.task``. A model meta-trained for one task can serve the other:
+        the meta-learned embedding and kernel are kept and only the GP likelihood
+        changes (a classification model then starts from a noise variance of 0.1).
 
     Attributes
     ----------
@@ -272,7 +277,7 @@ class DeepKernelGPLearner(GPLearnerMixin, FewShotLearner):
     name: ClassVar[str] = "dkgp"
 
     def __init__(self, model: DeepKernelGP, featurizer, device: str | None = None, batch_size: int = 256,
-                 adapt_steps: int = 50, adapt_lr: float = 0.05, level: float = 0.9):
+                 adapt_steps: int = 50, adapt_lr: float = 0.05, level: float = 0.9, task: str | None = None):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model = model.to(self.device)
         self.featurizer = featurizer
@@ -284,41 +289,26 @@ class DeepKernelGPLearner(GPLearnerMixin, FewShotLearner):
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
         self.level = float(level)
+        task = model.task if task is None else task
+        if task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+        self.task = task
 
     def __repr__(self) -> str:
         m = self.model
-        return (f"{type(self).__name__}(task={m.task!r}, kernel={m.kernel_name!r}, adapt_steps={self.adapt_steps}, "
+        return (f"{type(self).__name__}(task={self.task!r}, kernel={m.kernel_name!r}, adapt_steps={self.adapt_steps}, "
                 f"device={self.device!r})")
 
+    checkpoint_learners = ("dkgp",)
+    tasks = ("classification", "regression")
+
     @classmethod
-    def from_checkpoint(cls, path, device: str | None = None, **kwargs) -> "DeepKernelGPLearner":
-        """Load a checkpoint folder written by :func:`sciml.checkpoint.save_checkpoint` with
-        ``learner="dkgp"`` and ``learner_config=model.config()``."""
-        from safetensors.torch import load_file
+    def build_model(cls, encoder: nn.Module, learner_config: dict) -> DeepKernelGP:
+        return DeepKernelGP(encoder, **learner_config)
 
-        from sciml.checkpoint import WEIGHTS, CheckpointError, read_config
-        from sciml.encoders import build_encoder
-        from sciml.featurize.molecules import FeaturizerSpec, MolGraphFeaturizer
-
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        config = read_config(path)
-        if config["learner"] != "dkgp":
-            raise CheckpointError(f"{path}: learner {config['learner']!r} is not a deep-kernel GP checkpoint.")
-        try:
-            featurizer = MolGraphFeaturizer.from_spec(FeaturizerSpec.from_dict(config["featurizer"]))
-            encoder = build_encoder(config["encoder"], config["encoder_config"])
-            model = DeepKernelGP(encoder, **config.get("learner_config", {}))
-        except (TypeError, ValueError) as e:
-            raise CheckpointError(f"{path}: cannot rebuild the model from its config: {e}") from e
-        try:
-            state = load_file(str(Path(path) / WEIGHTS))
-            model.load_state_dict(state, strict=True)
-        except Exception as e:  # safetensors' own errors, or mismatching weights
-            raise CheckpointError(f"{path}: weights could not be loaded: {e}") from e
-        model.to(device).eval()
-        learner = cls(model, featurizer, device=device, **kwargs)
-        learner.config_ = config
-        return learner
+    @classmethod
+    def model_config(cls, model: DeepKernelGP) -> dict:
+        return model.config()
 
     def featurize(self, smiles: list[str]) -> np.ndarray:
         """Eval-mode embeddings ``float32 [n, d]`` (L2-normalised if ``model.normalize``)."""
@@ -331,12 +321,13 @@ class DeepKernelGPLearner(GPLearnerMixin, FewShotLearner):
 
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "DeepKernelGPLearner":
         """Fit the GP on support embeddings ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
-        X, y = self._support_xy(X, y, self.model.task)
+        X, y = self._support_xy(X, y, self.task)
         kernel = copy.deepcopy(self.model.kernel).cpu()
-        if self.model.task == "classification":
+        if self.task == "classification":
             gp = LaplaceGPClassifier(kernel, likelihood=self.model.likelihood)
         else:
-            gp = ExactGP(kernel, noise=float(self.model.noise.detach()), mean=0.0, learn_mean=False,
+            noise = float(self.model.noise.detach()) if self.model.log_noise is not None else 0.1
+            gp = ExactGP(kernel, noise=noise, mean=0.0, learn_mean=False,
                          noise_bounds=self.model.noise_bounds)
         with torch.enable_grad():
             self.gp_ = gp.fit(X, y, steps=self.adapt_steps, lr=self.adapt_lr)
@@ -344,7 +335,7 @@ class DeepKernelGPLearner(GPLearnerMixin, FewShotLearner):
 
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
         """``P(y=1)`` for query embeddings ``X`` ``[n_query, d]`` -> float64 ``[n_query]`` (classification only)."""
-        if self.model.task != "classification":
+        if self.task != "classification":
             raise ValueError("predict_proba is for classification models: use predict_features for regression")
         return self.predict_features(X).mean
 
@@ -366,7 +357,3 @@ class DeepKernelGPLearner(GPLearnerMixin, FewShotLearner):
             raise ValueError("predict_latent_features is for classification models: use predict_features")
         mu, var = gp.predict_latent(self._query(X))
         return mu.numpy(), var.sqrt().numpy()
-
-    def predict(self, smiles: list[str]) -> Prediction:
-        """:meth:`predict_features` on SMILES."""
-        return self.predict_features(self.featurize(list(smiles)))

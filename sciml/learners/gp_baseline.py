@@ -172,7 +172,3 @@ class TanimotoGPBaseline(GPLearnerMixin, FewShotLearner):
     def predict_features(self, X: np.ndarray) -> Prediction:
         """Predictive summary (see :func:`gp_prediction`) for query fingerprints ``X`` ``[n_query, d]``."""
         return gp_prediction(self._gp(), self._query(X), self.level)
-
-    def predict(self, smiles: list[str]) -> Prediction:
-        """:meth:`predict_features` on SMILES."""
-        return self.predict_features(self.featurize(list(smiles)))

@@ -54,7 +54,8 @@ from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from sciml.graphs import eval_mode
-from sciml.learners.base import FewShotLearner, check_support
+from sciml.learners.base import FewShotLearner, Prediction, TargetScaler, check_support
+from sciml.learners.meta import MetaLearnerMixin
 
 __all__ = ["MAMLConfig", "MAML", "MAMLLearner", "FOMAMLLearner", "gaussian_nll", "split_inputs"]
 
@@ -441,7 +442,7 @@ class MAML(nn.Module):
         return mean, torch.exp(0.5 * log_var)
 
 
-class MAMLLearner(FewShotLearner):
+class MAMLLearner(MetaLearnerMixin, FewShotLearner):
     """A meta-trained :class:`MAML` used as a few-shot learner on SMILES.
 
     Parameters
@@ -467,21 +468,42 @@ class MAMLLearner(FewShotLearner):
     Test-time adaptation never needs second derivatives, so MAML and FOMAML models
     adapt identically here; the two classes differ only in ``name``.
 
+    Regression targets are standardised by the support mean and standard deviation
+    (:class:`~sciml.learners.base.TargetScaler`) before adaptation, as in meta-training,
+    and predictions are mapped back to the support's units.
+
     Attributes
     ----------
     fast_weights_ : dict[str, Tensor]
         Adapted weights (detached) from the last :meth:`fit_features`.
+    scaler_ : TargetScaler
+        Regression only: the support standardisation.
     """
 
     name: ClassVar[str] = "maml"
+    checkpoint_learners = ("maml", "fomaml")
+    tasks = ("classification", "regression")
 
     def __init__(self, model: MAML, featurizer, device: str | None = None, batch_size: int = 256,
-                 inner_steps: int | None = None):
+                 inner_steps: int | None = None, level: float = 0.9):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model = model.to(self.device)
         self.featurizer = featurizer
         self.batch_size = int(batch_size)
         self.inner_steps = inner_steps
+        self.level = float(level)
+
+    @property
+    def task(self) -> str:
+        return self.model.config.task
+
+    @classmethod
+    def build_model(cls, encoder: nn.Module, learner_config: dict) -> MAML:
+        return MAML(encoder, MAMLConfig.from_dict(learner_config))
+
+    @classmethod
+    def model_config(cls, model: MAML) -> dict:
+        return model.config.to_dict()
 
     @classmethod
     def for_model(cls, model: MAML, featurizer, **kwargs) -> "MAMLLearner":
@@ -533,6 +555,9 @@ class MAMLLearner(FewShotLearner):
         y = self._check_y(y)
         if len(X) != y.size:
             raise ValueError(f"{len(X)} support features but {y.size} labels")
+        if self.task == "regression":
+            self.scaler_ = TargetScaler.fit(y)
+            y = self.scaler_.transform(y)
         yt = torch.as_tensor(y, dtype=torch.float32, device=self.device)
         with eval_mode(self.model):
             if self.model.config.adapt == "head":
@@ -569,12 +594,19 @@ class MAMLLearner(FewShotLearner):
             raise ValueError("predict_proba is for classification models: use predict_features for regression")
         return torch.sigmoid(self._outputs(X)[:, 0]).numpy().astype(np.float64)
 
-    def predict_features(self, X: np.ndarray):
-        """Classification: ``P(y = 1)`` ``[n_query]``; regression: (mean ``[n_query]``, std ``[n_query]``) float64."""
+    def predict_features(self, X: np.ndarray) -> Prediction:
+        """Classification: ``mean = P(y = 1)``, ``std = 0`` (a single adapted network has no
+        spread); regression: Gaussian mean and std in the support's units, with the central
+        ``level`` interval. Fields float64 ``[n_query]``."""
         pred = self.model.outputs_to_prediction(self._outputs(X))
-        if isinstance(pred, tuple):
-            return tuple(p.numpy().astype(np.float64) for p in pred)
-        return pred.numpy().astype(np.float64)
+        if not isinstance(pred, tuple):
+            p = pred.numpy().astype(np.float64)
+            return Prediction(mean=p, std=np.zeros_like(p), lower=p.copy(), upper=p.copy(), level=self.level)
+        mean, std = (t.numpy().astype(np.float64) for t in pred)
+        mean, std = self.scaler_.inverse_mean(mean), self.scaler_.inverse_std(std)
+        out = Prediction(mean=mean, std=std, level=self.level)
+        out.lower, out.upper = out.interval()
+        return out
 
 
 class FOMAMLLearner(MAMLLearner):

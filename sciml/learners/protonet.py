@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from sciml.learners.meta import MetaLearnerMixin
 from sciml.learners.base import FewShotLearner, check_binary_support
 
 
@@ -72,7 +73,7 @@ class ProtoNet(nn.Module):
         return nn.functional.cross_entropy(logits, query_y.long())
 
 
-class ProtoNetLearner(FewShotLearner):
+class ProtoNetLearner(MetaLearnerMixin, FewShotLearner):
     """A meta-trained :class:`ProtoNet` used as a few-shot learner on SMILES.
 
     ``featurize`` embeds molecules once (eval mode, no gradients); ``fit_features``
@@ -88,16 +89,15 @@ class ProtoNetLearner(FewShotLearner):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.batch_size = batch_size
 
-    @classmethod
-    def from_checkpoint(cls, path, device: str | None = None) -> "ProtoNetLearner":
-        """Load a ProtoNet checkpoint folder (see :mod:`sciml.checkpoint`)."""
-        from sciml.checkpoint import load_checkpoint
+    checkpoint_learners = ("protonet",)
 
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        model, featurizer, config = load_checkpoint(path, device=device)
-        learner = cls(model, featurizer, device=device)
-        learner.config_ = config
-        return learner
+    @classmethod
+    def build_model(cls, encoder: nn.Module, learner_config: dict) -> ProtoNet:
+        return ProtoNet(encoder, **learner_config)
+
+    @classmethod
+    def model_config(cls, model: ProtoNet) -> dict:
+        return {"learn_scale": bool(model.log_scale.requires_grad)}
 
     def featurize(self, smiles: list[str]) -> np.ndarray:
         from sciml.graphs import embed_smiles

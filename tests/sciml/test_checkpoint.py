@@ -172,8 +172,14 @@ def test_unknown_encoder_or_learner(ckpt):
     _edit_config(path, encoder="transformer")
     with pytest.raises(CheckpointError, match="cannot build encoder"):
         load_checkpoint(path)
-    _edit_config(path, encoder="gine", learner="maml")
-    with pytest.raises(CheckpointError, match="learner 'maml'"):
+    _edit_config(path, encoder="gine", learner="transformer_net")
+    with pytest.raises(CheckpointError, match="learner 'transformer_net'"):
+        load_checkpoint(path)
+    _edit_config(path, learner="rf")  # a registered learner, but not a meta-learner
+    with pytest.raises(CheckpointError, match="not a meta-learner"):
+        load_checkpoint(path)
+    _edit_config(path, learner="maml")  # a ProtoNet learner_config cannot build a MAML
+    with pytest.raises(CheckpointError, match="cannot build the maml model"):
         load_checkpoint(path)
 
 

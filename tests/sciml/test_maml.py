@@ -331,8 +331,9 @@ def test_fomaml_learner_and_regression_learner():
     reg = MAML(tiny_gin(), MAMLConfig(inner_steps=1, head_hidden=8, task="regression"))
     rl = MAMLLearner(reg, MolGraphFeaturizer(cache=False), device="cpu")
     rl.fit(AROMATICS + ALCOHOLS, np.linspace(-1, 1, 8))  # one "class" is fine for regression
-    mean, std = rl.predict_features(rl.featurize(QUERY))
-    assert mean.shape == std.shape == (len(QUERY),) and (std > 0).all()
+    pred = rl.predict_features(rl.featurize(QUERY))
+    assert pred.mean.shape == pred.std.shape == (len(QUERY),) and (pred.std > 0).all()
+    assert (pred.lower < pred.mean).all() and (pred.mean < pred.upper).all()
     with pytest.raises(ValueError, match="regression"):
         rl.predict_proba(QUERY)
     with pytest.raises(SupportSetError):

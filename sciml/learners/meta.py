@@ -1,0 +1,70 @@
+"""What every meta-learned learner shares: rebuilding its model from a checkpoint.
+
+A meta-learner class (ProtoNet, MAML, FOMAML, BMAML, deep-kernel GP) wraps an
+``nn.Module`` that holds the encoder and the learner's own meta-parameters. The class
+says how to build that module from an encoder and the JSON ``learner_config`` stored in
+the checkpoint (:meth:`MetaLearnerMixin.build_model`) and how to describe an existing
+module as such a config (:meth:`MetaLearnerMixin.model_config`), so that
+:mod:`sciml.checkpoint` can save and rebuild every learner without unpickling anything,
+and the training pipeline can build any of them by registry name.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from torch import nn
+
+
+class MetaLearnerMixin:
+    """Checkpoint plumbing for learners whose ``model`` is meta-trained.
+
+    Subclasses implement :meth:`build_model` and :meth:`model_config` and list in
+    ``checkpoint_learners`` the checkpoint ``learner`` names they can load.
+    """
+
+    checkpoint_learners: ClassVar[tuple[str, ...]] = ()
+    #: Tasks the model can be meta-trained for.
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
+
+    @classmethod
+    def build_model(cls, encoder: nn.Module, learner_config: dict) -> nn.Module:
+        """A fresh model around ``encoder`` from a ``learner_config`` dict (see :meth:`model_config`)."""
+        raise NotImplementedError
+
+    @classmethod
+    def model_config(cls, model: nn.Module) -> dict:
+        """JSON-serialisable ``learner_config`` that :meth:`build_model` turns back into ``model``."""
+        raise NotImplementedError
+
+    @classmethod
+    def for_model(cls, model: nn.Module, featurizer, **kwargs):
+        """The learner for an in-memory ``model`` (subclasses may pick a sibling class)."""
+        return cls(model, featurizer, **kwargs)
+
+    @classmethod
+    def from_checkpoint(cls, path, device: str | None = None, **kwargs):
+        """Load a checkpoint folder written by :func:`sciml.checkpoint.save_checkpoint`.
+
+        ``kwargs`` go to the learner's constructor (e.g. test-time ``inner_steps``).
+        The checkpoint's config is kept in ``config_`` (its ``calibration`` entry holds
+        the post-hoc calibration fitted on validation tasks, see :mod:`sciml.calibration`).
+
+        Raises
+        ------
+        sciml.checkpoint.CheckpointError
+            If the folder is not a checkpoint of a learner this class can load.
+        """
+        import torch
+
+        from sciml.checkpoint import CheckpointError, load_checkpoint, read_config
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        learner_name = read_config(path)["learner"]
+        if learner_name not in cls.checkpoint_learners:
+            raise CheckpointError(f"{path}: it holds a {learner_name!r} model, which {cls.__name__} cannot load "
+                                  f"(it loads {', '.join(cls.checkpoint_learners)}).")
+        model, featurizer, config = load_checkpoint(path, device=device)
+        learner = cls.for_model(model, featurizer, device=device, **kwargs)
+        learner.config_ = config
+        return learner
