@@ -1,12 +1,18 @@
 """Few-shot benchmark protocols: identical episodes for every learner, tidy result records.
 
-Protocol (few-shot MoleculeNet, ``fewshot_moleculenet_splits.json``): for each test task
-and seed, a K-shot support (K positives + K negatives) is drawn with
+Protocol: for each test task and seed, a support is drawn with
 :func:`assays.episodes.evaluation_episodes` (seeded per (seed, task), so every learner
-sees the same draws); the query is every other labelled molecule of that task. Each
-learner featurizes the test molecules once, adapts on the support alone and scores the
-query. Per seed, metrics are averaged over test tasks; we report the mean and the
-standard deviation (ddof=1) of that average over seeds.
+sees the same draws): K positives + K negatives for classification (few-shot
+MoleculeNet), K random molecules for regression (MoleculeACE, K = support size); the
+query is every other labelled molecule of that task. Each learner featurizes the test
+molecules once, adapts on the support alone and predicts the query. Per seed, metrics
+are averaged over test tasks; we report the mean and the standard deviation (ddof=1) of
+that average over seeds.
+
+Metrics (:data:`CLASSIFICATION_EVAL`, :data:`REGRESSION_EVAL`) cover accuracy and
+calibration. Learners whose checkpoint carries a post-hoc calibration
+(:mod:`sciml.calibration`) are scored twice on the same fits: ``calibration="none"``
+(raw) and ``"posthoc"``.
 """
 
 from __future__ import annotations
@@ -24,23 +30,54 @@ import pandas as pd
 
 from assays.episodes import evaluation_episodes
 from assays.task import TaskCollection
-from sciml.learners.base import FewShotLearner
-from sciml.metrics import METRICS
+from sciml.calibration import apply_calibration
+from sciml.learners.base import FewShotLearner, Prediction
+from sciml.metrics import METRICS, brier, ece, gaussian_nll, interval_coverage, r2, rmse, spearman
 
 logger = logging.getLogger(__name__)
 
-RECORD_KEYS = ("benchmark", "dataset", "learner", "shots", "metric", "mean", "std", "n_seeds", "n_tasks",
-               "selection", "command", "date", "machine", "seeds")
+RECORD_KEYS = ("benchmark", "dataset", "learner", "shots", "calibration", "metric", "mean", "std", "n_seeds",
+               "n_tasks", "selection", "command", "date", "machine", "seeds")
+
+#: Reported in percent, as in the few-shot literature; every other metric in its own units.
+PERCENT_METRICS = ("roc_auc", "delta_auprc")
+
+
+def _classification_metrics(y: np.ndarray, pred: Prediction) -> dict[str, float]:
+    out = {m: fn(y, pred.mean) for m, fn in METRICS.items()}
+    out["ece"] = ece(y, pred.mean, n_bins=15, strategy="uniform")
+    out["brier"] = brier(y, pred.mean)
+    return out
+
+
+def _regression_metrics(y: np.ndarray, pred: Prediction) -> dict[str, float]:
+    lo, hi = pred.interval(0.9)
+    return {
+        "r2": r2(y, pred.mean), "rmse": rmse(y, pred.mean), "spearman": spearman(y, pred.mean),
+        # Gaussian NLL with the predictive mean and std (for particle mixtures a Gaussian
+        # approximation); std floored at 1e-6 so a zero-spread baseline gets a large finite value
+        "nll": gaussian_nll(y, pred.mean, np.maximum(pred.std, 1e-6)),
+        "coverage90": interval_coverage(y, lo, hi), "width90": float(np.mean(hi - lo)) if len(y) else float("nan"),
+    }
+
+
+#: Per-episode metrics by task: ``f(y [n], Prediction) -> {metric: value}``.
+EPISODE_METRICS = {"classification": _classification_metrics, "regression": _regression_metrics}
 
 
 def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots: Iterable[int],
-                     seeds: Iterable[int], progress: bool = True) -> pd.DataFrame:
-    """Run one learner on the test tasks of ``collection``; one row per (shots, seed, task).
+                     seeds: Iterable[int], progress: bool = True, calibration: dict | None = None) -> pd.DataFrame:
+    """Run one learner on the test tasks of ``collection``; one row per (shots, seed, task, calibration).
 
-    Columns: ``learner, dataset, shots, seed, task, n_query, <metric>...`` plus
-    ``fit_seconds`` (featurization excluded, adapt + predict included).
+    Columns: ``learner, dataset, shots, seed, task, calibration, n_query, <metric>...`` plus
+    ``fit_seconds`` (featurization excluded, adapt + predict included). With a non-empty
+    ``calibration`` each episode gives a ``"none"`` and a ``"posthoc"`` row from the same fit.
     """
     tasks = collection.split("test")
+    kind = {t.kind for t in tasks}
+    if len(kind) != 1:
+        raise ValueError(f"{collection.name}: test tasks mix {sorted(kind)}")
+    metrics_fn = EPISODE_METRICS[kind.pop()]
     smiles = list(dict.fromkeys(s for t in tasks for s in t.smiles))
     t0 = time.time()
     X = learner.featurize(smiles)
@@ -61,30 +98,35 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
             r = task_rows[ep.task_name]
             t1 = time.time()
             learner.fit_features(X[r[ep.support_idx]], ep.support_y)
-            p = learner.predict_proba_features(X[r[ep.query_idx]])
-            rec = {"learner": learner.name, "dataset": collection.name, "shots": k, "seed": ep.seed,
-                   "task": ep.task_name, "n_query": len(ep.query_idx), "fit_seconds": time.time() - t1}
-            for m, fn in METRICS.items():
-                rec[m] = fn(ep.query_y, p)
-            rows.append(rec)
+            pred = learner.predict_features(X[r[ep.query_idx]])
+            base = {"learner": learner.name, "dataset": collection.name, "shots": k, "seed": ep.seed,
+                    "task": ep.task_name, "n_query": len(ep.query_idx), "fit_seconds": time.time() - t1}
+            rows.append({**base, "calibration": "none", **metrics_fn(ep.query_y, pred)})
+            if calibration:
+                rows.append({**base, "calibration": "posthoc",
+                             **metrics_fn(ep.query_y, apply_calibration(pred, calibration))})
     return pd.DataFrame(rows)
 
 
-def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, selection: str = "validation",
-              scale: float = 100.0) -> list[dict]:
-    """Tidy records: per (dataset, learner, shots, metric), mean and std over seeds of the task-averaged metric.
+ALL_METRICS = ("roc_auc", "delta_auprc", "ece", "brier", "r2", "rmse", "spearman", "nll", "coverage90", "width90")
 
-    Metrics are reported in percent (``scale=100``) as in the literature.
+
+def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, selection: str = "validation") -> list[dict]:
+    """Tidy records: per (dataset, learner, shots, calibration, metric), mean and std over seeds of the
+    task-averaged metric. :data:`PERCENT_METRICS` are reported in percent as in the literature.
     """
     out = []
-    metrics = [m for m in METRICS if m in per_episode.columns]
+    if "calibration" not in per_episode.columns:
+        per_episode = per_episode.assign(calibration="none")
+    metrics = [m for m in ALL_METRICS if m in per_episode.columns and per_episode[m].notna().any()]
     machine = f"{platform.node() or 'unknown'} ({platform.machine()}, {_cpu_count()} CPU cores, {platform.system()})"
-    for (ds, learner, k), g in per_episode.groupby(["dataset", "learner", "shots"], sort=True):
+    for (ds, learner, k, cal), g in per_episode.groupby(["dataset", "learner", "shots", "calibration"], sort=True):
         for m in metrics:
             per_seed = g.groupby("seed")[m].mean()  # mean over tasks (NaN-skipping)
-            vals = per_seed.to_numpy(dtype=float) * scale
+            vals = per_seed.to_numpy(dtype=float) * (100.0 if m in PERCENT_METRICS else 1.0)
             out.append({
-                "benchmark": benchmark, "dataset": ds, "learner": learner, "shots": int(k), "metric": m,
+                "benchmark": benchmark, "dataset": ds, "learner": learner, "shots": int(k), "calibration": cal,
+                "metric": m,
                 "mean": float(np.nanmean(vals)),
                 "std": float(np.nanstd(vals, ddof=1)) if np.isfinite(vals).sum() > 1 else 0.0,
                 "n_seeds": int(np.isfinite(vals).sum()), "n_tasks": int(g["task"].nunique()),
@@ -100,11 +142,17 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def record_key(r: dict) -> tuple:
+    return (r["benchmark"], r["dataset"], r["learner"], r["shots"], r.get("calibration", "none"), r["metric"])
+
+
 def merge_records(path: Path, new: list[dict]) -> list[dict]:
     """Write ``new`` into the JSON list at ``path``, replacing records with the same
-    (benchmark, dataset, learner, shots, metric) key and keeping all others."""
-    key = lambda r: (r["benchmark"], r["dataset"], r["learner"], r["shots"], r["metric"])  # noqa: E731
+    (benchmark, dataset, learner, shots, calibration, metric) key and keeping all others."""
+    key = record_key
     old = json.loads(path.read_text()) if path.is_file() else []
+    for r in old:
+        r.setdefault("calibration", "none")
     fresh = {key(r) for r in new}
     merged = [r for r in old if key(r) not in fresh] + list(new)
     merged.sort(key=key)

@@ -45,22 +45,47 @@ def published_fewshot_moleculenet(manifest: Path) -> dict[tuple[str, str, int], 
     return out
 
 
+LEARNER_ORDER = ("protonet", "maml", "fomaml", "bmaml", "dkgp", "rf", "knn", "gp_tanimoto")
+
+#: Section heading per metric; the report shows those present in the records, in this order.
+METRIC_HEADINGS = {
+    "roc_auc": "ROC-AUC (%), higher is better",
+    "delta_auprc": "ΔAUPRC (%) = average precision − positive fraction, higher is better",
+    "ece": "Expected calibration error (15 equal-width bins), lower is better",
+    "brier": "Brier score, lower is better",
+    "r2": "R², higher is better",
+    "rmse": "RMSE (pKi / pEC50 units), lower is better",
+    "spearman": "Spearman ρ, higher is better",
+    "nll": "Gaussian negative log-likelihood per query molecule, lower is better",
+    "coverage90": "Coverage of the central 90 % interval (ideal 0.90)",
+    "width90": "Mean width of the central 90 % interval (pKi / pEC50 units)",
+}
+
+
+def _columns(recs: list[dict]) -> list[tuple[str, str]]:
+    cols = {(r["learner"], r.get("calibration", "none")) for r in recs}
+    order = {ln: i for i, ln in enumerate(LEARNER_ORDER)}
+    return sorted(cols, key=lambda c: (order.get(c[0], 99), c[0], c[1] != "none"))
+
+
 def markdown_table(records: list[dict], metric: str, *, published: dict | None = None,
-                   ref_methods: tuple[str, ...] = ("ProtoNet", "MAML")) -> str:
-    """One row per (dataset, shots), one column per learner: ``mean ± std``; published columns last."""
+                   ref_methods: tuple[str, ...] = ("ProtoNet", "MAML"), digits: int = 2) -> str:
+    """One row per (dataset, shots), one column per (learner, calibration): ``mean ± std``;
+    published columns last. Post-hoc calibrated columns are labelled ``learner+cal``."""
     recs = [r for r in records if r["metric"] == metric]
-    learners = sorted({r["learner"] for r in recs}, key=lambda x: (x not in ("protonet",), x))
+    cols = _columns(recs)
     keys = sorted({(r["dataset"], r["shots"]) for r in recs}, key=lambda k: (list(_DATASET_COLUMNS).index(k[0])
-                                                                             if k[0] in _DATASET_COLUMNS else 99, k[1]))
+                                                                             if k[0] in _DATASET_COLUMNS else 99, k[0], k[1]))
     refs = [m for m in ref_methods if published and any(p[0] == m for p in published)] if published else []
-    head = ["dataset", "shots"] + learners + [f"{m} (published)" for m in refs]
+    head = ["dataset", "shots"] + [ln if cal == "none" else f"{ln}+cal" for ln, cal in cols] + \
+        [f"{m} (published)" for m in refs]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    by = {(r["dataset"], r["shots"], r["learner"]): r for r in recs}
+    by = {(r["dataset"], r["shots"], r["learner"], r.get("calibration", "none")): r for r in recs}
     for ds, k in keys:
         row = [_DATASET_COLUMNS.get(ds, ds), str(k)]
-        for ln in learners:
-            r = by.get((ds, k, ln))
-            row.append(f"{r['mean']:.2f} ± {r['std']:.2f}" if r else "")
+        for ln, cal in cols:
+            r = by.get((ds, k, ln, cal))
+            row.append(f"{r['mean']:.{digits}f} ± {r['std']:.{digits}f}" if r else "")
         for m in refs:
             v = published.get((m, _DATASET_COLUMNS.get(ds, ds).lower(), k))
             row.append(f"{v:.2f}" if v is not None else "–")
@@ -68,22 +93,33 @@ def markdown_table(records: list[dict], metric: str, *, published: dict | None =
     return "\n".join(lines)
 
 
-def write_report(records: list[dict], path: Path, *, title: str, published: dict | None, notes: list[str]) -> None:
-    """Markdown report: a ROC-AUC table, a ΔAUPRC table, then provenance notes."""
+def write_report(records: list[dict], path: Path, *, title: str, published: dict | None, notes: list[str],
+                 intro: str = "") -> None:
+    """Markdown report: one table per metric present (accuracy, then calibration), then provenance notes."""
     benches = sorted({r["benchmark"] for r in records})
     cmds = sorted({r["command"] for r in records})
     dates = sorted({r["date"] for r in records})
     machines = sorted({r["machine"] for r in records})
     seeds = sorted({tuple(r["seeds"]) for r in records})
+    present = {r["metric"] for r in records}
     parts = [f"# {title}", ""]
     parts += [
         "Model selection used validation tasks only (carved out of the published train tasks); "
-        "test tasks were never used for training or selection. Published numbers chose the "
+        "test tasks were never used for training, selection or calibration. Published numbers chose the "
         "best epoch on the test tasks.", "",
-        "## ROC-AUC (%), mean ± std over seeds of the test-task average", "",
-        markdown_table(records, "roc_auc", published=published), "",
-        "## ΔAUPRC (%) = average precision − positive fraction, mean ± std over seeds", "",
-        markdown_table(records, "delta_auprc"), "",
+        "Cells are mean ± std over seeds (support draws) of the test-task average. `learner+cal` columns "
+        "apply the post-hoc calibration fitted on validation tasks (Platt scaling for classification, "
+        "interval scaling for regression) to the same predictions.", "",
+    ]
+    if intro:
+        parts += [intro, ""]
+    for metric, heading in METRIC_HEADINGS.items():
+        if metric not in present:
+            continue
+        parts += [f"## {heading}", "",
+                  markdown_table(records, metric, published=published if metric == "roc_auc" else None,
+                                 digits=2 if metric in ("roc_auc", "delta_auprc") else 3), ""]
+    parts += [
         "## Provenance", "",
         f"- benchmark: {', '.join(benches)}",
         f"- dates: {', '.join(dates)}",

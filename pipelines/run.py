@@ -1,4 +1,11 @@
-"""End-to-end jobs behind the CLI: meta-train on a few-shot MoleculeNet dataset, and run its benchmark."""
+"""End-to-end jobs behind the CLI: meta-train a learner on a benchmark's train tasks, and run benchmarks.
+
+Datasets: the four few-shot MoleculeNet collections (classification, benchmark
+``fewshot_moleculenet``) and ``moleculeace`` (regression on pKi / pEC50, benchmark
+``moleculeace``). Each benchmark writes its own ``<benchmark>.json`` (tidy records),
+``<benchmark>.md`` (tables) and ``<benchmark>_episodes.csv.gz`` (per-episode rows) and
+``<benchmark>_training.json`` (meta-training cost and selection of each checkpoint).
+"""
 
 from __future__ import annotations
 
@@ -8,91 +15,168 @@ from pathlib import Path
 
 import pandas as pd
 
-from assays.sources.moleculenet import load_fewshot_moleculenet
 from pipelines.evaluate import evaluate_learner, merge_records, summarize
 from pipelines.report import published_fewshot_moleculenet, write_report
-from pipelines.train import TrainConfig, TrainResult, meta_train
+from pipelines.train import TrainConfig, TrainResult, learner_class, meta_train
 from sciml.checkpoint import save_checkpoint
 from sciml.config import resolve_data_dir
 
 logger = logging.getLogger(__name__)
 
-BENCHMARK = "fewshot_moleculenet"
+FEWSHOT_DATASETS = ("tox21", "sider", "muv", "toxcast")
+DATASETS = FEWSHOT_DATASETS + ("moleculeace",)
+#: Default support sizes per benchmark.
+DEFAULT_SHOTS = {"fewshot_moleculenet": (1, 10), "moleculeace": (16, 32, 64)}
 
 
-def train_fewshot_moleculenet(dataset: str, cfg: TrainConfig, out: Path, *, data_dir=None, val_fraction: float = 0.2,
-                              device: str | None = None, command: str = "", progress: bool = True) -> TrainResult:
-    """Meta-train on ``dataset``'s train tasks (minus validation tasks) and save a checkpoint at ``out``."""
+def benchmark_of(dataset: str) -> str:
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+    return "moleculeace" if dataset == "moleculeace" else "fewshot_moleculenet"
+
+
+def load_collection(dataset: str, data_dir=None, *, val_fraction: float = 0.2, val_seed: int = 0):
+    """The task collection of ``dataset`` (MoleculeACE's validation targets come from its split file)."""
     data_dir = resolve_data_dir(data_dir)
-    coll = load_fewshot_moleculenet(dataset, data_dir, val_fraction=val_fraction, val_seed=cfg.seed)
+    if benchmark_of(dataset) == "moleculeace":
+        from assays.sources.moleculeace import load_moleculeace
+
+        return load_moleculeace(data_dir)
+    from assays.sources.moleculenet import load_fewshot_moleculenet
+
+    return load_fewshot_moleculenet(dataset, data_dir, val_fraction=val_fraction, val_seed=val_seed)
+
+
+def train_on_dataset(dataset: str, cfg: TrainConfig, out: Path, *, data_dir=None, val_fraction: float = 0.2,
+                     device: str | None = None, command: str = "", progress: bool = True) -> TrainResult:
+    """Meta-train ``cfg.learner`` on ``dataset``'s train tasks (minus validation tasks); save a checkpoint at ``out``."""
+    coll = load_collection(dataset, data_dir, val_fraction=val_fraction, val_seed=cfg.seed)
     res = meta_train(coll, cfg, device=device, progress=progress)
-    enc_cfg = res.model.encoder.config.to_dict()
     save_checkpoint(
-        out, res.model, res.featurizer, encoder=cfg.encoder, encoder_config=enc_cfg,
-        learner="protonet", learner_config={"learn_scale": cfg.learn_scale},
+        out, res.model, res.featurizer, encoder=cfg.encoder, encoder_config=res.model.encoder.config.to_dict(),
+        learner=cfg.learner, learner_config=learner_class(cfg.learner).model_config(res.model),
+        calibration=res.calibration,
         training={
-            "dataset": dataset, "collection": coll.name, "train_tasks": coll.train, "val_tasks": coll.val,
-            "test_tasks_never_used": coll.test, "config": cfg.to_dict(), "val_fraction": val_fraction,
-            "best_step": res.best_step, "best_val_roc_auc": res.best_val_auc, "steps_run": res.steps_run,
-            "seconds": res.seconds, "history": res.history, "command": command,
+            "dataset": dataset, "collection": coll.name, "task": res.task, "train_tasks": coll.train,
+            "val_tasks": coll.val, "test_tasks_never_used": coll.test, "config": cfg.to_dict(),
+            "val_fraction": val_fraction, "val_metric": res.val_metric, "best_step": res.best_step,
+            "best_val_score": res.best_val_score, "steps_run": res.steps_run, "seconds": res.seconds,
+            "cost": res.cost, "history": res.history, "command": command,
         },
     )
     return res
 
 
-def build_learner(name: str, dataset: str, checkpoint_pattern: str, device: str | None):
-    """A learner from the registry; meta-learners load the checkpoint made for ``dataset``."""
+def build_learner(name: str, dataset: str, checkpoint_pattern: str, device: str | None, task: str):
+    """A learner from the registry; meta-learners load the checkpoint made for ``dataset``
+    (``checkpoint_pattern`` may use ``{learner}`` and ``{dataset}``)."""
     from sciml.checkpoint import CheckpointError
     from sciml.learners import LEARNERS, make_learner
 
     if name in LEARNERS and LEARNERS[name].needs_checkpoint:
-        ckpt = Path(checkpoint_pattern.format(dataset=dataset))
-        learner = make_learner(name, ckpt, device=device or "cpu")
+        ckpt = Path(checkpoint_pattern.format(dataset=dataset, learner=name))
+        learner = make_learner(name, ckpt, device=device or "cpu", task=task)
         trained_on = learner.config_.get("training", {}).get("dataset")
         if trained_on and trained_on != dataset:
             raise CheckpointError(f"{ckpt} was meta-trained on {trained_on!r}, not {dataset!r}.")
+        if learner.config_.get("learner") != name:
+            raise CheckpointError(f"{ckpt} holds a {learner.config_.get('learner')!r} model, not {name!r}.")
         return learner
-    return make_learner(name)
+    return make_learner(name, task=task)
 
 
-def evaluate_fewshot_moleculenet(datasets: list[str], learners: list[str], shots: list[int], seeds: list[int],
-                                 checkpoint_pattern: str, results_dir: Path, *, data_dir=None,
-                                 device: str | None = None, command: str = "", progress: bool = True) -> str:
-    """Run the protocol, merge tidy records into ``<results_dir>/fewshot_moleculenet.json``, write the
-    Markdown table next to it and per-episode rows to ``..._episodes.csv.gz``; return the ROC-AUC table."""
+def _training_summary(learner, dataset: str) -> dict:
+    cfg = getattr(learner, "config_", {})
+    tr = cfg.get("training", {})
+    return {"dataset": dataset, "learner": learner.name, "command": tr.get("command"),
+            "best_step": tr.get("best_step"), "steps_run": tr.get("steps_run"),
+            "val_metric": tr.get("val_metric", "roc_auc"),
+            "best_val_score": tr.get("best_val_score", tr.get("best_val_roc_auc")),
+            "val_tasks": tr.get("val_tasks"), "calibration": cfg.get("calibration", {}),
+            "cost": tr.get("cost", {}), "learner_config": cfg.get("learner_config", {})}
+
+
+def evaluate_benchmarks(datasets: list[str], learners: list[str], shots: list[int] | None, seeds: list[int],
+                        checkpoint_pattern: str, results_dir: Path, *, data_dir=None, device: str | None = None,
+                        command: str = "", progress: bool = True) -> str:
+    """Run each dataset's protocol for every learner and update its benchmark's result files.
+
+    ``shots=None`` uses :data:`DEFAULT_SHOTS`. Returns the Markdown headline tables.
+    """
     data_dir = resolve_data_dir(data_dir)
     results_dir = Path(results_dir)
-    frames = []
+    by_bench: dict[str, list[str]] = {}
     for ds in datasets:
-        coll = load_fewshot_moleculenet(ds, data_dir)
-        for ln in learners:
-            learner = build_learner(ln, ds, checkpoint_pattern, device)
-            frames.append(evaluate_learner(learner, coll, shots, seeds, progress=progress))
-    per_episode = pd.concat(frames, ignore_index=True)
-    records = summarize(per_episode, benchmark=BENCHMARK, command=command)
-    merged = merge_records(results_dir / f"{BENCHMARK}.json", records)
-    ep_file = results_dir / f"{BENCHMARK}_episodes.csv.gz"
-    if ep_file.is_file():
-        old = pd.read_csv(ep_file)
-        keep = ~old.set_index(["dataset", "learner", "shots"]).index.isin(
-            per_episode.set_index(["dataset", "learner", "shots"]).index)
-        per_episode = pd.concat([old[keep], per_episode], ignore_index=True)
-    per_episode.to_csv(ep_file, index=False)
-    published = published_fewshot_moleculenet(data_dir / "molecules" / "MANIFEST.md")
-    ckpt_notes = []
-    for ds in sorted({r["dataset"] for r in merged if r["learner"] == "protonet"}):
-        cfg_file = Path(checkpoint_pattern.format(dataset=ds)) / "config.json"
-        if cfg_file.is_file():
-            tr = json.loads(cfg_file.read_text()).get("training", {})
-            ckpt_notes.append(f"ProtoNet {ds}: `{tr.get('command', '?')}` — best validation ROC-AUC "
-                              f"{tr.get('best_val_roc_auc', float('nan')):.4f} at step {tr.get('best_step')}, "
-                              f"validation tasks {tr.get('val_tasks')}")
-    write_report(merged, results_dir / f"{BENCHMARK}.md", title="Few-shot MoleculeNet (PAR split)",
-                 published=published, notes=ckpt_notes + [
-                     "Baselines rf (random forest, 100 trees, balanced class weights) and knn (k=5, Tanimoto) "
-                     "use 2048-bit Morgan fingerprints (radius 2) and are fitted on each support set alone.",
-                     "Per-episode rows: fewshot_moleculenet_episodes.csv.gz.",
-                 ])
+        by_bench.setdefault(benchmark_of(ds), []).append(ds)
+    tables = []
+    for bench, dss in by_bench.items():
+        frames, training = [], []
+        for ds in dss:
+            coll = load_collection(ds, data_dir)
+            task = coll.split("test")[0].kind
+            for ln in learners:
+                learner = build_learner(ln, ds, checkpoint_pattern, device, task)
+                cal = getattr(learner, "config_", {}).get("calibration") or None
+                if hasattr(learner, "config_"):
+                    training.append(_training_summary(learner, ds))
+                frames.append(evaluate_learner(learner, coll, shots or DEFAULT_SHOTS[bench], seeds,
+                                               progress=progress, calibration=cal))
+        tables.append(_write_benchmark(bench, pd.concat(frames, ignore_index=True), training, results_dir,
+                                       data_dir, command))
+    return "\n\n".join(tables)
+
+
+def _write_benchmark(bench: str, per_episode: pd.DataFrame, training: list[dict], results_dir: Path, data_dir: Path,
+                     command: str) -> str:
     from pipelines.report import markdown_table
 
-    return markdown_table(merged, "roc_auc", published=published)
+    merged = merge_records(results_dir / f"{bench}.json", summarize(per_episode, benchmark=bench, command=command))
+    ep_file = results_dir / f"{bench}_episodes.csv.gz"
+    if ep_file.is_file():
+        old = pd.read_csv(ep_file)
+        if "calibration" not in old.columns:
+            old["calibration"] = "none"
+        idx = ["dataset", "learner", "shots"]
+        keep = ~old.set_index(idx).index.isin(per_episode.set_index(idx).index)
+        per_episode = pd.concat([old[keep], per_episode], ignore_index=True)
+    per_episode.to_csv(ep_file, index=False)
+    tr_file = results_dir / f"{bench}_training.json"
+    old_tr = json.loads(tr_file.read_text()) if tr_file.is_file() else []
+    new_keys = {(t["dataset"], t["learner"]) for t in training}
+    all_tr = sorted([t for t in old_tr if (t["dataset"], t["learner"]) not in new_keys] + training,
+                    key=lambda t: (t["dataset"], t["learner"]))
+    tr_file.write_text(json.dumps(all_tr, indent=1) + "\n")
+    notes = [_cost_note(t) for t in all_tr]
+    if bench == "fewshot_moleculenet":
+        published = published_fewshot_moleculenet(data_dir / "molecules" / "MANIFEST.md")
+        write_report(merged, results_dir / f"{bench}.md", title="Few-shot MoleculeNet (PAR split)",
+                     published=published, notes=notes + [
+                         "Baselines rf (random forest, 100 trees, balanced class weights), knn (k=5, Tanimoto) and "
+                         "gp_tanimoto (Laplace GP classifier, Tanimoto kernel) use 2048-bit Morgan fingerprints "
+                         "(radius 2) and are fitted on each support set alone.",
+                         f"Per-episode rows: {bench}_episodes.csv.gz; meta-training details: {bench}_training.json.",
+                     ])
+        return markdown_table(merged, "roc_auc", published=published)
+    write_report(merged, results_dir / f"{bench}.md", title="Few-shot regression on MoleculeACE (pKi / pEC50)",
+                 published=None, intro=(
+                     "Test targets: the 9 `test_targets` of `moleculeace_splits.json`; shots = support size "
+                     "(random molecules), query = every other molecule of the target. The MANIFEST lists no "
+                     "published few-shot figures for this split, so no published column is shown."),
+                 notes=notes + [
+                     "Baselines rf (random forest regressor, std over trees), knn (k=5 Tanimoto-weighted mean and "
+                     "std) and gp_tanimoto (exact GP, Tanimoto kernel, hyperparameters fitted on the support) use "
+                     "2048-bit Morgan fingerprints (radius 2) and see the support set alone.",
+                     f"Per-episode rows: {bench}_episodes.csv.gz; meta-training details: {bench}_training.json.",
+                 ])
+    return markdown_table(merged, "r2", digits=3)
+
+
+def _cost_note(t: dict) -> str:
+    c = t.get("cost") or {}
+    cost = (f"{c['episodes_per_second']:.1f} episodes/s over {c.get('episodes')} episodes, peak RSS "
+            f"{c.get('peak_rss_mb', float('nan')):.0f} MB on {c.get('device')} ({c.get('torch_threads')} threads)"
+            if c else "cost not recorded")
+    score = t.get("best_val_score")
+    return (f"{t['learner']} on {t['dataset']}: `{t.get('command') or '?'}`; best validation {t['val_metric']} "
+            f"{score if score is None else f'{score:.4f}'} at step {t.get('best_step')} of {t.get('steps_run')}; "
+            f"{cost}; calibration {t.get('calibration') or 'none'}")

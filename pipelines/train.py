@@ -1,7 +1,18 @@
-"""Episodic meta-training of a ProtoNet on the train tasks of a collection, with early stopping on validation tasks.
+"""Episodic meta-training of any registered meta-learner, with early stopping on validation tasks.
+
+The learner is picked by registry name (:data:`sciml.learners.LEARNERS`: ``protonet``,
+``maml``, ``fomaml``, ``bmaml``, ``dkgp``); its class builds the model
+(``build_model(encoder, learner_config)``), the model gives the episode loss
+(``episode_loss(batch, n_support, support_y, query_y)``), and validation runs the very
+learner class that users get from the checkpoint (``fit_features`` /
+``predict_features``), so selection scores exactly what is later evaluated.
+Classification selects on mean ROC-AUC, regression on mean R² of validation episodes.
+Regression targets are standardised per episode by the support mean and std, as the
+learners do at prediction time. After training, the post-hoc calibration
+(:mod:`sciml.calibration`) is fitted on the validation episodes' predictions.
 
 Test tasks are never read here: the function receives the collection and touches only
-``collection.train`` (episodes) and ``collection.val`` (model selection).
+``collection.train`` (episodes) and ``collection.val`` (model selection, calibration).
 """
 
 from __future__ import annotations
@@ -20,8 +31,8 @@ from assays.task import TaskCollection
 from sciml.encoders import build_encoder
 from sciml.featurize.molecules import MolGraphFeaturizer
 from sciml.graphs import GraphStore, embed_graphs
-from sciml.learners.protonet import ProtoNet, ProtoNetLearner
-from sciml.metrics import roc_auc
+from sciml.learners.base import Prediction, TargetScaler
+from sciml.metrics import r2, roc_auc
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +41,8 @@ logger = logging.getLogger(__name__)
 class TrainConfig:
     """Everything that defines a meta-training run (stored in the checkpoint)."""
 
+    learner: str = "protonet"
+    learner_config: dict = field(default_factory=dict)
     encoder: str = "gine"
     encoder_config: dict = field(default_factory=lambda: {
         "hidden": 256, "depth": 5, "out_dim": 256, "pooling": "mean+max", "dropout": 0.1,
@@ -58,20 +71,54 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    model: ProtoNet
+    model: torch.nn.Module
     featurizer: MolGraphFeaturizer
     history: list[dict]
     best_step: int
-    best_val_auc: float
+    best_val_score: float
     seconds: float
     steps_run: int
+    task: str = "classification"
+    val_metric: str = "roc_auc"
+    calibration: dict = field(default_factory=dict)
+    cost: dict = field(default_factory=dict)
+
+    @property
+    def best_val_auc(self) -> float:  # the name used before regression was supported
+        return self.best_val_score
 
 
-def build_model(cfg: TrainConfig, featurizer: MolGraphFeaturizer) -> ProtoNet:
+def learner_class(name: str):
+    """The registered meta-learner class ``name`` (ValueError for baselines and unknown names)."""
+    from sciml.learners import LEARNERS
+
+    entry = LEARNERS.get(name)
+    if entry is None or not entry.needs_checkpoint:
+        raise ValueError(f"{name!r} is not a meta-learner; choose from "
+                         f"{', '.join(k for k, v in LEARNERS.items() if v.needs_checkpoint)}")
+    return entry.load()
+
+
+def model_learner_config(cfg: TrainConfig, task: str) -> dict:
+    """The learner config of the model: ``cfg.learner_config`` plus the task (and
+    ``learn_scale`` for ProtoNet); FOMAML is MAML with ``first_order=True``."""
+    lc = dict(cfg.learner_config)
+    if cfg.learner == "protonet":
+        if task != "classification":
+            raise ValueError("ProtoNet is a classifier: meta-train maml, fomaml, bmaml or dkgp for regression")
+        lc.setdefault("learn_scale", cfg.learn_scale)
+        return lc
+    lc["task"] = task
+    if cfg.learner == "fomaml":
+        lc["first_order"] = True
+    return lc
+
+
+def build_model(cfg: TrainConfig, featurizer: MolGraphFeaturizer, task: str = "classification") -> torch.nn.Module:
     enc_cfg = dict(cfg.encoder_config)
     enc_cfg.update(atom_dim=featurizer.spec.atom_dim, bond_dim=featurizer.spec.bond_dim,
                    gfeat_dim=featurizer.spec.fingerprint_bits)
-    return ProtoNet(build_encoder(cfg.encoder, enc_cfg), learn_scale=cfg.learn_scale)
+    return learner_class(cfg.learner).build_model(build_encoder(cfg.encoder, enc_cfg), model_learner_config(cfg, task))
 
 
 def _lr_lambda(cfg: TrainConfig):
@@ -83,30 +130,35 @@ def _lr_lambda(cfg: TrainConfig):
     return f
 
 
-def validation_auc(model: ProtoNet, store: GraphStore, episodes, task_pos: dict[str, np.ndarray],
-                   device: str) -> float:
-    """Mean ROC-AUC over validation episodes.
+def validation_predictions(learner, episodes, task_smiles: dict[str, list[str]]) -> list[tuple[Prediction, np.ndarray]]:
+    """``(prediction, query_y)`` of ``learner`` on each validation episode.
 
-    ``task_pos[name]`` maps a task's rows to store positions. Only the molecules that
-    the episodes use are embedded (once).
+    ``task_smiles[name]`` are a task's SMILES in row order. Only the molecules that the
+    episodes use are featurized (once, through the learner itself).
     """
-    rows = {name: task_pos[name] for name in {ep.task_name for ep in episodes}}
-    needed = np.unique(np.concatenate(
-        [rows[ep.task_name][np.concatenate([ep.support_idx, ep.query_idx])] for ep in episodes]))
-    emb = embed_graphs(model.encoder, [store.graphs[p] for p in needed], device)
-    lookup = np.full(len(store), -1, dtype=np.int64)
-    lookup[needed] = np.arange(len(needed))
-    learner = ProtoNetLearner(model, featurizer=None, device=device)
-    aucs = []
+    needed = sorted({task_smiles[ep.task_name][i] for ep in episodes
+                     for i in np.concatenate([ep.support_idx, ep.query_idx])})
+    X = learner.featurize(needed)
+    pos = {s: i for i, s in enumerate(needed)}
+    out = []
     for ep in episodes:
-        r = lookup[rows[ep.task_name]]
-        learner.fit_features(emb[r[ep.support_idx]], ep.support_y)
-        aucs.append(roc_auc(ep.query_y, learner.predict_proba_features(emb[r[ep.query_idx]])))
-    return float(np.nanmean(aucs)) if aucs else float("nan")
+        smi = task_smiles[ep.task_name]
+        rows = lambda idx: np.array([pos[smi[i]] for i in idx], dtype=np.int64)  # noqa: E731
+        learner.fit_features(X[rows(ep.support_idx)], ep.support_y)
+        out.append((learner.predict_features(X[rows(ep.query_idx)]), ep.query_y))
+    return out
 
 
-def _cap_query(episodes, cap: int, seed: int):
-    """Subsample very large validation queries (MUV) to keep selection cheap; stratified by label."""
+def validation_score(preds: list[tuple[Prediction, np.ndarray]], task: str) -> float:
+    """Mean ROC-AUC (classification) or R² (regression) over validation episodes."""
+    fn = roc_auc if task == "classification" else r2
+    vals = [fn(y, p.mean) for p, y in preds]
+    return float(np.nanmean(vals)) if vals else float("nan")
+
+
+def _cap_query(episodes, cap: int, seed: int, task: str = "classification"):
+    """Subsample very large validation queries (MUV) to keep selection cheap; stratified by label
+    for classification, uniform for regression."""
     from assays.episodes import Episode
 
     rng = np.random.default_rng(seed)
@@ -115,47 +167,72 @@ def _cap_query(episodes, cap: int, seed: int):
         if len(ep.query_idx) <= cap:
             out.append(ep)
             continue
-        pos = np.flatnonzero(ep.query_y == 1)
-        neg = np.flatnonzero(ep.query_y == 0)
-        n_pos = min(len(pos), max(1, int(round(cap * len(pos) / len(ep.query_y)))))
-        keep = np.sort(np.concatenate([pos[rng.permutation(len(pos))[:n_pos]],
-                                       neg[rng.permutation(len(neg))[: cap - n_pos]]]))
+        if task == "regression":
+            keep = np.sort(rng.permutation(len(ep.query_idx))[:cap])
+        else:
+            pos = np.flatnonzero(ep.query_y == 1)
+            neg = np.flatnonzero(ep.query_y == 0)
+            n_pos = min(len(pos), max(1, int(round(cap * len(pos) / len(ep.query_y)))))
+            keep = np.sort(np.concatenate([pos[rng.permutation(len(pos))[:n_pos]],
+                                           neg[rng.permutation(len(neg))[: cap - n_pos]]]))
         out.append(Episode(ep.task_name, ep.support_idx, ep.query_idx[keep], ep.support_y, ep.query_y[keep]))
     return out
 
 
+def _task_kind(tasks) -> str:
+    kinds = {t.kind for t in tasks}
+    if len(kinds) != 1:
+        raise ValueError(f"meta-training needs tasks of one kind, got {sorted(kinds)}")
+    return kinds.pop()
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
 def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None = None,
                progress: bool = True) -> TrainResult:
-    """Meta-train a ProtoNet on ``collection.train`` and keep the weights best on ``collection.val``."""
+    """Meta-train ``cfg.learner`` on ``collection.train``, keep the weights best on ``collection.val``,
+    and fit the post-hoc calibration on ``collection.val``."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     featurizer = MolGraphFeaturizer(fingerprint_bits=cfg.fingerprint_bits)
     train_tasks = collection.split("train")
     val_tasks = collection.split("val")
+    task = _task_kind(train_tasks + val_tasks)
+    metric = "roc_auc" if task == "classification" else "r2"
     smiles = list(dict.fromkeys(s for t in train_tasks + val_tasks for s in t.smiles))
     store = GraphStore(featurizer, smiles, progress=progress)
-    logger.info("meta-training on %d train tasks, selecting on %d validation tasks, %d molecules",
-                len(train_tasks), len(val_tasks), len(store))
+    logger.info("meta-training %s (%s) on %d train tasks, selecting on %d validation tasks, %d molecules",
+                cfg.learner, task, len(train_tasks), len(val_tasks), len(store))
 
-    model = build_model(cfg, featurizer).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    model = build_model(cfg, featurizer, task).to(device)
+    learner = learner_class(cfg.learner).for_model(model, featurizer, device=device)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
     sampler = iter(EpisodeSampler(train_tasks, cfg.k_shot, cfg.n_query, seed=cfg.seed,
                                   kshot_choices=cfg.kshot_choices))
     val_eps = _cap_query(evaluation_episodes(val_tasks, cfg.k_shot, seeds=range(1000, 1000 + cfg.val_seeds)),
-                         cfg.val_query_cap, cfg.seed) if val_tasks else []
+                         cfg.val_query_cap, cfg.seed, task) if val_tasks else []
     task_pos = {t.name: store.positions(t.smiles) for t in train_tasks + val_tasks}
+    task_smiles = {t.name: list(t.smiles) for t in val_tasks}
 
     history: list[dict] = []
-    best = (-1.0, 0, copy.deepcopy(model.state_dict()))
-    bad_evals, t0, running, step = 0, time.time(), [], 0
+    best = (-float("inf"), 0, copy.deepcopy(model.state_dict()))
+    bad_evals, t0, running, step, train_seconds = 0, time.time(), [], 0, 0.0
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.steps, desc="meta-training", unit="step", disable=None, mininterval=5)
+        bar = tqdm(total=cfg.steps, desc=f"meta-training {cfg.learner}", unit="step", disable=None, mininterval=5)
     for step in range(1, cfg.steps + 1):
+        t_step = time.time()
         model.train()
         opt.zero_grad(set_to_none=True)
         loss_sum = 0.0
@@ -163,35 +240,53 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
             ep = next(sampler)
             idx = np.concatenate([ep.support_idx, ep.query_idx])
             batch = store.batch(task_pos[ep.task_name][idx]).to(device)
-            loss = model.episode_loss(batch, len(ep.support_idx), torch.tensor(ep.support_y, device=device),
-                                      torch.tensor(ep.query_y, device=device))
+            ys, yq = ep.support_y, ep.query_y
+            if task == "regression":
+                sc = TargetScaler.fit(ys)
+                ys, yq = sc.transform(ys), sc.transform(yq)
+            loss = model.episode_loss(batch, len(ep.support_idx), torch.tensor(ys, dtype=torch.float32, device=device),
+                                      torch.tensor(yq, dtype=torch.float32, device=device))
             (loss / cfg.tasks_per_step).backward()
             loss_sum += loss.item()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         sched.step()
+        train_seconds += time.time() - t_step
         running.append(loss_sum / cfg.tasks_per_step)
         if bar is not None:
             bar.update(1)
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            val = validation_auc(model, store, val_eps, task_pos, device) if val_eps else float("nan")
-            rec = {"step": step, "train_loss": float(np.mean(running)), "val_roc_auc": val,
+            val = validation_score(validation_predictions(learner, val_eps, task_smiles), task) \
+                if val_eps else float("nan")
+            rec = {"step": step, "train_loss": float(np.mean(running)), f"val_{metric}": val,
                    "lr": sched.get_last_lr()[0], "seconds": time.time() - t0}
             history.append(rec)
             running = []
-            logger.info("step %d: train loss %.4f, val ROC-AUC %.4f", step, rec["train_loss"], val)
+            logger.info("step %d: train loss %.4f, val %s %.4f", step, rec["train_loss"], metric, val)
             if bar is not None:
-                bar.set_postfix(loss=f"{rec['train_loss']:.3f}", val_auc=f"{val:.3f}")
+                bar.set_postfix(loss=f"{rec['train_loss']:.3f}", val=f"{val:.3f}")
             if not val_eps or val > best[0]:
                 best, bad_evals = (val, step, copy.deepcopy(model.state_dict())), 0
             else:
                 bad_evals += 1
                 if bad_evals >= cfg.patience:
-                    logger.info("early stopping at step %d (best %d, val ROC-AUC %.4f)", step, best[1], best[0])
+                    logger.info("early stopping at step %d (best %d, val %s %.4f)", step, best[1], metric, best[0])
                     break
     if bar is not None:
         bar.close()
     model.load_state_dict(best[2])
     model.eval()
+    calibration = {}
+    if val_eps:
+        from sciml.calibration import fit_calibration
+
+        calibration = fit_calibration(task, validation_predictions(learner, val_eps, task_smiles))
+        logger.info("post-hoc calibration on validation tasks: %s", calibration)
+    cost = {"device": device, "train_seconds": train_seconds, "episodes": step * cfg.tasks_per_step,
+            "episodes_per_second": step * cfg.tasks_per_step / max(train_seconds, 1e-9),
+            "peak_rss_mb": _peak_rss_mb(), "torch_threads": torch.get_num_threads()}
+    if device.startswith("cuda"):
+        cost["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return TrainResult(model=model, featurizer=featurizer, history=history, best_step=best[1],
-                       best_val_auc=best[0], seconds=time.time() - t0, steps_run=step)
+                       best_val_score=best[0], seconds=time.time() - t0, steps_run=step, task=task,
+                       val_metric=metric, calibration=calibration, cost=cost)

@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 
 FEWSHOT_DATASETS = ("tox21", "sider", "muv", "toxcast")
+DATASETS = FEWSHOT_DATASETS + ("moleculeace",)
+META_LEARNERS = tuple(k for k, v in LEARNERS.items() if v.needs_checkpoint)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -56,13 +58,23 @@ DataDirOpt = typer.Option(None, "--data-dir", help="Folder with molecules/ and m
 
 @app.command()
 def train(
-    dataset: str = typer.Option(..., help=f"Few-shot MoleculeNet dataset to meta-train on: {', '.join(FEWSHOT_DATASETS)}."),
+    dataset: str = typer.Option(..., help=f"Dataset to meta-train on: {', '.join(DATASETS)} (moleculeace is "
+                                "regression on pKi/pEC50; the others are few-shot MoleculeNet classification)."),
     out: Path = typer.Option(..., help="Checkpoint folder to write (model.safetensors + config.json)."),
+    learner: str = typer.Option("protonet", help="Meta-learner: " + "; ".join(
+        f"{k} ({LEARNERS[k].description})" for k in META_LEARNERS) + "."),
+    learner_config: str = typer.Option("{}", help="JSON object of learner hyperparameters, e.g. "
+                                       "'{\"inner_steps\": 5, \"adapt\": \"head\"}' (MAML), "
+                                       "'{\"n_particles\": 5}' (BMAML), '{\"kernel\": \"rbf\"}' (dkgp)."),
     data_dir: Optional[Path] = DataDirOpt,
     steps: int = typer.Option(2000, help="Meta-training steps (each averages --tasks-per-step episodes)."),
     tasks_per_step: int = typer.Option(4, help="Episodes per optimizer step."),
-    k_shot: int = typer.Option(10, help="Support examples per class in training and validation episodes."),
-    n_query: int = typer.Option(16, help="Query molecules per class in training episodes."),
+    k_shot: int = typer.Option(10, help="Support size of training and validation episodes: K per class "
+                               "(classification) or K molecules (regression)."),
+    kshot_choices: str = typer.Option("", help="Comma-separated K values drawn at random per training episode "
+                                      "(e.g. 16,32,64); empty = always --k-shot."),
+    n_query: int = typer.Option(16, help="Query molecules per class (classification) or in all (regression) "
+                                "in training episodes."),
     hidden: int = typer.Option(256, help="GNN hidden width."),
     depth: int = typer.Option(5, help="Number of GINE message-passing layers."),
     out_dim: int = typer.Option(256, help="Embedding width."),
@@ -75,65 +87,84 @@ def train(
     weight_decay: float = typer.Option(1e-4, help="AdamW weight decay."),
     eval_every: int = typer.Option(200, help="Evaluate on validation tasks every N steps."),
     patience: int = typer.Option(5, help="Stop after this many evaluations without validation improvement."),
-    val_fraction: float = typer.Option(0.2, help="Fraction of the train tasks held out as validation tasks."),
+    val_fraction: float = typer.Option(0.2, help="Fraction of the train tasks held out as validation tasks "
+                                       "(few-shot MoleculeNet; MoleculeACE has fixed validation targets)."),
     seed: int = typer.Option(0, help="Seed for weights, episode sampling and the validation split."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
-    """Meta-train a ProtoNet on the train tasks of a dataset; select on validation tasks; save a checkpoint."""
+    """Meta-train a learner on the train tasks of a dataset; select on validation tasks; save a checkpoint."""
+    import json
+
     _setup_logging(verbose)
-    from pipelines.run import train_fewshot_moleculenet
+    from pipelines.run import train_on_dataset
     from pipelines.train import TrainConfig
     from sciml.config import DataDirError
 
-    if dataset not in FEWSHOT_DATASETS:
-        _fail(f"unknown dataset {dataset!r}; choose from {', '.join(FEWSHOT_DATASETS)}")
+    if dataset not in DATASETS:
+        _fail(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+    if learner not in META_LEARNERS:
+        _fail(f"{learner!r} is not a meta-learner; choose from {', '.join(META_LEARNERS)}")
+    try:
+        lc = json.loads(learner_config)
+        if not isinstance(lc, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as e:
+        _fail(f"--learner-config must be a JSON object: {e}")
+    try:
+        kchoices = [int(k) for k in _csv_list(kshot_choices)] or None
+    except ValueError:
+        _fail("--kshot-choices takes integers, e.g. 16,32,64")
     cfg = TrainConfig(
+        learner=learner, learner_config=lc,
         encoder_config={"hidden": hidden, "depth": depth, "out_dim": out_dim, "pooling": pooling,
                         "dropout": dropout, "norm": norm, "residual": True, "gfeat_hidden": 256},
-        fingerprint_bits=fingerprint_bits, k_shot=k_shot, n_query=n_query, steps=steps,
+        fingerprint_bits=fingerprint_bits, k_shot=k_shot, kshot_choices=kchoices, n_query=n_query, steps=steps,
         tasks_per_step=tasks_per_step, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
         patience=patience, seed=seed,
     )
     try:
-        res = train_fewshot_moleculenet(dataset, cfg, out, data_dir=data_dir, val_fraction=val_fraction,
-                                        device=device, command=_command_line())
-    except DataDirError as e:
+        res = train_on_dataset(dataset, cfg, out, data_dir=data_dir, val_fraction=val_fraction,
+                               device=device, command=_command_line())
+    except (DataDirError, ValueError) as e:
         _fail(str(e))
-    typer.echo(f"saved {out} (best validation ROC-AUC {res.best_val_auc:.4f} at step {res.best_step}, "
-               f"{res.steps_run} steps in {res.seconds:.0f}s)")
+    typer.echo(f"saved {out} (best validation {res.val_metric} {res.best_val_score:.4f} at step {res.best_step}, "
+               f"{res.steps_run} steps in {res.seconds:.0f}s, {res.cost['episodes_per_second']:.1f} episodes/s, "
+               f"calibration {res.calibration or 'none'})")
 
 
 @app.command()
 def evaluate(
-    datasets: str = typer.Option(",".join(FEWSHOT_DATASETS), help="Comma-separated datasets."),
-    learners: str = typer.Option("protonet,rf,knn", help="Comma-separated learners: " + "; ".join(
-        f"{k} ({v.description})" for k, v in LEARNERS.items()) + "."),
-    shots: str = typer.Option("1,10", help="Comma-separated K (support = K positives + K negatives)."),
+    datasets: str = typer.Option(",".join(FEWSHOT_DATASETS), help=f"Comma-separated datasets: {', '.join(DATASETS)}."),
+    learners: str = typer.Option("protonet,rf,knn", "--learners", "--learner",
+                                 help="Comma-separated learners: " + "; ".join(
+                                     f"{k} ({v.description})" for k, v in LEARNERS.items()) + "."),
+    shots: str = typer.Option("", help="Comma-separated support sizes: K per class for few-shot MoleculeNet, "
+                              "K molecules for MoleculeACE (default: 1,10 and 16,32,64)."),
     seeds: int = typer.Option(10, help="Number of support draws (seeds 0..N-1)."),
-    checkpoint: str = typer.Option("runs/protonet-{dataset}", help="ProtoNet checkpoint folder; "
-                                   "'{dataset}' is replaced by each dataset name."),
-    results_dir: Path = typer.Option(Path("benchmarks/results"), help="Where the JSON records and the Markdown table go."),
+    checkpoint: str = typer.Option("runs/{learner}-{dataset}", help="Checkpoint folder of each meta-learner; "
+                                   "'{learner}' and '{dataset}' are replaced by the names."),
+    results_dir: Path = typer.Option(Path("benchmarks/results"), help="Where the JSON records and the Markdown tables go."),
     data_dir: Optional[Path] = DataDirOpt,
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
-    """Run the few-shot MoleculeNet protocol on the test tasks and write benchmarks/results/fewshot_moleculenet.{json,md}."""
+    """Run the benchmark protocols on the test tasks; update benchmarks/results/<benchmark>.{json,md}."""
     _setup_logging(verbose)
-    from pipelines.run import evaluate_fewshot_moleculenet
+    from pipelines.run import evaluate_benchmarks
     from sciml.checkpoint import CheckpointError
     from sciml.config import DataDirError
 
-    ds = _csv_list(datasets, FEWSHOT_DATASETS, "dataset")
+    ds = _csv_list(datasets, DATASETS, "dataset")
     ls = _csv_list(learners, tuple(LEARNERS), "learner")
     try:
-        ks = [int(k) for k in _csv_list(shots)]
+        ks = [int(k) for k in _csv_list(shots)] or None
     except ValueError:
         raise typer.BadParameter("--shots takes integers, e.g. 1,10")
     try:
-        table = evaluate_fewshot_moleculenet(ds, ls, ks, list(range(seeds)), checkpoint, results_dir,
-                                             data_dir=data_dir, device=device, command=_command_line())
-    except (DataDirError, CheckpointError) as e:
+        table = evaluate_benchmarks(ds, ls, ks, list(range(seeds)), checkpoint, results_dir,
+                                    data_dir=data_dir, device=device, command=_command_line())
+    except (DataDirError, CheckpointError, ValueError) as e:
         _fail(str(e))
     typer.echo(table)
 

@@ -40,7 +40,7 @@ from rdkit import Chem, RDLogger
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from sciml.config import resolve_data_dir  # noqa: E402
+from sciml.config import resolve_data_dir  # noqa: E402  (after the sys.path line)
 
 RDLogger.DisableLog("rdApp.*")
 
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 "smiles": candidates["smiles"].to_numpy(),
             }
         )
-        answers.append(cand.assign(target=target, **{"label": (candidates["y"].to_numpy() + 9.0).round(3), "label_name": label}))
+        answers.append(cand.assign(target=target, label=(candidates["y"].to_numpy() + 9.0).round(3), label_name=label))
         sup.to_csv(out / f"{target}_support.csv", index=False)
         cand.to_csv(out / f"{target}_candidates.csv", index=False)
         protein = TARGET_NAMES.get(target.split("_")[0], target.split("_")[0])

@@ -17,7 +17,7 @@ TABLE = (
     "b,not_a_smiles,6.0\n"   # 1 invalid structure
     "c,CCN,\n"               # 2 missing value
     "d,CCC,high\n"           # 3 non-numeric value
-    "e,CCCl,inf\n"           # 4 non-finite value
+    "e,CCCl,inf\n"           # 4 non-numeric value (not finite)
     "f,,7.0\n"               # 5 invalid structure (empty)
     "g,c1ccccc1, 8.25 \n"    # 6 ok
 )
@@ -34,7 +34,7 @@ def test_report_has_one_row_per_input_row_and_task_only_ok_rows(tmp_path):
         "invalid structure",
         "missing value",
         "non-numeric value",
-        "non-finite value",
+        "non-numeric value",
         "invalid structure",
         "ok",
     ]
@@ -85,10 +85,13 @@ def test_explicit_columns_case_insensitive_and_missing_column(tmp_path):
     with pytest.raises(UserTableError) as err:
         load_user_table(path, smiles_col="Mol_SMILES", value_col="Ki")
     assert "'Ki'" in str(err.value) and "'IC50_nM'" in str(err.value) and "'pIC50'" in str(err.value)
+    # found by name ("SMILES" in it) when no column has an exact SMILES-like name
+    task, _ = load_user_table(path, value_col="pIC50")
+    assert task.meta["smiles_col"] == "Mol_SMILES"
     with pytest.raises(UserTableError, match="could not find a SMILES column"):
-        load_user_table(path)
+        load_user_table(pd.DataFrame({"id": ["a", "b"], "pIC50": ["8", "7"]}))
     with pytest.raises(UserTableError, match=r"more than one numeric column.*'IC50_nM', 'pIC50'"):
-        load_user_table(path, smiles_col="Mol_SMILES")
+        load_user_table(path)
 
 
 def test_unnamed_index_column_is_ignored(tmp_path):

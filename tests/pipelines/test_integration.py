@@ -114,7 +114,9 @@ def test_train_checkpoint_evaluate_report(tmp_path, monkeypatch):
     assert [h["step"] for h in res.history] == [10, 20, 30]
     assert all(np.isfinite(h["train_loss"]) and 0 <= h["val_roc_auc"] <= 1 for h in res.history)
     assert res.best_step in (10, 20, 30)
-    assert res.best_val_auc == max(h["val_roc_auc"] for h in res.history)
+    assert res.best_val_score == max(h["val_roc_auc"] for h in res.history)
+    assert res.calibration["method"] == "platt" and res.calibration["n_points"] > 0
+    assert res.cost["episodes"] == 30 * cfg.tasks_per_step and res.cost["episodes_per_second"] > 0
     assert not res.model.training
 
     # --- checkpoint round trip
@@ -132,7 +134,7 @@ def test_train_checkpoint_evaluate_report(tmp_path, monkeypatch):
     assert len(per_episode) == 2 * 2  # 2 learners x 1 test task x 2 seeds
     assert set(per_episode["task"]) == set(TEST)
     assert (per_episode["n_query"] == 80 - 2 * 2).all()
-    for m in METRICS:
+    for m in (*METRICS, "ece", "brier"):
         assert per_episode[m].notna().all()
     assert per_episode["roc_auc"].between(0, 1).all()
     # fingerprints separate aromatic from non-aromatic molecules easily
@@ -140,13 +142,15 @@ def test_train_checkpoint_evaluate_report(tmp_path, monkeypatch):
 
     # --- tidy records
     records = summarize(per_episode, benchmark="synthetic", command="pytest integration")
-    assert len(records) == 2 * len(METRICS)
+    n_metrics = 4  # roc_auc, delta_auprc, ece, brier
+    assert len(records) == 2 * n_metrics
     required = {"benchmark", "dataset", "learner", "shots", "metric", "mean", "std", "n_seeds", "selection",
                 "command", "date"}
     for r in records:
         assert required <= set(r) and set(RECORD_KEYS) <= set(r)
         assert r["dataset"] == "syn" and r["shots"] == 2 and r["n_seeds"] == 2 and r["selection"] == "validation"
-        per_seed = per_episode[per_episode["learner"] == r["learner"]].sort_values("seed")[r["metric"]].to_numpy() * 100
+        scale = 100 if r["metric"] in METRICS else 1  # ROC-AUC and ΔAUPRC in percent
+        per_seed = per_episode[per_episode["learner"] == r["learner"]].sort_values("seed")[r["metric"]].to_numpy() * scale
         assert r["mean"] == pytest.approx(per_seed.mean())
         assert r["std"] == pytest.approx(np.std(per_seed, ddof=1))
     assert {r["learner"] for r in records} == {"protonet", "rf"}
@@ -235,29 +239,38 @@ def test_cli_rejects_unknown_choices(runner, tmp_path):
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_tox21_train_and_evaluate_end_to_end(shared_data_dir, tmp_path):
-    from pipelines.run import BENCHMARK, evaluate_fewshot_moleculenet, train_fewshot_moleculenet
+    from pipelines.run import evaluate_benchmarks, train_on_dataset
 
+    bench = "fewshot_moleculenet"
     cfg = TrainConfig(encoder_config={"hidden": 32, "depth": 2, "out_dim": 32, "pooling": "mean+max", "dropout": 0.0,
                                       "norm": "batch", "residual": True, "gfeat_hidden": 32},
                       steps=20, eval_every=10, val_query_cap=200, val_seeds=1, k_shot=2, n_query=4, tasks_per_step=2)
-    res = train_fewshot_moleculenet("tox21", cfg, tmp_path / "protonet-tox21", data_dir=shared_data_dir,
-                                    device="cpu", command="pytest", progress=False)
+    res = train_on_dataset("tox21", cfg, tmp_path / "protonet-tox21", data_dir=shared_data_dir,
+                           device="cpu", command="pytest", progress=False)
     assert res.steps_run == 20 and len(res.history) == 2
     config = json.loads((tmp_path / "protonet-tox21" / "config.json").read_text())
     tr = config["training"]
     assert tr["dataset"] == "tox21" and tr["val_tasks"] and tr["test_tasks_never_used"]
     assert not set(tr["test_tasks_never_used"]) & set(tr["train_tasks"] + tr["val_tasks"])
+    assert config["calibration"]["method"] == "platt"
 
     results = tmp_path / "results"
-    table = evaluate_fewshot_moleculenet(["tox21"], ["protonet", "knn"], [1], [0, 1],
-                                         checkpoint_pattern=str(tmp_path / "protonet-{dataset}"), results_dir=results,
-                                         data_dir=shared_data_dir, device="cpu", command="pytest", progress=False)
-    records = json.loads((results / f"{BENCHMARK}.json").read_text())
-    assert len(records) == 2 * 2  # 2 learners x 2 metrics
-    assert {(r["learner"], r["metric"]) for r in records} == {(ln, m) for ln in ("protonet", "knn") for m in METRICS}
+    table = evaluate_benchmarks(["tox21"], ["protonet", "knn"], [1], [0, 1],
+                                checkpoint_pattern=str(tmp_path / "{learner}-{dataset}"), results_dir=results,
+                                data_dir=shared_data_dir, device="cpu", command="pytest", progress=False)
+    records = json.loads((results / f"{bench}.json").read_text())
+    metrics = {"roc_auc", "delta_auprc", "ece", "brier"}
+    # protonet raw + post-hoc calibrated, knn raw; 4 metrics each
+    assert {(r["learner"], r["calibration"], r["metric"]) for r in records} == \
+        {(ln, cal, m) for ln, cal in (("protonet", "none"), ("protonet", "posthoc"), ("knn", "none")) for m in metrics}
     assert all(r["n_seeds"] == 2 and r["shots"] == 1 and r["dataset"] == "tox21" for r in records)
-    assert (results / f"{BENCHMARK}.md").is_file()
-    assert "validation" in (results / f"{BENCHMARK}.md").read_text()
-    episodes = pd.read_csv(results / f"{BENCHMARK}_episodes.csv.gz")
+    by = {(r["learner"], r["calibration"], r["metric"]): r["mean"] for r in records}
+    # Platt scaling is monotone: the ranking metrics of calibrated and raw predictions agree
+    assert by[("protonet", "posthoc", "roc_auc")] == pytest.approx(by[("protonet", "none", "roc_auc")])
+    report = (results / f"{bench}.md").read_text()
+    assert "validation" in report and "protonet+cal" in report and "episodes/s" in report
+    episodes = pd.read_csv(results / f"{bench}_episodes.csv.gz")
     assert set(episodes["task"]) == set(tr["test_tasks_never_used"])
     assert "Tox21" in table
+    training = json.loads((results / f"{bench}_training.json").read_text())
+    assert [t["learner"] for t in training] == ["protonet"] and training[0]["cost"]["episodes_per_second"] > 0
