@@ -1,22 +1,32 @@
-"""Notebook-friendly public API: a scikit-learn-like few-shot classifier over a meta-trained checkpoint.
+"""Notebook-friendly public API: scikit-learn-like few-shot models over a meta-trained checkpoint.
 
->>> clf = FewShotClassifier.from_checkpoint("runs/protonet-tox21")       # doctest: +SKIP
->>> clf.fit(support_smiles, support_labels)                               # doctest: +SKIP
->>> clf.predict_proba(candidate_smiles)                                   # doctest: +SKIP
-   smiles  p_active  error
+>>> model = FewShotModel.from_checkpoint("data/checkpoints/default", task="regression")  # doctest: +SKIP
+>>> model.fit(support_smiles, measured_pki)                                          # doctest: +SKIP
+>>> model.predict(candidate_smiles)                                                  # doctest: +SKIP
+   smiles  prediction  std  lower  upper  error
+
+Every output has one row per input row, in input order; rows that cannot be predicted
+(unparseable SMILES, empty cells) keep a NaN prediction and say why in ``error``.
+:class:`FewShotClassifier` is the classification-only variant with a ``p_active`` column.
+
+A loaded checkpoint (:func:`load`) is read-only and can be shared, e.g. by a web app
+serving several users; each :class:`FewShotModel` built on it keeps its own fitted state.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sciml.learners.base import SupportSetError, check_binary_support
+from sciml.learners.base import Prediction, SupportSetError, check_support
 
 logger = logging.getLogger(__name__)
+
+TASKS = ("classification", "regression")
 
 
 def _as_smiles_list(X, smiles_col: str | None) -> list:
@@ -33,69 +43,177 @@ def _as_smiles_list(X, smiles_col: str | None) -> list:
     return list(X)
 
 
-class FewShotClassifier:
-    """Adapt a meta-trained encoder to a new binary assay from a few labelled molecules.
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    """A checkpoint in memory: the meta-trained model (eval mode), its featurizer and config."""
+
+    path: str
+    model: object
+    featurizer: object
+    config: dict
+    device: str
+    learner: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "learner", self.config["learner"])
+
+    @property
+    def trained_task(self) -> str:
+        """The task the model was meta-trained for."""
+        trained = self.config.get("training", {}).get("task")
+        return trained or self.config.get("learner_config", {}).get("task", "classification")
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Tasks this checkpoint can serve, its own first: the deep-kernel GP serves both
+        (the embedding and kernel carry over, only the likelihood changes), the others their own."""
+        if self.learner == "dkgp":
+            return (self.trained_task,) + tuple(t for t in TASKS if t != self.trained_task)
+        return (self.trained_task,)
+
+
+def load(checkpoint: str | Path, device: str | None = None) -> LoadedCheckpoint:
+    """Load a checkpoint folder once (raises :class:`sciml.checkpoint.CheckpointError` with the reason)."""
+    import torch
+
+    from sciml.checkpoint import load_checkpoint
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model, featurizer, config = load_checkpoint(checkpoint, device=device)
+    return LoadedCheckpoint(str(checkpoint), model, featurizer, config, device)
+
+
+class FewShotModel:
+    """Adapt a meta-trained model to a new assay from a few measured molecules.
 
     Parameters
     ----------
-    checkpoint : str or Path
-        Checkpoint folder written by ``sciml train``.
+    checkpoint : str, Path or LoadedCheckpoint
+        Checkpoint folder (``sciml train`` output) or an already loaded one.
+    task : {"regression", "classification"}, optional
+        Default: the task the checkpoint was meta-trained for.
     device : str, optional
-        ``"cpu"`` or ``"cuda"``; default CUDA when available.
+        ``"cpu"`` or ``"cuda"``; default CUDA when available (ignored for a LoadedCheckpoint).
+    calibrate : bool, default True
+        Apply the post-hoc calibration stored in the checkpoint (fitted on validation
+        tasks during meta-training; see :mod:`sciml.calibration`).
+    level : float, default 0.9
+        Coverage of the ``lower`` / ``upper`` interval columns.
     smiles_col : str, optional
-        Column to read when ``fit``/``predict_proba`` receive a DataFrame (auto-detected otherwise).
+        Column to read when ``fit``/``predict`` receive a DataFrame (auto-detected otherwise).
 
     Attributes
     ----------
+    learner_ : FewShotLearner
+        The learner around the shared model.
     support_errors_ : pandas.DataFrame
-        Support rows that were left out of the fit (``row``, ``smiles``, ``error``).
+        Support rows left out of the last fit (``row``, ``smiles``, ``error``).
+    support_smiles_, support_y_ : list, np.ndarray
+        The support rows actually used.
     n_support_ : int
-        Number of support molecules used.
     """
 
-    def __init__(self, checkpoint: str | Path, device: str | None = None, smiles_col: str | None = None):
+    def __init__(self, checkpoint, task: str | None = None, device: str | None = None, calibrate: bool = True,
+                 level: float = 0.9, smiles_col: str | None = None):
         self.checkpoint = checkpoint
         self.device = device
+        self.calibrate = calibrate
+        self.level = float(level)
         self.smiles_col = smiles_col
-        self._load()
+        loaded = checkpoint if isinstance(checkpoint, LoadedCheckpoint) else load(checkpoint, device)
+        task = task or loaded.tasks[0]
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        if task not in loaded.tasks:
+            raise ValueError(f"the {loaded.learner} checkpoint {loaded.path} was meta-trained for "
+                             f"{loaded.tasks[0]} and cannot do {task}; use a checkpoint meta-trained for {task}.")
+        self.task = task
+        self.loaded_ = loaded
+        self.config_ = loaded.config
+        from sciml.learners import LEARNERS
+
+        cls = LEARNERS[loaded.learner].load()
+        kwargs = {"device": loaded.device}
+        if loaded.learner == "dkgp":
+            kwargs.update(task=task, level=self.level)
+        elif loaded.learner in ("maml", "fomaml", "bmaml"):
+            kwargs["level"] = self.level
+        self.learner_ = cls.for_model(loaded.model, loaded.featurizer, **kwargs)
+        self._cache: dict[str, object] = {}
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: str | Path, device: str | None = None, **kw) -> "FewShotClassifier":
-        return cls(checkpoint, device=device, **kw)
+    def from_checkpoint(cls, checkpoint, **kwargs) -> "FewShotModel":
+        return cls(checkpoint, **kwargs)
 
-    def _load(self) -> None:
-        import torch
+    @property
+    def calibration(self) -> dict:
+        """The post-hoc calibration applied to predictions (``{}`` when none or ``calibrate=False``).
 
-        from sciml.checkpoint import load_checkpoint
-        from sciml.learners.protonet import ProtoNetLearner
+        Only a calibration fitted for this model's task applies."""
+        cal = self.config_.get("calibration") or {}
+        method = {"classification": "platt", "regression": "interval_scale"}[self.task]
+        return cal if self.calibrate and cal.get("method") == method else {}
 
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        model, featurizer, config = load_checkpoint(self.checkpoint, device=device)
-        self.config_ = config
-        self._featurizer = featurizer
-        self._learner = ProtoNetLearner(model, featurizer, device=device)
+    # ------------------------------------------------------------------ features
+    def features(self, smiles: list) -> tuple[np.ndarray | None, np.ndarray, dict[int, str]]:
+        """Features of the usable inputs, their positions ``[n_ok]``, and errors by input position.
 
-    def _embed(self, smiles: list) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
-        """Embeddings of the valid inputs, their positions, and errors by input position."""
-        from sciml.graphs import embed_graphs
+        Features are cached per SMILES on this object.
+        """
+        errors: dict[int, str] = {}
+        todo = []
+        for i, s in enumerate(smiles):
+            if not isinstance(s, str) or not s.strip():
+                errors[i] = "empty SMILES"
+            elif s not in self._cache:
+                todo.append(s)
+        todo = list(dict.fromkeys(todo))
+        if todo:
+            res = self.loaded_.featurizer.featurize(todo)
+            bad = {todo[i]: e for i, e in res.errors.items()}
+            good = [s for s in todo if s not in bad]
+            for s, e in bad.items():
+                self._cache[s] = ValueError(e)
+            if good:
+                X = self.learner_.featurize(good)
+                for s, x in zip(good, X):
+                    self._cache[s] = x
+        ok = []
+        for i, s in enumerate(smiles):
+            if i in errors:
+                continue
+            v = self._cache[s]
+            if isinstance(v, ValueError):
+                errors[i] = str(v)
+            else:
+                ok.append(i)
+        ok = np.asarray(ok, dtype=np.int64)
+        if ok.size == 0:
+            return None, ok, errors
+        rows = [self._cache[smiles[i]] for i in ok]
+        if isinstance(rows[0], np.ndarray):
+            return np.stack(rows), ok, errors
+        X = np.empty(len(rows), dtype=object)
+        for j, r in enumerate(rows):
+            X[j] = r
+        return X, ok, errors
 
-        res = self._featurizer.featurize(smiles)
-        ok = res.valid_index
-        emb = embed_graphs(self._learner.model.encoder, [res.graphs[i] for i in ok], self._learner.device)
-        return emb, ok, res.errors
+    # ----------------------------------------------------------------------- fit
+    def _labels(self, y, n: int) -> np.ndarray:
+        y = np.asarray(pd.to_numeric(pd.Series(list(y)), errors="coerce"), dtype=np.float64)
+        if len(y) != n:
+            raise ValueError(f"fit got {n} molecules but {len(y)} labels")
+        return y
 
-    def fit(self, X, y) -> "FewShotClassifier":
-        """Adapt on support molecules ``X`` (SMILES list/Series or DataFrame) with 0/1 labels ``y``.
+    def fit(self, X, y) -> "FewShotModel":
+        """Adapt on support molecules ``X`` (SMILES list/Series or DataFrame) with labels/values ``y``.
 
-        Invalid SMILES and missing labels are left out (listed in ``support_errors_``);
-        a support set without both classes raises :class:`SupportSetError`.
+        Unusable rows (invalid SMILES, missing or non-finite labels) are left out and listed in
+        ``support_errors_``; an unusable support (empty, one class) raises :class:`SupportSetError`.
         """
         smiles = _as_smiles_list(X, self.smiles_col)
-        y = np.asarray(pd.to_numeric(pd.Series(list(y)), errors="coerce"), dtype=np.float64)
-        if len(y) != len(smiles):
-            raise ValueError(f"fit got {len(smiles)} molecules but {len(y)} labels")
-        emb, ok, errors = self._embed(smiles)
-        errors = dict(errors)
+        y = self._labels(y, len(smiles))
+        feats, ok, errors = self.features(smiles)
         for i in np.flatnonzero(~np.isfinite(y)):
             errors.setdefault(int(i), "missing or non-numeric label")
         keep = np.array([j for j, i in enumerate(ok) if i not in errors], dtype=np.int64)
@@ -106,22 +224,112 @@ class FewShotClassifier:
             logger.warning("support row %d (%r) left out: %s", r["row"], r["smiles"], r["error"])
         if keep.size == 0:
             raise SupportSetError(f"none of the {len(smiles)} support rows is usable; see support_errors_")
-        yk = check_binary_support(y[ok[keep]])
-        self._learner.fit_features(emb[keep], yk)
+        rows = ok[keep]
+        yk = check_support(y[rows], self.task)
+        self.learner_.fit_features(feats[keep], yk)
+        self.support_smiles_ = [smiles[i] for i in rows]
+        self.support_y_ = yk
+        self.support_features_ = feats[keep]
         self.n_support_ = int(keep.size)
         return self
 
+    # ------------------------------------------------------------------- predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_support_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(support_smiles, values) first.")
+
+    def predict_features(self, X) -> Prediction:
+        """Calibrated :class:`Prediction` for features from :meth:`features` (fields ``[n]``)."""
+        from sciml.calibration import apply_calibration
+
+        self._check_fitted()
+        return apply_calibration(self.learner_.predict_features(X), self.calibration)
+
+    def predict(self, X) -> pd.DataFrame:
+        """One row per input: ``smiles, prediction`` (value, or P(active) for classification),
+        ``std``, ``lower``, ``upper`` (central ``level`` interval) and ``error`` ('' when ok)."""
+        self._check_fitted()
+        smiles = _as_smiles_list(X, self.smiles_col)
+        feats, ok, errors = self.features(smiles)
+        cols = {k: np.full(len(smiles), np.nan) for k in ("prediction", "std", "lower", "upper")}
+        if ok.size:
+            pred = self.predict_features(feats)
+            lo, hi = pred.interval(self.level)
+            for k, v in (("prediction", pred.mean), ("std", pred.std), ("lower", lo), ("upper", hi)):
+                cols[k][ok] = v
+        return pd.DataFrame({"smiles": smiles, **cols, "error": [errors.get(i, "") for i in range(len(smiles))]})
+
+    def domain(self, X, similarity_threshold: float = 0.35) -> pd.DataFrame:
+        """Applicability-domain columns for every input row against the support set of the last fit
+        (see :func:`sciml.domain.applicability_domain`); invalid rows get NaN / ``in_domain`` missing."""
+        from sciml.domain import applicability_domain
+
+        self._check_fitted()
+        smiles = _as_smiles_list(X, self.smiles_col)
+        feats, ok, _ = self.features(smiles)
+        emb = feats is not None and isinstance(feats, np.ndarray) and feats.ndim == 2 and feats.dtype != object
+        dom = applicability_domain(self.support_smiles_, [smiles[i] for i in ok],
+                                   support_emb=self.support_features_ if emb else None,
+                                   query_emb=feats if emb else None, similarity_threshold=similarity_threshold)
+        out = pd.DataFrame(index=range(len(smiles)), columns=dom.columns)
+        out["in_domain"] = pd.array([pd.NA] * len(smiles), dtype="boolean")
+        if ok.size:
+            out.loc[ok, dom.columns] = dom.to_numpy()
+        out["nearest_similarity"] = out["nearest_similarity"].astype(float)
+        out["embedding_distance"] = out["embedding_distance"].astype(float)
+        out["domain_reason"] = out["domain_reason"].fillna("")
+        return out
+
+    def cross_validate(self, n_folds: int | None = None, seed: int = 0) -> pd.DataFrame:
+        """Leave-one-out (``n_folds=None``) or K-fold predictions on the support set of the last fit.
+
+        Each support molecule is predicted by a model adapted on the other folds (the
+        fitted state is restored afterwards). Classification folds whose training part
+        lacks a class are skipped (NaN rows). Returns one row per support molecule:
+        ``smiles, measured, prediction, std, lower, upper, covered``.
+        """
+        self._check_fitted()
+        X, y, n = self.support_features_, self.support_y_, self.n_support_
+        if n < 3:
+            raise SupportSetError(f"cross-validation needs at least 3 support molecules, got {n}")
+        k = n if n_folds is None else int(min(max(2, n_folds), n))
+        fold = np.arange(n) % k if n_folds is None else np.random.default_rng(seed).permutation(n) % k
+        out = {c: np.full(n, np.nan) for c in ("prediction", "std", "lower", "upper")}
+        try:
+            for f in range(k):
+                test, train = fold == f, fold != f
+                try:
+                    self.learner_.fit_features(X[train], y[train])
+                except SupportSetError:
+                    continue
+                pred = self.predict_features(X[test])
+                lo, hi = pred.interval(self.level)
+                for c, v in (("prediction", pred.mean), ("std", pred.std), ("lower", lo), ("upper", hi)):
+                    out[c][test] = v
+        finally:
+            self.learner_.fit_features(X, y)
+        df = pd.DataFrame({"smiles": self.support_smiles_, "measured": y, **out})
+        covered = pd.array((df["measured"] >= df["lower"]) & (df["measured"] <= df["upper"]), dtype="boolean")
+        covered[df["prediction"].isna().to_numpy()] = pd.NA
+        df["covered"] = covered
+        return df
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(checkpoint={str(self.loaded_.path)!r}, task={self.task!r})"
+
+
+class FewShotClassifier(FewShotModel):
+    """:class:`FewShotModel` for binary assays, with ``predict_proba`` (``p_active``) and ``predict`` (labels)."""
+
+    def __init__(self, checkpoint, device: str | None = None, smiles_col: str | None = None, calibrate: bool = True,
+                 level: float = 0.9):
+        super().__init__(checkpoint, task="classification", device=device, calibrate=calibrate, level=level,
+                         smiles_col=smiles_col)
+
     def predict_proba(self, X) -> pd.DataFrame:
         """P(active) for every input row: columns ``smiles``, ``p_active`` (NaN on error), ``error`` ('' when ok)."""
-        if not hasattr(self, "n_support_"):
-            raise RuntimeError("FewShotClassifier is not fitted: call fit(support_smiles, labels) first.")
-        smiles = _as_smiles_list(X, self.smiles_col)
-        emb, ok, errors = self._embed(smiles)
-        p = np.full(len(smiles), np.nan)
-        if ok.size:
-            p[ok] = self._learner.predict_proba_features(emb)
-        return pd.DataFrame({"smiles": smiles, "p_active": p,
-                             "error": [errors.get(i, "") for i in range(len(smiles))]})
+        df = FewShotModel.predict(self, X)
+        return df[["smiles", "prediction", "error"]].rename(columns={"prediction": "p_active"})
 
     def predict(self, X, threshold: float = 0.5) -> pd.DataFrame:
         """``predict_proba`` plus ``label`` (1 if ``p_active >= threshold``; missing where the row failed)."""
@@ -129,6 +337,3 @@ class FewShotClassifier:
         df["label"] = pd.array(np.where(df["p_active"] >= threshold, 1, 0), dtype="Int64")
         df.loc[df["error"] != "", "label"] = pd.NA
         return df
-
-    def __repr__(self) -> str:
-        return f"FewShotClassifier(checkpoint={str(self.checkpoint)!r})"

@@ -82,8 +82,9 @@ def fit_interval_scale(y, mean, lower, upper, level: float = 0.9) -> float:
     Returns
     -------
     float
-        The ``level`` quantile of ``(y - mean) / (upper - mean)`` for points above the mean
-        and ``(mean - y) / (mean - lower)`` for points below (0 for points on the mean).
+        The ``ceil(level * n)``-th smallest of the factors ``(y - mean) / (upper - mean)``
+        (points above the mean) and ``(mean - y) / (mean - lower)`` (points below): the
+        smallest scale under which at least a fraction ``level`` of the points is covered.
     """
     y, m, lo, hi = (np.asarray(a, dtype=np.float64).ravel() for a in (y, mean, lower, upper))
     if not (y.size == m.size == lo.size == hi.size) or y.size == 0:
@@ -91,7 +92,8 @@ def fit_interval_scale(y, mean, lower, upper, level: float = 0.9) -> float:
     above = y >= m
     half = np.where(above, hi - m, m - lo)
     need = np.abs(y - m) / np.maximum(half, 1e-12)
-    return float(np.quantile(need, level, method="higher"))
+    k = min(need.size, max(1, int(np.ceil(level * need.size - 1e-9))))
+    return float(np.sort(need)[k - 1])  # smallest factor that covers at least a fraction `level`
 
 
 def fit_calibration(task: str, predictions: list[tuple[Prediction, np.ndarray]], level: float = 0.9) -> dict:

@@ -91,6 +91,9 @@ class BMAMLConfig:
         default ``1/sqrt(fan_in)`` initialisation scale); ``math.inf`` = flat prior.
     objective : {"chaser", "nll"}, default "chaser"
         What :meth:`BMAML.episode_loss` returns.
+    normalize : bool, default True
+        L2-normalise embeddings before the particle heads (keeps SVGD steps of a fixed
+        size well scaled whatever the encoder's output norm).
     """
 
     n_particles: int = 5
@@ -103,6 +106,7 @@ class BMAMLConfig:
     first_order: bool = False
     prior_std: float = 1.0
     objective: Literal["chaser", "nll"] = "chaser"
+    normalize: bool = True
 
     def __post_init__(self) -> None:
         if int(self.n_particles) < 1:
@@ -331,6 +335,8 @@ class BMAML(nn.Module):
         """Every particle's head on the same embeddings: emb ``[n, d]``, theta ``[M, P]`` -> ``[M, n, n_out]``."""
         template = self._head_template
         emb = emb.to(theta.dtype)
+        if self.config.normalize:
+            emb = nn.functional.normalize(emb, dim=-1)
         return vmap(lambda p: functional_call(template, p, (emb,)))(self.unflatten(theta))
 
     def forward(self, inputs) -> Tensor:

@@ -55,15 +55,15 @@ def test_fit_reports_bad_support_rows(clf):
 def test_fit_uses_the_right_rows(clf, ckpt):
     """Prototypes equal the class means of the embeddings of exactly the usable rows with their own labels."""
     clf.fit(SUPPORT, LABELS)
-    model = clf._learner.model
+    model = clf.learner_.model
     ok = [0, 1, 3, 4, 5, 7]
-    emb = torch.from_numpy(embed_smiles(model.encoder, clf._featurizer, [SUPPORT[i] for i in ok]))
+    emb = torch.from_numpy(embed_smiles(model.encoder, clf.loaded_.featurizer, [SUPPORT[i] for i in ok]))
     y = torch.tensor([LABELS[i] for i in ok])
-    torch.testing.assert_close(clf._learner.prototypes_, prototypes(emb, y))
+    torch.testing.assert_close(clf.learner_.prototypes_, prototypes(emb, y))
 
     # predict_proba = softmax(-scale * d) for class 1, computed by hand from those prototypes
     query = ["CCN", "Brc1ccccc1"]
-    q = torch.from_numpy(embed_smiles(model.encoder, clf._featurizer, query))
+    q = torch.from_numpy(embed_smiles(model.encoder, clf.loaded_.featurizer, query))
     d = squared_distances(q, prototypes(emb, y))
     s = model.scale.item()
     expected = np.exp(-s * d[:, 1].numpy()) / (np.exp(-s * d[:, 0].numpy()) + np.exp(-s * d[:, 1].numpy()))

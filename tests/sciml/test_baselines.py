@@ -111,3 +111,35 @@ def test_invalid_params():
         KNNTanimotoBaseline(k=0)
     with pytest.raises(ValueError, match="n_estimators"):
         RandomForestBaseline(n_estimators=0)
+
+
+# ------------------------------------------------------------------ regression mode
+
+
+def test_knn_regression_is_the_similarity_weighted_mean_and_spread():
+    X = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1]], dtype=np.uint8)
+    y = np.array([2.0, 4.0, 10.0])
+    knn = KNNTanimotoBaseline(k=2, task="regression", eps=1e-9).fit_features(X, y)
+    q = np.array([[1, 1, 0, 0]], dtype=np.uint8)  # similarities 1, 2/3, 0 -> neighbours 0 and 1
+    pred = knn.predict_features(q)
+    w = np.array([1.0, 2 / 3])
+    mean = (w * [2.0, 4.0]).sum() / w.sum()
+    assert pred.mean[0] == pytest.approx(mean)
+    assert pred.std[0] == pytest.approx(np.sqrt((w * (np.array([2.0, 4.0]) - mean) ** 2).sum() / w.sum()))
+    assert pred.lower[0] < pred.mean[0] < pred.upper[0]
+    with pytest.raises(ValueError, match="regression"):
+        knn.predict_proba_features(q)
+
+
+def test_rf_regression_mean_and_tree_spread():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 2, size=(40, 16)).astype(np.uint8)
+    y = 3.0 * X[:, 0] + rng.normal(scale=0.1, size=40)
+    rf = RandomForestBaseline(n_estimators=50, task="regression", seed=0).fit_features(X, y)
+    pred = rf.predict_features(X[:5])
+    per_tree = np.stack([t.predict(X[:5]) for t in rf.model_.estimators_])
+    np.testing.assert_allclose(pred.mean, per_tree.mean(0))
+    np.testing.assert_allclose(pred.std, per_tree.std(0))
+    np.testing.assert_allclose(pred.mean, 3.0 * X[:5, 0], atol=0.5)
+    with pytest.raises(ValueError, match="task must be"):
+        RandomForestBaseline(task="ranking")

@@ -75,10 +75,10 @@ def test_config_defaults_and_validation():
     assert MAMLConfig.from_dict(c.to_dict()) == c
     for bad in ({"adapt": "encoder"}, {"task": "ranking"}, {"inner_steps": -1}, {"inner_lr": 0.0}):
         with pytest.raises(ValueError):
-            MAMLConfig(**bad)
+            MAMLConfig(normalize=False, **bad)
     with pytest.raises(ValueError, match="embed_dim"):
         MAML(nn.Identity(), c)
-    m = MAML(nn.Identity(), MAMLConfig(task="regression", head_hidden=0), embed_dim=4)
+    m = MAML(nn.Identity(), MAMLConfig(normalize=False, task="regression", head_hidden=0), embed_dim=4)
     assert m(torch.zeros(3, 4)).shape == (3, 2)
 
 
@@ -95,7 +95,7 @@ def test_split_inputs_tensor_and_batch():
 @pytest.mark.parametrize("adapt", ["head", "all"])
 def test_one_inner_step_is_sgd_by_hand(adapt):
     """Linear model y = x w + b, squared loss: w' = w - lr * (2/n) X^T (Xw + b - y)."""
-    cfg = MAMLConfig(inner_steps=1, inner_lr=0.1, adapt=adapt, head_hidden=0)
+    cfg = MAMLConfig(normalize=False, inner_steps=1, inner_lr=0.1, adapt=adapt, head_hidden=0)
     model = MAML(nn.Identity(), cfg, embed_dim=3, loss_fn=squared_loss).double()
     torch.manual_seed(0)
     X = torch.randn(7, 3, dtype=torch.float64)
@@ -120,7 +120,7 @@ def test_one_inner_step_is_sgd_by_hand(adapt):
 
 
 def test_meta_sgd_inner_step_uses_learned_per_element_rates():
-    cfg = MAMLConfig(inner_steps=1, inner_lr=0.1, meta_sgd=True, adapt="head", head_hidden=0)
+    cfg = MAMLConfig(normalize=False, inner_steps=1, inner_lr=0.1, meta_sgd=True, adapt="head", head_hidden=0)
     model = MAML(nn.Identity(), cfg, embed_dim=3, loss_fn=squared_loss).double()
     assert set(model.log_lrs) == {"head__1__weight", "head__1__bias"}
     torch.testing.assert_close(model.log_lrs["head__1__weight"].exp(), torch.full((1, 3), 0.1, dtype=torch.float64))
@@ -137,7 +137,7 @@ def test_meta_sgd_inner_step_uses_learned_per_element_rates():
 @pytest.mark.parametrize("adapt,meta_sgd,task", [("all", False, "classification"), ("head", False, "classification"),
                                                   ("all", True, "regression")])
 def test_second_order_meta_gradient_matches_finite_differences(adapt, meta_sgd, task):
-    cfg = MAMLConfig(inner_steps=2, inner_lr=0.3, adapt=adapt, meta_sgd=meta_sgd, head_hidden=4, task=task)
+    cfg = MAMLConfig(normalize=False, inner_steps=2, inner_lr=0.3, adapt=adapt, meta_sgd=meta_sgd, head_hidden=4, task=task)
     model = tiny_mlp_model(cfg)
     x, ys, yq = toy_episode()
     if task == "regression":
@@ -161,9 +161,9 @@ def test_second_order_meta_gradient_matches_finite_differences(adapt, meta_sgd, 
 # -------------------------------------------------------------- 3. first vs second order
 def test_first_and_second_order_meta_gradients():
     x, ys, yq = toy_episode()
-    so = tiny_mlp_model(MAMLConfig(inner_steps=2, inner_lr=0.3, adapt="all", head_hidden=4))
+    so = tiny_mlp_model(MAMLConfig(normalize=False, inner_steps=2, inner_lr=0.3, adapt="all", head_hidden=4))
     fo = copy.deepcopy(so)
-    fo.config = MAMLConfig(inner_steps=2, inner_lr=0.3, adapt="all", head_hidden=4, first_order=True)
+    fo.config = MAMLConfig(normalize=False, inner_steps=2, inner_lr=0.3, adapt="all", head_hidden=4, first_order=True)
     g_so, g_fo = meta_grads(so, x, ys, yq), meta_grads(fo, x, ys, yq)
     diff = max((a - b).abs().max().item() for a, b in zip(g_so, g_fo))
     assert diff > 1e-4  # BCE through a tanh-ReLU network: the Hessian term is non-zero
@@ -171,9 +171,9 @@ def test_first_and_second_order_meta_gradients():
     assert so.episode_loss(x, 6, ys, yq).item() == pytest.approx(fo.episode_loss(x, 6, ys, yq).item())
 
     # ANIL: first-order drops the encoder's path through the inner loop, second-order keeps it
-    so_h = tiny_mlp_model(MAMLConfig(inner_steps=2, inner_lr=0.3, adapt="head", head_hidden=4))
+    so_h = tiny_mlp_model(MAMLConfig(normalize=False, inner_steps=2, inner_lr=0.3, adapt="head", head_hidden=4))
     fo_h = copy.deepcopy(so_h)
-    fo_h.config = MAMLConfig(inner_steps=2, inner_lr=0.3, adapt="head", head_hidden=4, first_order=True)
+    fo_h.config = MAMLConfig(normalize=False, inner_steps=2, inner_lr=0.3, adapt="head", head_hidden=4, first_order=True)
     g_so_h, g_fo_h = meta_grads(so_h, x, ys, yq), meta_grads(fo_h, x, ys, yq)
     assert max((a - b).abs().max().item() for a, b in zip(g_so_h, g_fo_h)) > 1e-4
 
@@ -188,10 +188,10 @@ def test_first_and_second_order_meta_gradients():
         return (out[:, 0] * (2 * y - 1)).mean()
 
     torch.manual_seed(0)
-    lin_so = MAML(nn.Identity(), MAMLConfig(inner_steps=3, inner_lr=0.5, adapt="all", head_hidden=0), embed_dim=2,
+    lin_so = MAML(nn.Identity(), MAMLConfig(normalize=False, inner_steps=3, inner_lr=0.5, adapt="all", head_hidden=0), embed_dim=2,
                   loss_fn=linear_loss).double()
     lin_fo = copy.deepcopy(lin_so)
-    lin_fo.config = MAMLConfig(inner_steps=3, inner_lr=0.5, adapt="all", head_hidden=0, first_order=True)
+    lin_fo.config = MAMLConfig(normalize=False, inner_steps=3, inner_lr=0.5, adapt="all", head_hidden=0, first_order=True)
     for a, b in zip(meta_grads(lin_so, x, ys, yq), meta_grads(lin_fo, x, ys, yq)):
         torch.testing.assert_close(a, b)
 
@@ -202,7 +202,7 @@ def _bn_state(model):
 
 
 def test_batchnorm_running_stats_untouched_by_adapt_and_eval_queries_independent():
-    model = MAML(tiny_gin(), MAMLConfig(inner_steps=2, inner_lr=0.1, adapt="all", head_hidden=8))
+    model = MAML(tiny_gin(), MAMLConfig(normalize=False, inner_steps=2, inner_lr=0.1, adapt="all", head_hidden=8))
     assert any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
     support = Batch.from_data_list(graphs(AROMATICS + ALCOHOLS))
     sy = torch.tensor([1.0] * 4 + [0.0] * 4)
@@ -237,7 +237,7 @@ def test_batchnorm_running_stats_untouched_by_adapt_and_eval_queries_independent
 
 
 def test_anil_episode_on_graphs_gives_encoder_gradients():
-    model = MAML(tiny_gin(), MAMLConfig(inner_steps=2, inner_lr=0.1, adapt="head", head_hidden=8))
+    model = MAML(tiny_gin(), MAMLConfig(normalize=False, inner_steps=2, inner_lr=0.1, adapt="head", head_hidden=8))
     batch = Batch.from_data_list(graphs(AROMATICS + ALCOHOLS + QUERY))
     loss = model.episode_loss(batch, 8, torch.tensor([1.0] * 4 + [0.0] * 4), torch.tensor([1.0, 1.0, 0.0, 0.0, 1.0]))
     loss.backward()
@@ -261,7 +261,7 @@ def _regression_tasks(n_tasks, gen, n_support=5, n_query=10):
 def test_meta_training_reduces_query_nll_on_linear_regression_tasks(adapt, first_order):
     torch.manual_seed(0)
     enc = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 16))
-    cfg = MAMLConfig(inner_steps=3, inner_lr=0.1, adapt=adapt, head_hidden=16, task="regression",
+    cfg = MAMLConfig(normalize=False, inner_steps=3, inner_lr=0.1, adapt=adapt, head_hidden=16, task="regression",
                      first_order=first_order)
     model = MAML(enc, cfg, embed_dim=16)
     gen = torch.Generator().manual_seed(1)
@@ -289,7 +289,7 @@ def test_meta_training_reduces_query_nll_on_linear_regression_tasks(adapt, first
 # ------------------------------------------------------------------------------- 6. learner
 @pytest.mark.parametrize("adapt", ["head", "all"])
 def test_learner_probabilities_and_errors(adapt):
-    model = MAML(tiny_gin(), MAMLConfig(inner_steps=2, inner_lr=0.1, adapt=adapt, head_hidden=8))
+    model = MAML(tiny_gin(), MAMLConfig(normalize=False, inner_steps=2, inner_lr=0.1, adapt=adapt, head_hidden=8))
     learner = MAMLLearner(model, MolGraphFeaturizer(cache=False), device="cpu", batch_size=2)
     assert isinstance(learner, FewShotLearner) and MAMLLearner.name == "maml"
     X = learner.featurize(AROMATICS + ALCOHOLS)
@@ -325,10 +325,10 @@ def test_learner_probabilities_and_errors(adapt):
 
 
 def test_fomaml_learner_and_regression_learner():
-    fo = MAML(tiny_gin(), MAMLConfig(inner_steps=1, first_order=True, head_hidden=8))
+    fo = MAML(tiny_gin(), MAMLConfig(normalize=False, inner_steps=1, first_order=True, head_hidden=8))
     learner = MAMLLearner.for_model(fo, MolGraphFeaturizer(cache=False), device="cpu")
     assert isinstance(learner, FOMAMLLearner) and learner.name == "fomaml"
-    reg = MAML(tiny_gin(), MAMLConfig(inner_steps=1, head_hidden=8, task="regression"))
+    reg = MAML(tiny_gin(), MAMLConfig(normalize=False, inner_steps=1, head_hidden=8, task="regression"))
     rl = MAMLLearner(reg, MolGraphFeaturizer(cache=False), device="cpu")
     rl.fit(AROMATICS + ALCOHOLS, np.linspace(-1, 1, 8))  # one "class" is fine for regression
     pred = rl.predict_features(rl.featurize(QUERY))
@@ -338,3 +338,14 @@ def test_fomaml_learner_and_regression_learner():
         rl.predict_proba(QUERY)
     with pytest.raises(SupportSetError):
         rl.fit(AROMATICS[:2], [0.0, float("nan")])
+
+
+def test_normalize_makes_adaptation_invariant_to_embedding_scale():
+    """With ``normalize=True`` (default) the head sees unit-norm embeddings, so scaling the
+    encoder output (GNN embeddings have norms of tens) changes neither adaptation nor outputs."""
+    torch.manual_seed(0)
+    m = MAML(nn.Identity(), MAMLConfig(inner_steps=3, inner_lr=0.5, head_hidden=8, task="regression"), embed_dim=5)
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.randn(9, 5, generator=g), torch.randn(9, generator=g)
+    out = [m.head_forward(s * x[4:], m.adapt_head(s * x[:4], y[:4], detach=True)) for s in (1.0, 40.0)]
+    torch.testing.assert_close(out[0], out[1])
