@@ -171,45 +171,60 @@ def evaluate(
 
 @app.command()
 def predict(
-    checkpoint: Path = typer.Option(..., help="Checkpoint folder made by `sciml train`."),
-    support: Path = typer.Option(..., help="CSV/TSV of measured molecules: a SMILES column and a 0/1 label column."),
-    query: Path = typer.Option(..., help="CSV/TSV of molecules to predict (a SMILES column)."),
+    checkpoint: Path = typer.Option(Path("data/checkpoints/default"), help="Checkpoint folder made by `sciml train` "
+                                    "(default: the shipped deep-kernel GP)."),
+    support: Path = typer.Option(..., help="Measured molecules: CSV/TSV/Excel/SDF with a SMILES column and a "
+                                 "value column (numbers for regression; 0/1 or two text labels for classification)."),
+    query: Path = typer.Option(..., help="Molecules to predict: CSV/TSV/Excel/SDF with a SMILES column."),
     out: Path = typer.Option(Path("predictions.csv"), help="Output CSV (.csv) or Parquet (.parquet); one row per query row."),
     smiles_col: Optional[str] = typer.Option(None, help="SMILES column name (auto-detected when omitted)."),
-    label_col: Optional[str] = typer.Option(None, help="Label column of the support file (auto-detected when omitted)."),
+    label_col: Optional[str] = typer.Option(None, "--label-col", "--value-col",
+                                            help="Value column of the support file (auto-detected when omitted)."),
+    task: Optional[str] = typer.Option(None, help="regression or classification (default: decided from the "
+                                       "values: 0/1 or two labels -> classification, other numbers -> regression)."),
+    threshold: Optional[float] = typer.Option(None, help="Classify a numeric column: values >= threshold are active."),
+    level: float = typer.Option(0.9, help="Coverage of the lower/upper interval columns."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
-    """Adapt a checkpoint on a support file and write P(active) for every query row (errors kept per row)."""
+    """Adapt a checkpoint on a support file and predict every query row (value or P(active), std,
+    interval, applicability domain; errors kept per row)."""
     _setup_logging(verbose)
     import pandas as pd
 
     from assays.sources.user_csv import UserTableError, load_user_table, read_table
-    from sciml.api import FewShotClassifier
+    from sciml.api import FewShotModel
     from sciml.checkpoint import CheckpointError
     from sciml.learners.base import SupportSetError
 
+    if task not in (None, "regression", "classification"):
+        _fail(f"--task must be regression or classification, got {task!r}")
     try:
-        model = FewShotClassifier.from_checkpoint(checkpoint, device=device)
-        task, report = load_user_table(support, smiles_col=smiles_col, value_col=label_col, kind="classification")
+        t, report = load_user_table(support, smiles_col=smiles_col, value_col=label_col, kind=task,
+                                    threshold=threshold)
         bad = report[report["status"] != "ok"]
         for _, r in bad.head(20).iterrows():
-            typer.secho(f"support data row {r['row']} (0-based, header excluded): {r['error']}", fg=typer.colors.YELLOW, err=True)
-        if task is None:
+            typer.secho(f"support data row {r['row']} (0-based, header excluded): {r['status']}: {r['error']}",
+                        fg=typer.colors.YELLOW, err=True)
+        if t is None:
             _fail(f"{support}: no usable support rows")
-        model.fit(task.smiles, task.labels)
+        model = FewShotModel.from_checkpoint(checkpoint, task=t.kind, device=device, level=level)
+        model.fit(t.smiles, t.labels)
         qdf = read_table(query)
-        col = smiles_col or _guess_smiles_column(qdf, query)
-        result = model.predict_proba(qdf[col].tolist())
-        result = pd.concat([qdf.reset_index(drop=True), result.drop(columns=["smiles"])], axis=1)
-    except (CheckpointError, UserTableError, SupportSetError, FileNotFoundError) as e:
+        col = smiles_col if smiles_col in qdf.columns else _guess_smiles_column(qdf, query)
+        smiles = qdf[col].tolist()
+        result = model.predict(smiles).drop(columns=["smiles"])
+        dom = model.domain(smiles)[["nearest_similarity", "in_domain", "domain_reason"]]
+        result = pd.concat([qdf.reset_index(drop=True), result, dom], axis=1)
+    except (CheckpointError, UserTableError, SupportSetError, FileNotFoundError, ValueError) as e:
         _fail(str(e))
     if out.suffix == ".parquet":
         result.to_parquet(out, index=False)
     else:
         result.to_csv(out, index=False)
     n_err = int(result["error"].astype(bool).sum())
-    typer.echo(f"wrote {len(result)} rows to {out} ({n_err} rows could not be predicted; see the 'error' column)")
+    typer.echo(f"wrote {len(result)} rows to {out} ({t.kind}; {n_err} rows could not be predicted; "
+               f"see the 'error' column)")
 
 
 def _guess_smiles_column(df, path) -> str:

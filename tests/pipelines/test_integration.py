@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -274,3 +275,35 @@ def test_tox21_train_and_evaluate_end_to_end(shared_data_dir, tmp_path):
     assert "Tox21" in table
     training = json.loads((results / f"{bench}_training.json").read_text())
     assert [t["learner"] for t in training] == ["protonet"] and training[0]["cost"]["episodes_per_second"] > 0
+
+
+@pytest.mark.slow
+def test_cli_predict_with_shipped_checkpoint_and_example(runner, tmp_path):
+    """`sciml predict` on the shipped default checkpoint and a shipped example assay (no ../shared needed)."""
+    root = Path(__file__).resolve().parents[2]
+    sup = pd.read_csv(root / "data/examples/CHEMBL236_Ki_support.csv")
+    sup.loc[len(sup)] = {"compound_id": "bad", "smiles": "C1CC(", "pKi": 7.0}  # invalid structure, reported
+    sup.to_csv(tmp_path / "support.csv", index=False)
+    cand = pd.read_csv(root / "data/examples/CHEMBL236_Ki_candidates.csv").head(30)
+    cand.loc[len(cand)] = {"compound_id": "broken", "smiles": "not a smiles"}
+    cand.to_csv(tmp_path / "cand.csv", index=False)
+    out = tmp_path / "pred.csv"
+    res = runner.invoke(app, ["predict", "--checkpoint", str(root / "data/checkpoints/default"), "--support",
+                              str(tmp_path / "support.csv"), "--query", str(tmp_path / "cand.csv"), "--out", str(out),
+                              "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert "regression" in res.output
+    df = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert len(df) == len(cand) and df["compound_id"].tolist() == cand["compound_id"].tolist()
+    ok = df["error"].isna()
+    assert ok.sum() == len(cand) - 1 and "parse" in df.loc[len(cand) - 1, "error"]
+    good = df[ok]
+    assert np.isfinite(good[["prediction", "std", "lower", "upper"]].to_numpy(float)).all()
+    assert good["prediction"].between(3, 12).all()  # pKi units
+    res = runner.invoke(app, ["predict", "--support", str(tmp_path / "support.csv"), "--query",
+                              str(tmp_path / "cand.csv"), "--out", str(out), "--task", "classification",
+                              "--threshold", "7.0", "--device", "cpu",
+                              "--checkpoint", str(root / "data/checkpoints/default")])
+    assert res.exit_code == 0, res.output
+    p = pd.read_csv(out)["prediction"].dropna()
+    assert ((p > 0) & (p < 1)).all()
