@@ -1,0 +1,63 @@
+"""Streamlit caches.
+
+* The loaded checkpoint is read-only: one copy per process (``st.cache_resource``), shared by all sessions.
+* Each session gets its own :class:`sciml.api.FewShotModel` (fitted state, per-SMILES feature cache)
+  kept in ``st.session_state``: nothing mutable is shared between sessions.
+* A run's results are cached by value (``st.cache_data``: SMILES and values tuples, checkpoint
+  and settings), so repeating a run, or another user running the same inputs, is instant.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import core
+from app.depict import depict_png_uri
+
+_MODELS_KEY = "_sciml_models"
+
+
+@st.cache_resource(show_spinner="Loading the model (once per server)…", max_entries=4)
+def load_checkpoint(path: str, stamp: tuple):
+    """:func:`sciml.api.load` once per checkpoint version (``stamp`` changes when its files change)."""
+    from sciml.api import load
+
+    return load(path)
+
+
+def session_model(loaded, task: str, level: float):
+    """This session's model for (checkpoint, task, level); features stay cached on it between runs."""
+    models = st.session_state.setdefault(_MODELS_KEY, {})
+    key = (loaded.path, task, round(float(level), 4))
+    if key not in models:
+        if len(models) >= 2:
+            models.pop(next(iter(models)))
+        models[key] = core.make_model(loaded, task, level)
+    return models[key]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_run(_model, checkpoint_key: tuple, task: str, level: float, support_smiles: tuple, support_y: tuple,
+               cand_smiles: tuple, similarity: float) -> core.RunResult:
+    """:func:`app.core.run`, cached on its inputs (``_model`` is this session's model, not hashed)."""
+    return core.run(_model, support_smiles, support_y, cand_smiles, similarity=similarity)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_check(_model, checkpoint_key: tuple, task: str, level: float, support_smiles: tuple, support_y: tuple,
+                 n_folds: int | None):
+    """:func:`app.core.check`, cached on its inputs."""
+    return core.check(_model, support_smiles, support_y, n_folds)
+
+
+@st.cache_data(show_spinner=False, max_entries=20_000)
+def depiction(smiles: str) -> str | None:
+    return depict_png_uri(smiles)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def unreadable_count(smiles: tuple) -> int:
+    """How many SMILES RDKit cannot read (cached: the candidate list is re-checked on every rerun)."""
+    from assays.sources.common import smiles_problem
+
+    return sum(smiles_problem(s) is not None for s in smiles)

@@ -1,0 +1,172 @@
+"""What the app computes, without Streamlit: adapt, predict, check, rank, and the downloadable table.
+
+These are the library calls the app makes (``benchmarks/app_latency.py`` times them):
+:class:`sciml.api.FewShotModel` ``fit`` / ``predict`` / ``domain`` / ``cross_validate`` and
+:func:`sciml.acquisition.acquisition_scores`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm, spearmanr
+
+from sciml.acquisition import ACQUISITIONS, acquisition_scores
+from sciml.learners.base import SupportSetError
+
+#: Columns the app adds to each candidate row (input columns come first).
+RESULT_COLUMNS = ["prediction", "std", "lower", "upper", "in_domain", "domain_reason", "nearest_support",
+                  "nearest_similarity", "embedding_distance", "acquisition_score", "acquisition_rank", "error"]
+
+
+@dataclass
+class RunResult:
+    """One adaptation: per-candidate predictions + domain, support rows the model left out, timings (seconds)."""
+
+    predictions: pd.DataFrame
+    support_errors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    n_support: int = 0
+    seconds: dict = field(default_factory=dict)
+
+
+def make_model(loaded, task: str, level: float):
+    """A per-session model on a shared, read-only loaded checkpoint."""
+    from sciml.api import FewShotModel
+
+    return FewShotModel(loaded, task=task, level=level)
+
+
+def adapt_and_predict(model, support_smiles, support_y, cand_smiles, *, similarity: float = 0.35) -> tuple[pd.DataFrame, dict]:
+    """Fit on the support set, then predictions and applicability domain for every candidate (one row each)."""
+    seconds = {}
+    t = time.perf_counter()
+    model.fit(list(support_smiles), np.asarray(support_y, dtype=np.float64))
+    seconds["adapt"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pred = model.predict(list(cand_smiles))
+    seconds["predict"] = time.perf_counter() - t
+    t = time.perf_counter()
+    dom = model.domain(list(cand_smiles), similarity_threshold=similarity)
+    seconds["domain"] = time.perf_counter() - t
+    out = pd.concat([pred.reset_index(drop=True), dom.reset_index(drop=True)], axis=1)
+    return out, seconds
+
+
+def run(model, support_smiles, support_y, cand_smiles, *, similarity: float = 0.35) -> RunResult:
+    """:func:`adapt_and_predict` as a :class:`RunResult` (the support check is :func:`check`)."""
+    preds, seconds = adapt_and_predict(model, support_smiles, support_y, cand_smiles, similarity=similarity)
+    return RunResult(preds, model.support_errors_.copy(), int(model.n_support_), seconds)
+
+
+def check(model, support_smiles, support_y, n_folds: int | None = None) -> tuple[pd.DataFrame | None, str]:
+    """Leave-one-out (``n_folds=None``) or K-fold predictions on the support set: ``(table, "")`` or
+    ``(None, why not)``. Fits first unless the model is already fitted on exactly this support."""
+    y = np.asarray(support_y, dtype=np.float64)
+    fitted = getattr(model, "support_y_", None)
+    if not (fitted is not None and len(fitted) == len(y) and list(model.support_smiles_) == list(support_smiles)
+            and np.array_equal(fitted, y)):
+        model.fit(list(support_smiles), y)
+    try:
+        return model.cross_validate(n_folds), ""
+    except SupportSetError as exc:
+        return None, str(exc)
+
+
+# ------------------------------------------------------------------------------- ranking
+
+
+def acquisition_choices(task: str) -> list[str]:
+    """Registry keys of the acquisitions that apply to ``task``."""
+    return [k for k, a in ACQUISITIONS.items() if task in a.tasks]
+
+
+def rank(predictions: pd.DataFrame, name: str, *, best: float | None, kappa: float = 1.0,
+         maximize: bool = True) -> pd.DataFrame:
+    """``acquisition_score`` and ``acquisition_rank`` (1 = measure first; missing where nothing was predicted)."""
+    scores = acquisition_scores(name, predictions["prediction"].to_numpy(float), predictions["std"].to_numpy(float),
+                                best=best, kappa=kappa, maximize=maximize)
+    s = pd.Series(scores, index=predictions.index)
+    ranks = s.rank(ascending=False, method="first")
+    return pd.DataFrame({"acquisition_score": s, "acquisition_rank": ranks.astype("Int64")})
+
+
+# --------------------------------------------------------------------------------- check
+
+
+def cv_summary(cv: pd.DataFrame, task: str, level: float) -> dict:
+    """Figures of the support-set check: coverage and errors (regression) or accuracy / Brier / ROC-AUC."""
+    done = cv.dropna(subset=["prediction"])
+    out = {"n": len(cv), "n_predicted": len(done), "level": level}
+    if done.empty:
+        return out
+    y, m = done["measured"].to_numpy(float), done["prediction"].to_numpy(float)
+    out["coverage"] = float(done["covered"].astype(float).mean())
+    out["mean_width"] = float((done["upper"] - done["lower"]).mean())
+    if task == "regression":
+        out["rmse"] = float(np.sqrt(np.mean((y - m) ** 2)))
+        out["mae"] = float(np.mean(np.abs(y - m)))
+        out["spearman"] = float(spearmanr(y, m).statistic) if len(done) > 2 and np.ptp(m) > 0 else float("nan")
+    else:
+        out["accuracy"] = float(np.mean((m >= 0.5) == (y == 1)))
+        out["brier"] = float(np.mean((m - y) ** 2))
+        pos, neg = m[y == 1], m[y == 0]
+        if len(pos) and len(neg):
+            out["roc_auc"] = float(((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean())
+    return out
+
+
+def coverage_curve(cv: pd.DataFrame, levels=None) -> pd.DataFrame:
+    """Achieved vs nominal coverage of Gaussian intervals ``mean ± z std`` on the support check."""
+    levels = np.round(np.arange(0.1, 1.0, 0.05), 2) if levels is None else np.asarray(levels)
+    done = cv.dropna(subset=["prediction", "std"])
+    if done.empty:
+        return pd.DataFrame(columns=["nominal", "achieved"])
+    err = np.abs(done["measured"].to_numpy(float) - done["prediction"].to_numpy(float))
+    std = done["std"].to_numpy(float)
+    achieved = [float(np.mean(err <= norm.ppf(0.5 + q / 2) * std)) for q in levels]
+    return pd.DataFrame({"nominal": levels, "achieved": achieved})
+
+
+# ------------------------------------------------------------------------------ download
+
+
+def assemble_output(cand_df: pd.DataFrame, predictions: pd.DataFrame, ranking: pd.DataFrame,
+                    settings: dict | None = None) -> pd.DataFrame:
+    """One row per input candidate row: the user's columns, then :data:`RESULT_COLUMNS`, then a few settings."""
+    inputs = cand_df.reset_index(drop=True).copy()
+    inputs.columns = [f"input_{c}" if c in RESULT_COLUMNS or c == "input_row" else str(c) for c in inputs.columns]
+    res = pd.concat([predictions.reset_index(drop=True), ranking.reset_index(drop=True)], axis=1)
+    out = pd.concat([pd.DataFrame({"input_row": np.arange(len(inputs))}), inputs, res[RESULT_COLUMNS]], axis=1)
+    out["in_domain"] = out["in_domain"].astype("boolean")
+    for key in ("checkpoint", "learner", "task", "level", "support_sha256"):
+        if settings and key in settings:
+            out[f"run_{key}"] = settings[key]
+    return out
+
+
+def to_csv_bytes(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False).encode("utf-8")
+
+
+def to_parquet_bytes(df: pd.DataFrame, settings: dict | None = None) -> bytes:
+    """Parquet with the run's settings also in the file's key-value metadata (``sciml_run``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if settings:
+        meta = dict(table.schema.metadata or {})
+        meta[b"sciml_run"] = json.dumps(settings, default=str).encode("utf-8")
+        table = table.replace_schema_metadata(meta)
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def settings_json(settings: dict) -> bytes:
+    return json.dumps(settings, indent=2, default=str).encode("utf-8")

@@ -1,0 +1,117 @@
+"""Steps 5-7: the check on the user's own data, what to measure next, and the plots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import cache, core, guard, plots
+from app import user_tables as ut
+from app.ui_model import RunSettings
+from app.ui_predict import columns, domain_labels
+from sciml.acquisition import ACQUISITIONS
+
+
+def _pct(x) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:.0%}"
+
+
+def check(info, loaded, support: ut.SupportSet, s: RunSettings) -> tuple[pd.DataFrame | None, dict]:
+    """Step 5; returns the check table (``None`` when it could not run) and its summary."""
+    st.header("5 · Check the model on your own data")
+    st.caption(f"{s.check}: each measured compound is predicted by the model adapted on the others, so you can see "
+               "how far to trust this adaptation before acting on it.")
+    hint = "Change the check in the sidebar or press Predict again."
+    with guard.step("Checking the model on your measured compounds", hint), \
+            st.spinner(f"{s.check} check on {len(support.y)} measured compounds…"):
+        model = cache.session_model(loaded, support.kind, s.level)
+        cv, why = cache.cached_check(model, (info.name, info.stamp()), support.kind, s.level,
+                                     tuple(support.smiles), tuple(support.y.tolist()), s.n_folds)
+    if cv is None:
+        st.warning(f"The check could not run: {why} Add measured compounds to check the model.")
+        return None, {}
+    summary = core.cv_summary(cv, support.kind, s.level)
+    if not summary.get("n_predicted"):
+        st.warning("No compound could be predicted in the check (each fold lacked a class); add measurements.")
+        return cv, summary
+    c = st.columns(4)
+    c[0].metric(f"Coverage of the {s.level:.0%} intervals", _pct(summary.get("coverage")),
+                help=f"Share of measured values inside their {s.level:.0%} interval; ideally about {s.level:.0%}.")
+    if support.kind == "regression":
+        c[1].metric(f"RMSE ({support.units})", f"{summary['rmse']:.2f}", help="Root-mean-square error")
+        c[2].metric(f"MAE ({support.units})", f"{summary['mae']:.2f}", help="Mean absolute error")
+        c[3].metric("Spearman rank correlation", f"{summary['spearman']:.2f}" if np.isfinite(summary["spearman"])
+                    else "–", help="How well the predicted order matches the measured order (1 = perfectly)")
+    else:
+        c[1].metric("Accuracy at P = 0.5", _pct(summary.get("accuracy")))
+        c[2].metric("Brier score", f"{summary['brier']:.3f}", help="Mean squared error of P(active); lower is better")
+        c[3].metric("ROC-AUC", f"{summary['roc_auc']:.2f}" if "roc_auc" in summary else "–")
+    cov = summary.get("coverage")
+    if support.kind == "regression" and cov is not None and cov < s.level - 0.15:
+        st.warning(f"Only {cov:.0%} of your measurements fall inside their {s.level:.0%} intervals: the intervals are "
+                   "too narrow for this assay; treat predictions with extra caution.")
+    title = support.units if support.kind == "regression" else "P(active)"
+    st.altair_chart(plots.check_measured_vs_predicted(cv, title, s.level), width="stretch")
+    with st.expander(f"Check table ({summary['n_predicted']} of {summary['n']} compounds predicted)"):
+        st.dataframe(cv, hide_index=True)
+    return cv, summary
+
+
+def rank(result: core.RunResult, support: ut.SupportSet, cands: ut.Candidates, s: RunSettings) -> tuple[pd.DataFrame, dict]:
+    """Step 6; returns the ranking columns and the acquisition settings."""
+    st.header("6 · What to measure next")
+    keys = core.acquisition_choices(support.kind)
+    if st.session_state.get("acquisition") not in keys:
+        st.session_state["acquisition"] = "ucb" if "ucb" in keys else keys[0]
+    c1, c2 = st.columns([2, 1])
+    name = c1.selectbox("Rank candidates by", keys, key="acquisition", format_func=lambda k: ACQUISITIONS[k].label,
+                        help="How the candidates are ordered for the next measurements; " +
+                             "; ".join(f"{ACQUISITIONS[k].label}: {ACQUISITIONS[k].explanation}" for k in keys))
+    kappa = 1.0
+    if name == "ucb":
+        kappa = float(c2.number_input("kappa", 0.0, 10.0, 1.0, 0.5, key="kappa",
+                                      help="Weight of the uncertainty: 0 = rank by prediction only."))
+    st.info(f"**{ACQUISITIONS[name].label}.** {ACQUISITIONS[name].explanation}")
+    maximize = support.maximize if support.kind == "regression" else True
+    best = float(np.max(support.y) if maximize else np.min(support.y))
+    ranking = core.rank(result.predictions, name, best=best, kappa=kappa, maximize=maximize)
+    n = min(10, len(ranking))
+    st.markdown(f"Top {n} to measure next" + ("" if maximize else " (lower values are better)") + ":")
+    top = ranking.sort_values("acquisition_rank", na_position="last").head(n).index
+    view = pd.concat([result.predictions.loc[top], ranking.loc[top]], axis=1)
+
+    view.insert(0, "structure", [cache.depiction(smi) for smi in view["smiles"]])
+    view.insert(0, "input_row", top)
+    view["domain"] = domain_labels(view["in_domain"])
+    shown = ["acquisition_rank", "input_row", "structure", "smiles", "prediction", "std", "acquisition_score",
+             "domain", "domain_reason"]
+    st.dataframe(view[shown], hide_index=True, row_height=64, key="ranking_table",
+                 column_config=columns(support.units, s.level, support.kind))
+    return ranking, {"acquisition": name, "kappa": kappa if name == "ucb" else None, "maximize": maximize,
+                     "best_measured": best}
+
+
+def charts(result: core.RunResult, cv: pd.DataFrame | None, support: ut.SupportSet, s: RunSettings,
+           summary: dict) -> None:
+    st.header("7 · Plots")
+    title = support.units if support.kind == "regression" else "P(active)"
+    t1, t2, t3 = st.tabs(["Prediction vs uncertainty", "Distribution of predictions", "Calibration of the check"])
+    with t1:
+        st.altair_chart(plots.prediction_vs_uncertainty(result.predictions, title), width="stretch")
+        st.caption("Red points are outside the applicability domain. High and uncertain: worth measuring to learn; "
+                   "high and certain: worth making.")
+    with t2:
+        measured = support.y if support.kind == "regression" else None
+        st.altair_chart(plots.prediction_histogram(result.predictions, title, measured), width="stretch")
+    with t3:
+        if cv is None or not summary.get("n_predicted"):
+            st.info("No check results to plot.")
+        elif support.kind == "regression":
+            curve = core.coverage_curve(cv)
+            st.altair_chart(plots.coverage_chart(curve, summary.get("coverage"), s.level), width="stretch")
+            st.caption("Line: coverage of Gaussian intervals (mean ± z·std) at each nominal level on your data; "
+                       "diamond: the model's own interval at the chosen level. On the diagonal = well calibrated; "
+                       "below = over-confident.")
+        else:
+            st.altair_chart(plots.reliability_chart(cv), width="stretch")

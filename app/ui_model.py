@@ -1,0 +1,83 @@
+"""Step 1: pick the domain and a shipped checkpoint, show its model card; plus the sidebar settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+import sciml
+from app import cache, guard
+from app.assets import CheckpointInfo, list_checkpoints, model_card
+from app.config import (
+    CHECKPOINTS_DIR,
+    DEFAULT_LEVEL,
+    DEFAULT_ROWS_SHOWN,
+    DEFAULT_SIMILARITY,
+)
+from sciml.learners import LEARNERS
+
+CHECKS = {"Leave-one-out": None, "5-fold": 5, "10-fold": 10}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    level: float
+    similarity: float
+    check: str
+    rows: int
+
+    @property
+    def n_folds(self) -> int | None:
+        return CHECKS[self.check]
+
+
+def render_settings() -> RunSettings:
+    sb = st.sidebar
+    sb.header("Settings")
+    level = sb.slider("Interval coverage", 0.50, 0.99, DEFAULT_LEVEL, 0.01, key="level", format="%.2f",
+                      help="Coverage of the predictive interval (lower–upper) shown for every prediction: 0.90 means "
+                           "the true value should fall inside for 90 % of compounds.")
+    similarity = sb.slider("Domain threshold (Tanimoto similarity)", 0.10, 0.90, DEFAULT_SIMILARITY, 0.05,
+                           key="similarity",
+                           help="A candidate whose most similar measured compound (Morgan fingerprints, radius 2) "
+                                "is less similar than this is flagged as outside the applicability domain.")
+    check = sb.selectbox("Check on your data", list(CHECKS), key="check",
+                         help="How the model is checked on your own measurements (step 5): leave-one-out predicts "
+                              "each measured compound from all the others; K-fold is faster for large support sets.")
+    rows = sb.number_input("Rows shown with structures", 10, 500, DEFAULT_ROWS_SHOWN, 10, key="rows",
+                           help="Result tables show this many rows (with 2D depictions); the downloads hold every row.")
+    sb.caption(f"sciml {sciml.__version__}. Everything runs on this server; nothing is sent elsewhere.")
+    return RunSettings(float(level), float(similarity), str(check), int(rows))
+
+
+def render() -> tuple[CheckpointInfo, object]:
+    st.header("1 · Model")
+    infos = list_checkpoints()
+    if not infos:
+        st.error(f"No checkpoint found in {CHECKPOINTS_DIR}: each checkpoint is a folder with config.json and "
+                 "model.safetensors. Re-create the default one (see the README) or copy one there.")
+        st.stop()
+    domains = sorted({i.domain for i in infos}, key=lambda d: (d != "molecules", d))
+    c1, c2 = st.columns([1, 2])
+    domain = c1.selectbox("Domain", domains, format_func=str.capitalize, key="domain",
+                          help="Molecules (SMILES structures). Materials checkpoints appear here once shipped.")
+    names = [i.name for i in infos if i.domain == domain]
+    if st.session_state.get("checkpoint") not in names:
+        st.session_state["checkpoint"] = names[0]
+    name = c2.selectbox("Checkpoint", names, key="checkpoint",
+                        help="A meta-trained model shipped in data/checkpoints/; 'default' is the recommended one.")
+    info = next(i for i in infos if i.name == name)
+    if info.error:
+        st.error(f"Checkpoint {info.name!r}: {info.error}. Choose another checkpoint.")
+        st.stop()
+    with guard.step(f"Loading checkpoint {info.name!r}",
+                    "Choose another checkpoint, or re-create this one with the command in its model card."):
+        loaded = cache.load_checkpoint(str(info.path), info.stamp())
+    entry = LEARNERS.get(loaded.learner)
+    description = entry.description if entry else "not in this version's learner registry"
+    st.markdown(f"**Learner** `{loaded.learner}`: {description}. **Serves** {' and '.join(loaded.tasks)}. "
+                f"Checkpoint made with sciml {info.config.get('package_version', '?')}.")
+    with st.expander("Model card: what it was meta-trained on, its benchmark figures, data sources and licences"):
+        st.markdown(model_card(info, description))
+    return info, loaded

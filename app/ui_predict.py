@@ -1,0 +1,130 @@
+"""Step 4: adapt and predict (the Predict button), then the sortable result table with structures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import cache, guard
+from app import user_tables as ut
+from app.assets import CheckpointInfo
+from app.ui_model import RunSettings
+
+_ORDERS = {
+    "Acquisition rank (step 6)": ("acquisition_rank", True),
+    "Prediction, highest first": ("prediction", False),
+    "Prediction, lowest first": ("prediction", True),
+    "Uncertainty, largest first": ("std", False),
+    "Input order": ("input_row", True),
+}
+
+
+def signature(info: CheckpointInfo, support: ut.SupportSet, cands: ut.Candidates, s: RunSettings) -> str:
+    payload = [info.name, info.stamp(), support.kind, s.level, s.similarity, support.smiles,
+               support.y.tolist(), cands.smiles]
+    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
+
+
+def run(info: CheckpointInfo, loaded, support: ut.SupportSet, cands: ut.Candidates, s: RunSettings, auto: bool):
+    """The Predict button; returns the stored run for the current inputs or stops the page."""
+    st.header("4 · Predictions")
+    sig = signature(info, support, cands, s)
+    clicked = st.button("Predict", type="primary", key="predict",
+                        help=f"Adapt the model on the {len(support.y)} usable measured compounds and predict all "
+                             f"{len(cands.smiles):,} candidates, then check it on your own data (step 5).")
+    if clicked or auto:
+        hint = "Check the measured compounds (step 2) and the candidates (step 3), then press Predict again."
+        with guard.step("Adapting the model and predicting", hint), \
+                st.spinner(f"Adapting on {len(support.y)} compounds and predicting {len(cands.smiles):,} candidates…"):
+            model = cache.session_model(loaded, support.kind, s.level)
+            result = cache.cached_run(model, (info.name, info.stamp()), support.kind, s.level, tuple(support.smiles),
+                                      tuple(support.y.tolist()), tuple(cands.smiles), s.similarity)
+        st.session_state["result"] = {"sig": sig, "result": result,
+                                      "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    stored = st.session_state.get("result")
+    if stored is None:
+        st.info("Press **Predict** to adapt the model on your measured compounds and predict the candidates.")
+        st.stop()
+    if stored["sig"] != sig:
+        st.warning("The model, settings, measured compounds or candidates changed since the last prediction: "
+                   "press **Predict** to update the results.")
+        st.stop()
+    result = stored["result"]
+    if len(result.support_errors):
+        rows = "; ".join(f"row {r.row}: {r.error}" for r in result.support_errors.head(5).itertuples())
+        st.warning(f"{len(result.support_errors)} measured compound(s) could not be used by the model ({rows}).")
+    return stored
+
+
+def _view(cands: ut.Candidates, preds: pd.DataFrame, ranking: pd.DataFrame, order: str, n: int) -> pd.DataFrame:
+    view = pd.concat([pd.DataFrame({"input_row": np.arange(len(preds))}), preds.reset_index(drop=True),
+                      ranking.reset_index(drop=True)], axis=1)
+    ident = [c for c in cands.df.columns if c != cands.smiles_col][:1]
+    if ident:
+        view.insert(1, "id", cands.df[ident[0]].astype(str).to_numpy())
+    col, asc = _ORDERS[order]
+    view = view.sort_values(col, ascending=asc, na_position="last", kind="stable").head(n).copy()
+    view.insert(1, "structure", [cache.depiction(smi) for smi in view["smiles"]])
+    view["domain"] = domain_labels(view["in_domain"])
+    return view
+
+
+def domain_labels(in_domain: pd.Series) -> list[str]:
+    return ["" if pd.isna(v) else ("in" if bool(v) else "⚠ outside") for v in in_domain]
+
+
+def columns(units: str, level: float, task: str) -> dict:
+    what = "P(active)" if task == "classification" else f"Prediction ({units})"
+    u = "" if task == "classification" else f" ({units})"
+    nc = st.column_config.NumberColumn
+    return {
+        "input_row": nc("Row", help="Row of your candidate list (0 = first row under the header)"),
+        "id": st.column_config.TextColumn("ID", help="First non-structure column of your list"),
+        "structure": st.column_config.ImageColumn("Structure", width="small", help="2D depiction (RDKit)"),
+        "smiles": st.column_config.TextColumn("SMILES", width="small"),
+        "prediction": nc(what, format="%.2f", help="Predictive mean" + u),
+        "std": nc(f"Std. dev.{u}", format="%.2f", help="Predictive standard deviation: the model's uncertainty"),
+        "lower": nc(f"{level:.0%} lower{u}", format="%.2f", help=f"Lower end of the {level:.0%} predictive interval"),
+        "upper": nc(f"{level:.0%} upper{u}", format="%.2f", help=f"Upper end of the {level:.0%} predictive interval"),
+        "domain": st.column_config.TextColumn("Domain", help="Applicability domain: 'outside' marks an extrapolation "
+                                              "(do not trust it blindly); the reason is in the next column"),
+        "domain_reason": st.column_config.TextColumn("Domain flag reason", width="medium"),
+        "nearest_similarity": nc("Nearest measured (Tanimoto)", format="%.2f",
+                                 help="Similarity to the most similar measured compound"),
+        "acquisition_rank": nc("Rank", help="Order in which to measure (step 6): 1 = first"),
+        "acquisition_score": nc("Score", format="%.3g", help="Acquisition score (step 6)"),
+        "error": st.column_config.TextColumn("Error", help="Why this row could not be predicted ('' when ok)"),
+    }
+
+
+TABLE_COLUMNS = ["input_row", "id", "structure", "smiles", "prediction", "std", "lower", "upper", "domain",
+                 "domain_reason", "nearest_similarity", "acquisition_rank", "error"]
+
+
+def table(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, support: ut.SupportSet, s: RunSettings) -> None:
+    preds = stored["result"].predictions
+    ok = preds["error"].eq("")
+    outside = int((preds["in_domain"] == False).sum())
+    c = st.columns(4)
+    c[0].metric("Candidates", f"{len(preds):,}")
+    c[1].metric("Predicted", f"{int(ok.sum()):,}")
+    c[2].metric("Could not be predicted", f"{int((~ok).sum()):,}", help="Kept in the download with the reason")
+    c[3].metric("Outside the domain", f"{outside:,}", help="Flagged extrapolations; see 'Domain flag reason'")
+    if (~ok).any():
+        first = preds[~ok].head(3)
+        st.warning("Some candidate rows could not be predicted: " + "; ".join(
+            f"row {i}: {e}" for i, e in zip(first.index, first["error"])) + ". They stay in the download.")
+    c1, c2 = st.columns([2, 1])
+    order = c1.selectbox("Show first", list(_ORDERS), index=1, key="order",
+                         help="Which rows the table shows (with structures); click a column header to sort them.")
+    n = min(s.rows, len(preds))
+    c2.markdown(f"<br>{n} of {len(preds):,} rows shown (set in the sidebar); all in the download.",
+                unsafe_allow_html=True)
+    view = _view(cands, preds, ranking, order, n)
+    st.dataframe(view[[k for k in TABLE_COLUMNS if k in view.columns]], hide_index=True, row_height=64,
+                 column_config=columns(support.units, s.level, support.kind), key="predictions_table")

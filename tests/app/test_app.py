@@ -1,0 +1,312 @@
+"""The app driven headless with Streamlit's AppTest: the whole path on real data, and bad inputs.
+
+Uploads are driven through ``st.file_uploader`` itself (AppTest's ``set_value`` with
+file name, bytes and MIME type). Download contents are captured by wrapping
+``app.core.to_csv_bytes`` (AppTest keeps no media files after a run).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from rdkit import Chem
+
+from tests.app.conftest import csv_bytes
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def assert_clean(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def by_label(widgets, prefix: str):
+    found = [w for w in widgets if w.label.startswith(prefix)]
+    assert found, f"no widget labelled {prefix!r}: {[w.label for w in widgets]}"
+    return found[0]
+
+
+def upload_support(at, name: str, data: bytes, mime: str = "text/csv"):
+    at.file_uploader(key="support_file").set_value((name, data, mime)).run()
+    return at
+
+
+def assert_error(at, *fragments: str) -> str:
+    assert_clean(at)
+    msgs = errors(at)
+    assert msgs, "expected an st.error"
+    text = " ".join(msgs)
+    for f in fragments:
+        assert f.lower() in text.lower(), (f, msgs)
+    assert "Traceback" not in text
+    return text
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """CSV bytes the app hands to its download buttons, in order."""
+    import app.core
+
+    out: list[bytes] = []
+    real = app.core.to_csv_bytes
+
+    def wrapper(df):
+        data = real(df)
+        out.append(data)
+        return data
+
+    monkeypatch.setattr(app.core, "to_csv_bytes", wrapper)
+    return out
+
+
+# ----------------------------------------------------------------------------- full path
+
+
+@pytest.mark.slow
+def test_try_an_example_runs_the_whole_path(app_test, example, candidates_df, captured, monkeypatch, tmp_path):
+    monkeypatch.setenv("SCIML_DATA_DIR", str(tmp_path / "no-shared-data"))  # works without ../shared
+    at = app_test()
+    assert_clean(at)
+    assert not errors(at)
+    at.button(key="try_example").click().run()
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    headers = [h.value for h in at.header]
+    for step in ("1 · Model", "2 · Measured", "3 · Candidates", "4 · Predictions", "5 · Check", "6 · What to measure",
+                 "7 · Plots", "8 · Download"):
+        assert any(h.startswith(step) for h in headers), (step, headers)
+    result = at.session_state["result"]["result"]
+    preds = result.predictions
+    assert len(preds) == len(candidates_df) == example["n_candidates"]
+    for c in ("prediction", "std", "lower", "upper"):
+        assert np.isfinite(preds[c].to_numpy(float)).all(), c
+    assert (preds["lower"] <= preds["prediction"]).all() and (preds["prediction"] <= preds["upper"]).all()
+    assert preds["in_domain"].notna().all()
+    # step 5: the check on the support set shows its achieved coverage
+    coverage = by_label(at.metric, "Coverage of the 90% intervals")
+    assert coverage.value.endswith("%")
+    # step 6: the acquisition's one-line explanation
+    assert any("Upper confidence bound" in i.value for i in at.info)
+    # step 8: downloads
+    labels = [b.label for b in at.download_button]
+    assert labels == ["Results (CSV)", "Results (Parquet)", "Run settings (JSON)", "Check on your data (CSV)"]
+    out = pd.read_csv(io.BytesIO(captured[-2]))
+    assert len(out) == len(candidates_df)
+    assert out["compound_id"].tolist() == candidates_df["compound_id"].tolist()  # input rows kept, in order
+    assert np.isfinite(out[["prediction", "std", "lower", "upper"]].to_numpy(float)).all()
+    assert set(out["run_checkpoint"]) == {"default"} and out["run_support_sha256"].str.len().eq(64).all()
+    check = pd.read_csv(io.BytesIO(captured[-1]))
+    assert len(check) == example["n_support"] and {"measured", "prediction", "lower", "upper", "covered"} <= set(check)
+    # every control explains itself
+    controls = [*at.selectbox, *at.radio, *at.button, *at.number_input, *at.slider, *at.text_input, *at.checkbox,
+                *at.download_button]
+    assert len(controls) > 15 and not [w.label for w in controls if not w.help]
+    # a result table with one row per shown candidate, structures depicted
+    shown = [d.value for d in at.dataframe if "structure" in d.value.columns]
+    assert shown and shown[0]["structure"].str.startswith("data:image/png;base64,").all()
+
+
+@pytest.mark.slow
+def test_upload_csv_and_pasted_candidates_then_predict(app_test, support_df, captured):
+    at = upload_support(app_test(), "measured.csv", csv_bytes(support_df))
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    assert by_label(at.selectbox, "Structure column").value == "smiles"
+    assert by_label(at.selectbox, "Measurement column").value == "pKi"
+    at.radio(key="cand_mode").set_value("Paste SMILES").run()
+    at.text_area(key="cand_text").input("CCOc1ccc(N)cc1 first\nnot_a_smiles second\nc1ccccc1O third").run()
+    assert_clean(at)
+    at.button(key="predict").click().run()
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    preds = at.session_state["result"]["result"].predictions
+    assert len(preds) == 3
+    assert np.isfinite(preds.loc[[0, 2], "prediction"]).all() and np.isnan(preds.loc[1, "prediction"])
+    assert preds.loc[1, "error"] != ""
+    assert any("could not be predicted" in w.value for w in at.warning)
+    out = pd.read_csv(io.BytesIO(captured[-2]), keep_default_na=False)
+    assert out["name"].tolist() == ["first", "second", "third"] and out.loc[1, "error"] != ""
+
+
+@pytest.mark.slow
+def test_pasted_text_classification_by_threshold(app_test, support_df):
+    at = app_test()
+    at.radio(key="support_mode").set_value("Paste text").run()
+    at.text_area(key="support_text").input(support_df[["smiles", "pKi"]].to_csv(index=False, sep="\t")).run()
+    assert_clean(at)
+    kind = by_label(at.radio, "How to use the values")
+    kind.set_value(kind.options[1]).run()  # classification by threshold
+    threshold = by_label(at.number_input, "Activity threshold")
+    threshold.set_value(7.0).run()
+    assert not errors(at), errors(at)
+    at.button(key="predict").click().run()
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    stored = at.session_state["result"]["result"]
+    p = stored.predictions["prediction"].to_numpy(float)
+    assert len(p) == 1000 and ((p >= 0) & (p <= 1)).all()  # default candidates: the MOSES library
+    assert by_label(at.metric, "ROC-AUC") is not None
+
+
+def test_text_labels_ask_for_the_active_label(app_test, support_df):
+    df = support_df.assign(activity=["Active" if float(v) > 7 else "Inactive" for v in support_df["pKi"]])
+    at = upload_support(app_test(), "labels.csv", csv_bytes(df[["compound_id", "smiles", "activity"]]))
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    assert by_label(at.selectbox, "Measurement column").value == "activity"
+    assert by_label(at.selectbox, "Active label").value == "Active"
+    assert by_label(at.radio, "How to use the values").options == ["Classification: 0/1 or two text labels (e.g. active/inactive)"]
+
+
+def test_excel_and_sdf_uploads_are_read(app_test, support_df):
+    buf = io.BytesIO()
+    support_df.to_excel(buf, index=False)
+    at = upload_support(app_test(), "measured.xlsx", buf.getvalue(),
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    assert any("24 of 24 rows usable" in m.value for m in at.markdown)
+    at = upload_support(app_test(), "measured.sdf", sdf_bytes(support_df), "chemical/x-mdl-sdfile")
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    assert by_label(at.selectbox, "Measurement column").value == "pKi"
+
+
+# ------------------------------------------------------------------------------ bad inputs
+
+
+def sdf_bytes(df: pd.DataFrame, drop_property_from: int | None = None) -> bytes:
+    out = io.StringIO()
+    writer = Chem.SDWriter(out)
+    for i, r in enumerate(df.itertuples()):
+        mol = Chem.MolFromSmiles(r.smiles)
+        mol.SetProp("_Name", r.compound_id)
+        if drop_property_from is None or i < drop_property_from:
+            mol.SetProp("pKi", str(r.pKi))
+        writer.write(mol)
+    writer.close()
+    return out.getvalue().encode("utf-8")
+
+
+def _values(df: pd.DataFrame, values: list[str]) -> pd.DataFrame:
+    out = df.copy()
+    out["pKi"] = values
+    return out
+
+
+BAD_SUPPORT = {
+    "unreadable encoding": ("measured.csv", b"smiles,pKi\x00\x01\x02\x03\nCCO,5\x00\x07\n", ["could not decode"]),
+    "empty file": ("measured.csv", b"", ["empty"]),
+    "header only": ("measured.csv", b"smiles,pKi\n", ["no data rows"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SUPPORT))
+def test_unreadable_support_files_give_an_error(app_test, case):
+    name, data, fragments = BAD_SUPPORT[case]
+    assert_error(upload_support(app_test(), name, data), name, *fragments)
+
+
+def test_huge_file_is_refused_with_the_limit(app_test, support_df, monkeypatch):
+    from assays.sources import user_csv
+
+    monkeypatch.setattr(user_csv, "MAX_UPLOAD_MB", 0.001)
+    assert_error(upload_support(app_test(), "measured.csv", csv_bytes(support_df)), "too large", "limit is 0.001 MB")
+
+
+def test_nan_and_inf_values_are_reported_and_too_few_remain(app_test, support_df):
+    values = ["nan", "inf", "-inf", "NaN", ""] * 4 + ["5.1", "6.2", "7.3", "8.4"]
+    at = upload_support(app_test(), "measured.csv", csv_bytes(_values(support_df, values)))
+    assert_error(at, "only 4 usable rows", "at least 5")
+    report = next(d.value for d in at.dataframe if "status" in d.value.columns)
+    assert len(report) == 24
+    assert set(report["status"]) == {"ok", "non-numeric value", "missing value"}
+
+
+def test_smiles_rdkit_rejects_are_reported(app_test, support_df):
+    df = support_df.copy()
+    df.loc[:20, "smiles"] = ["C1CC(", "c1ccc1X", "not a smiles"] * 7
+    at = upload_support(app_test(), "measured.csv", csv_bytes(df))
+    assert_error(at, "only 3 usable rows", "invalid structure")
+    report = next(d.value for d in at.dataframe if "status" in d.value.columns)
+    assert (report["status"] == "invalid structure").sum() == 21
+
+
+def test_sdf_records_without_the_property(app_test, support_df):
+    at = upload_support(app_test(), "measured.sdf", sdf_bytes(support_df, drop_property_from=2), "chemical/x-mdl-sdfile")
+    assert_error(at, "only 2 usable rows", "missing value")
+
+
+def test_too_few_rows(app_test, support_df):
+    assert_error(upload_support(app_test(), "measured.csv", csv_bytes(support_df.head(3))),
+                 "only 3 usable rows", "at least 5")
+
+
+def test_one_class_classification(app_test, support_df):
+    at = upload_support(app_test(), "measured.csv", csv_bytes(_values(support_df, ["1"] * 24)))
+    assert_error(at, "all 24 usable rows are active", "one active and one inactive")
+
+
+def test_threshold_above_every_value_is_one_class(app_test, support_df):
+    at = upload_support(app_test(), "measured.csv", csv_bytes(support_df))
+    kind = by_label(at.radio, "How to use the values")
+    kind.set_value(kind.options[1]).run()
+    by_label(at.number_input, "Activity threshold").set_value(12.0).run()
+    assert_error(at, "all 24 usable rows are inactive", "move it inside the range")
+
+
+def test_wrong_column_choices(app_test, support_df):
+    at = upload_support(app_test(), "measured.csv", csv_bytes(support_df))
+    by_label(at.selectbox, "Measurement column").set_value("compound_id").run()
+    assert_error(at, "compound_id", "choose another column")
+    at = upload_support(app_test(), "measured.csv", csv_bytes(support_df))
+    by_label(at.selectbox, "Structure column").set_value("pKi").run()
+    by_label(at.selectbox, "Measurement column").set_value("compound_id").run()
+    assert_error(at)
+    at = upload_support(app_test(), "measured.csv", csv_bytes(support_df))
+    by_label(at.selectbox, "Structure column").set_value("compound_id").run()
+    by_label(at.selectbox, "Measurement column").set_value("pKi").run()
+    assert_error(at, "no usable rows", "invalid structure")
+
+
+def test_bad_candidate_files(app_test, support_df):
+    at = upload_support(app_test(), "measured.csv", csv_bytes(support_df))
+    at.radio(key="cand_mode").set_value("Upload a file").run()
+    at.file_uploader(key="cand_file").set_value(("candidates.csv", b"\x00\x01\x02\x03", "text/csv")).run()
+    assert_error(at, "candidates.csv", "could not decode")
+    at.file_uploader(key="cand_file").set_value(("candidates.csv", b"id,note\n1,a\n2,b\n", "text/csv")).run()
+    assert_error(at, "candidates.csv", "no cell of column")
+
+
+def test_typed_table_mode_waits_for_rows(app_test):
+    at = app_test()
+    at.radio(key="support_mode").set_value("Type or paste into a table").run()
+    assert_clean(at)
+    assert not errors(at) and len(at.data_editor) == 1
+    assert any("Add your measured compounds" in i.value for i in at.info)
+
+
+def test_switching_the_measurement_column_resets_the_task_choice(app_test, support_df):
+    df = support_df.assign(active=["1" if float(v) > 7 else "0" for v in support_df["pKi"]])
+    at = upload_support(app_test(), "measured.csv", csv_bytes(df))
+    by_label(at.selectbox, "Measurement column").set_value("pKi").run()
+    kind = by_label(at.radio, "How to use the values")
+    kind.set_value(kind.options[1]).run()
+    by_label(at.selectbox, "Measurement column").set_value("active").run()
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    assert by_label(at.radio, "How to use the values").value.startswith("Classification: 0/1")
+
+
+def test_sessions_do_not_share_state(app_test, support_df):
+    a = upload_support(app_test(), "measured.csv", csv_bytes(support_df))
+    b = app_test()
+    assert not errors(a) and any("Add your measured compounds" in i.value for i in b.info)
+    assert "result" not in b.session_state

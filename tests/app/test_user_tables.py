@@ -1,0 +1,129 @@
+"""The app's table handling and outputs, tested directly (no Streamlit)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from app import core
+from app import user_tables as ut
+from app.assets import (
+    CheckpointInfo,
+    build_card,
+    list_checkpoints,
+    load_examples,
+    model_card,
+)
+from app.depict import depict_png_uri
+from assays.sources.user_csv import UserTableError
+from tests.app.conftest import csv_bytes
+
+
+def test_pasted_text_with_and_without_header():
+    t = ut.table_from_text("smiles,pKi\nCCO,5.1\nc1ccccc1O,6.2\n")
+    assert t.df.columns.tolist() == ["smiles", "pKi"] and len(t.df) == 2 and len(t.sha256) == 64
+    t = ut.table_from_text("CCO\t5.1\nc1ccccc1O\t6.2\n")  # cells copied from a spreadsheet, no header
+    assert t.df.columns.tolist() == ["smiles", "value"] and t.df["value"].tolist() == ["5.1", "6.2"]
+    t = ut.table_from_text("CCO 5.1\nc1ccccc1O 6.2")
+    assert t.df.columns.tolist() == ["smiles", "value"] and len(t.df) == 2
+    with pytest.raises(UserTableError, match="empty"):
+        ut.table_from_text("  \n")
+
+
+def test_editor_rows_blank_rows_dropped():
+    df = pd.DataFrame({"smiles": ["CCO", None, "", "c1ccccc1"], "value": ["5", None, " ", "6"]})
+    t = ut.table_from_editor(df)
+    assert t.df["smiles"].tolist() == ["CCO", "c1ccccc1"]
+    with pytest.raises(UserTableError, match="empty"):
+        ut.table_from_editor(pd.DataFrame({"smiles": [None], "value": [None]}))
+
+
+def test_support_build_kinds_and_problems(support_df):
+    t = ut.table_from_bytes(csv_bytes(support_df), "m.csv")
+    assert ut.guess_smiles_column(t.df) == "smiles" and ut.guess_value_column(t, "smiles") == "pKi"
+    choices, decision = ut.kind_choices(t, "pKi", ("classification", "regression"))
+    assert choices == [ut.KIND_REGRESSION, ut.KIND_THRESHOLD] and decision.kind == "regression"
+    assert ut.kind_choices(t, "pKi", ("classification",))[0] == [ut.KIND_THRESHOLD]
+    s = ut.build_support(t, "smiles", "pKi", ut.KIND_REGRESSION)
+    assert len(s.y) == 24 and ut.support_problem(s) is None
+    s = ut.build_support(t, "smiles", "pKi", ut.KIND_THRESHOLD, threshold=7.0)
+    assert s.kind == "classification" and set(s.y) == {0.0, 1.0} and s.threshold == 7.0
+    s = ut.build_support(t, "smiles", "pKi", ut.KIND_THRESHOLD, threshold=99.0)
+    assert "inactive (0)" in ut.support_problem(s)
+    with pytest.raises(UserTableError, match="both 'smiles'"):
+        ut.build_support(t, "smiles", "smiles", ut.KIND_REGRESSION)
+
+
+def test_text_labels_are_classification_only(support_df):
+    df = support_df.assign(activity=np.where(support_df["pKi"].astype(float) > 7, "active", "inactive"))
+    t = ut.table_from_bytes(csv_bytes(df[["smiles", "activity"]]), "labels.csv")
+    choices, decision = ut.kind_choices(t, "activity", ("classification", "regression"))
+    assert choices == [ut.KIND_CLASSIFICATION] and decision.positive == "active"
+    with pytest.raises(UserTableError, match="serves only regression"):
+        ut.kind_choices(t, "activity", ("regression",))
+
+
+def test_candidates_from_text_and_limits(monkeypatch):
+    c = ut.candidates_from_text("CCO a\n\nc1ccccc1O b\nbad_smiles c\n")
+    assert c.smiles == ["CCO", "c1ccccc1O", "bad_smiles"] and c.df["name"].tolist() == ["a", "b", "c"]
+    c = ut.candidates_from_text("id,SMILES\n1,CCO\n2,CCN\n")
+    assert c.smiles_col == "SMILES" and c.smiles == ["CCO", "CCN"]
+    with pytest.raises(UserTableError, match="no cell"):
+        ut.candidates_from_text("hello world\nfoo bar")
+    monkeypatch.setattr(ut, "MAX_CANDIDATES", 1)
+    with pytest.raises(UserTableError, match="at most 1 candidates"):
+        ut.candidates_from_text("CCO\nCCN")
+
+
+def test_output_one_row_per_input_with_settings():
+    cand = pd.DataFrame({"compound_id": ["a", "b", "c"], "smiles": ["CCO", "xx", "CCN"], "prediction": ["u", "v", "w"]})
+    preds = pd.DataFrame({"smiles": cand.smiles, "prediction": [1.0, np.nan, 2.0], "std": [0.5, np.nan, 0.4],
+                          "lower": [0.2, np.nan, 1.3], "upper": [1.8, np.nan, 2.7], "error": ["", "bad", ""],
+                          "nearest_support": ["CCO", None, "CCO"], "nearest_similarity": [1.0, np.nan, 0.3],
+                          "embedding_distance": [0.0, np.nan, 1.0],
+                          "in_domain": pd.array([True, pd.NA, False], dtype="boolean"),
+                          "domain_reason": ["", "", "far"]})
+    ranking = core.rank(preds, "ucb", best=2.0, kappa=1.0)
+    assert ranking["acquisition_rank"].tolist()[0] == 2 and pd.isna(ranking["acquisition_rank"][1])
+    settings = {"checkpoint": "default", "learner": "dkgp", "task": "regression", "level": 0.9, "support_sha256": "0" * 64}
+    out = core.assemble_output(cand, preds, ranking, settings)
+    assert len(out) == 3 and out["input_prediction"].tolist() == ["u", "v", "w"]  # a clashing input column kept
+    assert out.columns[:4].tolist() == ["input_row", "compound_id", "smiles", "input_prediction"]
+    assert out["run_learner"].eq("dkgp").all()
+    back = pd.read_csv(io.BytesIO(core.to_csv_bytes(out)), keep_default_na=False)
+    assert back["error"].tolist() == ["", "bad", ""]
+    table = pq.read_table(io.BytesIO(core.to_parquet_bytes(out, settings)))
+    assert table.num_rows == 3 and json.loads(table.schema.metadata[b"sciml_run"])["learner"] == "dkgp"
+
+
+def test_check_summary_and_coverage_curve():
+    cv = pd.DataFrame({"smiles": list("abcd"), "measured": [1.0, 2.0, 3.0, 4.0], "prediction": [1.1, 2.5, 2.0, np.nan],
+                       "std": [0.5, 0.5, 0.5, np.nan], "lower": [0.3, 1.7, 1.2, np.nan], "upper": [1.9, 3.3, 2.8, np.nan],
+                       "covered": pd.array([True, True, False, pd.NA], dtype="boolean")})
+    s = core.cv_summary(cv, "regression", 0.9)
+    assert s["n"] == 4 and s["n_predicted"] == 3 and s["coverage"] == pytest.approx(2 / 3)
+    curve = core.coverage_curve(cv)
+    assert curve["achieved"].is_monotonic_increasing and curve["achieved"].iloc[-1] == pytest.approx(2 / 3)
+    assert core.acquisition_choices("classification") == ["highest", "ucb", "uncertain"]
+
+
+def test_shipped_assets_and_model_card():
+    ckpts = list_checkpoints()
+    assert ckpts and ckpts[0].name == "default" and ckpts[0].domain == "molecules"
+    card = model_card(ckpts[0], "a learner")
+    assert "Meta-trained on" in card or ckpts[0].card_path.is_file()
+    ex = load_examples()
+    assert ex["assays"] and ex["libraries"]
+    bare = build_card(CheckpointInfo("x", ckpts[0].path, {"learner": "protonet"}))
+    assert "protonet" in bare and "Benchmark figures" in bare
+
+
+def test_depiction_is_a_small_png_data_uri():
+    uri = depict_png_uri("c1ccccc1O")
+    assert uri.startswith("data:image/png;base64,") and len(uri) < 40_000
+    assert depict_png_uri("not a smiles") is None and depict_png_uri("") is None
