@@ -1,7 +1,8 @@
 """sciml: few-shot property prediction with meta-learned graph neural networks.
 
-The public, scikit-learn-like entry point is :class:`sciml.api.FewShotClassifier`
-(imported lazily so that ``import sciml`` stays cheap for the CLI).
+The public, scikit-learn-like entry points are :class:`sciml.api.FewShotModel`
+(regression or classification) and :class:`sciml.api.FewShotClassifier` (imported lazily
+so that ``import sciml`` stays cheap for the CLI).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["__version__", "FewShotClassifier"]
+__all__ = ["__version__", "FewShotModel", "FewShotClassifier"]
 
 
 def __getattr__(name: str):
-    if name == "FewShotClassifier":
-        from sciml.api import FewShotClassifier
+    if name in ("FewShotModel", "FewShotClassifier"):
+        from sciml import api
 
-        return FewShotClassifier
+        return getattr(api, name)
     raise AttributeError(f"module 'sciml' has no attribute {name!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -88,8 +89,6 @@ def test_upload_predict_download_in_chromium(app_url, page, tmp_path):
     assert (out["lower"] <= out["prediction"]).all() and (out["prediction"] <= out["upper"]).all()
     assert (out["error"] == "").all() and out["run_support_sha256"].str.len().eq(64).all()
 
-    import os
-
     shot = Path(os.environ["SCIML_SCREENSHOT"]) if os.environ.get("SCIML_SCREENSHOT") else tmp_path / "screenshot.png"
     _save_screenshot(page, shot)
-    assert 10_000 < SCREENSHOT.stat().st_size < MAX_SCREENSHOT_BYTES
+    assert 10_000 < shot.stat().st_size < MAX_SCREENSHOT_BYTES
