@@ -53,7 +53,7 @@ from torch.func import functional_call, vmap
 
 from sciml.graphs import eval_mode
 from sciml.learners.base import FewShotLearner, Prediction, TargetScaler, check_support
-from sciml.learners.meta import MetaLearnerMixin
+from sciml.learners.meta import ConfigModelLearnerMixin
 from sciml.learners.maml import LOG_VAR_MAX, LOG_VAR_MIN
 
 __all__ = ["BMAMLConfig", "BMAML", "BMAMLLearner", "rbf_kernel", "svgd_direction", "svgd_step",
@@ -463,7 +463,7 @@ class BMAML(nn.Module):
 
 
 # --------------------------------------------------------------------------------- learner
-class BMAMLLearner(MetaLearnerMixin, FewShotLearner):
+class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
     """A meta-trained :class:`BMAML` used as a few-shot learner on SMILES.
 
     Parameters
@@ -498,28 +498,8 @@ class BMAMLLearner(MetaLearnerMixin, FewShotLearner):
 
     name: ClassVar[str] = "bmaml"
     checkpoint_learners = ("bmaml",)
-    tasks = ("classification", "regression")
-
-    @property
-    def task(self) -> str:
-        return self.model.config.task
-
-    @classmethod
-    def build_model(cls, encoder: nn.Module, learner_config: dict) -> BMAML:
-        return BMAML(encoder, BMAMLConfig.from_dict(learner_config))
-
-    @classmethod
-    def model_config(cls, model: BMAML) -> dict:
-        return model.config.to_dict()
-
-    def __init__(self, model: BMAML, featurizer, device: str | None = None, batch_size: int = 256,
-                 inner_steps: int | None = None, level: float = 0.9):
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = model.to(self.device)
-        self.featurizer = featurizer
-        self.batch_size = int(batch_size)
-        self.inner_steps = inner_steps
-        self.level = float(level)
+    model_cls = BMAML
+    config_cls = BMAMLConfig
 
     def __repr__(self) -> str:
         c = self.model.config

@@ -55,7 +55,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from sciml.graphs import eval_mode
 from sciml.learners.base import FewShotLearner, Prediction, TargetScaler, check_support
-from sciml.learners.meta import MetaLearnerMixin
+from sciml.learners.meta import ConfigModelLearnerMixin
 
 __all__ = ["MAMLConfig", "MAML", "MAMLLearner", "FOMAMLLearner", "gaussian_nll", "split_inputs"]
 
@@ -453,7 +453,7 @@ class MAML(nn.Module):
         return mean, torch.exp(0.5 * log_var)
 
 
-class MAMLLearner(MetaLearnerMixin, FewShotLearner):
+class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
     """A meta-trained :class:`MAML` used as a few-shot learner on SMILES.
 
     Parameters
@@ -493,28 +493,8 @@ class MAMLLearner(MetaLearnerMixin, FewShotLearner):
 
     name: ClassVar[str] = "maml"
     checkpoint_learners = ("maml", "fomaml")
-    tasks = ("classification", "regression")
-
-    def __init__(self, model: MAML, featurizer, device: str | None = None, batch_size: int = 256,
-                 inner_steps: int | None = None, level: float = 0.9):
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = model.to(self.device)
-        self.featurizer = featurizer
-        self.batch_size = int(batch_size)
-        self.inner_steps = inner_steps
-        self.level = float(level)
-
-    @property
-    def task(self) -> str:
-        return self.model.config.task
-
-    @classmethod
-    def build_model(cls, encoder: nn.Module, learner_config: dict) -> MAML:
-        return MAML(encoder, MAMLConfig.from_dict(learner_config))
-
-    @classmethod
-    def model_config(cls, model: MAML) -> dict:
-        return model.config.to_dict()
+    model_cls = MAML
+    config_cls = MAMLConfig
 
     @classmethod
     def for_model(cls, model: MAML, featurizer, **kwargs) -> "MAMLLearner":

@@ -68,3 +68,49 @@ class MetaLearnerMixin:
         learner = cls.for_model(model, featurizer, device=device, **kwargs)
         learner.config_ = config
         return learner
+
+
+class ConfigModelLearnerMixin(MetaLearnerMixin):
+    """For learners whose model is ``model_cls(encoder, config_cls(...))`` with a ``config``
+    dataclass holding ``task`` (MAML, BMAML): shared constructor and checkpoint plumbing.
+
+    Parameters (of the constructor)
+    -------------------------------
+    model : nn.Module
+    featurizer : sciml.featurize.molecules.MolGraphFeaturizer
+    device : str, optional
+        Default ``"cuda"`` when available; the model is moved there.
+    batch_size : int, default 256
+        Graphs per encoder forward / queries per head forward.
+    inner_steps : int, optional
+        Test-time adaptation steps (default ``model.config.inner_steps``).
+    level : float, default 0.9
+        Level of the ``lower`` / ``upper`` bounds of predictions.
+    """
+
+    model_cls: ClassVar[type]
+    config_cls: ClassVar[type]
+    tasks = ("classification", "regression")
+
+    def __init__(self, model: nn.Module, featurizer, device: str | None = None, batch_size: int = 256,
+                 inner_steps: int | None = None, level: float = 0.9):
+        import torch
+
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = model.to(self.device)
+        self.featurizer = featurizer
+        self.batch_size = int(batch_size)
+        self.inner_steps = inner_steps
+        self.level = float(level)
+
+    @property
+    def task(self) -> str:
+        return self.model.config.task
+
+    @classmethod
+    def build_model(cls, encoder: nn.Module, learner_config: dict) -> nn.Module:
+        return cls.model_cls(encoder, cls.config_cls.from_dict(learner_config))
+
+    @classmethod
+    def model_config(cls, model: nn.Module) -> dict:
+        return model.config.to_dict()
