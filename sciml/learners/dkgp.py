@@ -51,6 +51,7 @@ from sciml.learners.gp import (
     ExactGP,
     LaplaceGPClassifier,
     ScaledKernel,
+    SplitSumKernel,
     _bounded_exp,
     _check_bounds,
     _log_param,
@@ -104,7 +105,14 @@ class DeepKernelGP(nn.Module):
     noise : float, default 0.1
         Initial noise variance (regression; standardised units).
     embed_dim : int, optional
-        ``d`` for encoders without an ``out_dim`` attribute (only needed with ``ard``).
+        ``d`` for encoders without an ``out_dim`` attribute (needed with ``ard`` or
+        ``fingerprint_kernel``).
+    fingerprint_kernel : bool, default False
+        Add a Tanimoto kernel on the featurizer's graph-level Morgan fingerprint
+        (``batch.gfeat``, so the featurizer needs ``fingerprint_bits > 0``) to the kernel on
+        the embedding (:class:`~sciml.learners.gp.SplitSumKernel`); both outputscales are
+        meta-learned and refitted per support set. Features are then
+        ``[embedding | fingerprint]``.
 
     Attributes
     ----------
@@ -126,7 +134,7 @@ class DeepKernelGP(nn.Module):
                  objective: Literal["predictive", "marginal"] = "predictive",
                  likelihood: Literal["probit", "logistic"] = "probit", lengthscale: float = 1.0, ard: bool = False,
                  outputscale: float = 1.0, noise: float = 0.1, embed_dim: int | None = None,
-                 noise_bounds: tuple[float, float] = (1e-4, 10.0)):
+                 noise_bounds: tuple[float, float] = (1e-4, 10.0), fingerprint_kernel: bool = False):
         super().__init__()
         if task not in ("classification", "regression"):
             raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
@@ -137,8 +145,9 @@ class DeepKernelGP(nn.Module):
         if likelihood not in ("probit", "logistic"):
             raise ValueError(f"likelihood must be 'probit' or 'logistic', got {likelihood!r}")
         d = embed_dim if embed_dim is not None else getattr(encoder, "out_dim", None)
-        if ard and d is None:
-            raise ValueError("ard=True needs the embedding width: give the encoder an out_dim or pass embed_dim")
+        if (ard or fingerprint_kernel) and d is None:
+            raise ValueError("ard / fingerprint_kernel need the embedding width: give the encoder an out_dim or "
+                             "pass embed_dim")
         self.encoder = encoder
         self.task = task
         self.kernel_name = kernel
@@ -152,6 +161,9 @@ class DeepKernelGP(nn.Module):
         if kernel == "rbf":
             params["lengthscale"] = torch.full((self.embed_dim,), float(lengthscale)) if ard else float(lengthscale)
         self.kernel = ScaledKernel(kernel, params, outputscale)
+        self.fingerprint_kernel = bool(fingerprint_kernel)
+        if self.fingerprint_kernel:
+            self.kernel = SplitSumKernel(self.kernel, ScaledKernel("tanimoto", {}, outputscale), self.embed_dim)
         self.noise_bounds = _check_bounds(noise_bounds, "noise_bounds")
         self.log_noise = _log_param(noise, "noise", True) if task == "regression" else None
 
@@ -159,7 +171,8 @@ class DeepKernelGP(nn.Module):
         """Constructor arguments (JSON-serialisable, without the encoder) for checkpoints."""
         return {"task": self.task, "kernel": self.kernel_name, "normalize": self.normalize,
                 "objective": self.objective, "likelihood": self.likelihood, "ard": self.ard,
-                "embed_dim": self.embed_dim, "noise_bounds": list(self.noise_bounds), **self._init}
+                "embed_dim": self.embed_dim, "noise_bounds": list(self.noise_bounds),
+                "fingerprint_kernel": self.fingerprint_kernel, **self._init}
 
     @property
     def noise(self) -> Tensor:
@@ -169,9 +182,17 @@ class DeepKernelGP(nn.Module):
         return _bounded_exp(self.log_noise, self.noise_bounds)
 
     def embed(self, batch) -> Tensor:
-        """``self.encoder(batch)``, L2-normalised if ``normalize``: ``[n, d]`` in the encoder's dtype."""
+        """``self.encoder(batch)``, L2-normalised if ``normalize``: ``[n, d]`` in the encoder's dtype;
+        with ``fingerprint_kernel``, ``[n, d + f]`` = embedding then ``batch.gfeat`` (as floats)."""
         emb = self.encoder(batch)
-        return nn.functional.normalize(emb, dim=-1) if self.normalize else emb
+        emb = nn.functional.normalize(emb, dim=-1) if self.normalize else emb
+        if self.fingerprint_kernel:
+            gfeat = getattr(batch, "gfeat", None)
+            if gfeat is None:
+                raise ValueError("fingerprint_kernel=True needs graphs with a fingerprint (featurizer "
+                                 "fingerprint_bits > 0)")
+            emb = torch.cat([emb, gfeat.to(emb.dtype)], dim=-1)
+        return emb
 
     forward = embed
 
@@ -311,12 +332,22 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
         return model.config()
 
     def featurize(self, smiles: list[str]) -> np.ndarray:
-        """Eval-mode embeddings ``float32 [n, d]`` (L2-normalised if ``model.normalize``)."""
-        from sciml.graphs import embed_smiles
+        """Eval-mode embeddings ``float32 [n, d]`` (L2-normalised if ``model.normalize``), followed by
+        the fingerprint columns ``[n, f]`` when ``model.fingerprint_kernel``."""
+        from sciml.graphs import embed_graphs
 
-        emb = embed_smiles(self.model.encoder, self.featurizer, list(smiles), self.device, self.batch_size)
+        smiles = list(smiles)
+        res = self.featurizer.featurize(smiles)
+        if res.errors:
+            i = min(res.errors)
+            raise ValueError(f"input {i} ({smiles[i]!r}): {res.errors[i]}")
+        emb = embed_graphs(self.model.encoder, res.graphs, self.device, self.batch_size)
         if self.model.normalize and emb.size:
             emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        if self.model.fingerprint_kernel:
+            fp = np.stack([g.gfeat.numpy().reshape(-1) for g in res.graphs]) if res.graphs else \
+                np.zeros((0, self.featurizer.spec.fingerprint_bits))
+            emb = np.concatenate([emb, fp.astype(np.float32)], axis=1)
         return emb.astype(np.float32)
 
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "DeepKernelGPLearner":

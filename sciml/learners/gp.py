@@ -289,6 +289,51 @@ class ScaledKernel(nn.Module):
             p.clamp_(lo, hi)
 
 
+class SplitSumKernel(nn.Module):
+    """Sum of two kernels on disjoint column blocks: ``k(a, b) = k1(a[:, :d], b[:, :d]) + k2(a[:, d:], b[:, d:])``.
+
+    Used by the deep-kernel GP to add a Tanimoto kernel on fingerprints (columns ``d:``)
+    to the kernel on the meta-learned embedding (columns ``:d``); a sum of PSD kernels
+    is PSD, and fitting the two outputscales on a support set lets each assay weigh
+    learned and structural similarity. Same interface as :class:`ScaledKernel`.
+
+    Parameters
+    ----------
+    first, second : ScaledKernel
+    split : int
+        ``d``, the number of leading columns that ``first`` sees.
+    """
+
+    def __init__(self, first: ScaledKernel, second: ScaledKernel, split: int):
+        super().__init__()
+        self.first, self.second, self.split = first, second, int(split)
+        self.kernel_name = f"{first.kernel_name}+{second.kernel_name}"
+
+    @property
+    def log_outputscale(self) -> Tensor:
+        return self.first.log_outputscale
+
+    def set_trainable(self, outputscale: bool, kernel_params: bool) -> "SplitSumKernel":
+        self.first.set_trainable(outputscale, kernel_params)
+        self.second.set_trainable(outputscale, kernel_params)
+        return self
+
+    def forward(self, A: Tensor, B: Tensor | None = None) -> Tensor:
+        """``[n, d + f], [m, d + f] -> [n, m]``."""
+        B = A if B is None else B
+        d = self.split
+        return self.first(A[:, :d], B[:, :d]) + self.second(A[:, d:], B[:, d:])
+
+    def diag(self, A: Tensor) -> Tensor:
+        d = self.split
+        return self.first.diag(A[:, :d]) + self.second.diag(A[:, d:])
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        self.first.project_()
+        self.second.project_()
+
+
 # --------------------------------------------------------------------------------------
 # Gaussian likelihood (regression)
 # --------------------------------------------------------------------------------------
@@ -655,7 +700,7 @@ class ExactGP(nn.Module):
                  outputscale_bounds: tuple[float, float] = (1e-3, 1e3),
                  kernel_param_bounds: tuple[float, float] = (1e-3, 1e3)):
         super().__init__()
-        if isinstance(kernel, ScaledKernel):
+        if isinstance(kernel, (ScaledKernel, SplitSumKernel)):
             self.kernel = kernel.to(DTYPE).set_trainable(learn_outputscale, learn_kernel_params)
         else:
             self.kernel = ScaledKernel(kernel, kernel_params, outputscale, learn_outputscale=learn_outputscale,
@@ -794,7 +839,7 @@ class LaplaceGPClassifier(nn.Module):
         super().__init__()
         if likelihood not in ("probit", "logistic"):
             raise ValueError(f"likelihood must be 'probit' or 'logistic', got {likelihood!r}")
-        if isinstance(kernel, ScaledKernel):
+        if isinstance(kernel, (ScaledKernel, SplitSumKernel)):
             self.kernel = kernel.to(DTYPE).set_trainable(learn_outputscale, learn_kernel_params)
         else:
             self.kernel = ScaledKernel(kernel, kernel_params, outputscale, learn_outputscale=learn_outputscale,

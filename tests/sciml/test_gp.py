@@ -328,3 +328,42 @@ def test_deep_kernel_gp_checkpoint_round_trip_and_smiles(tmp_path):
         proto = save_checkpoint(tmp_path / "proto", ProtoNet(build_encoder("gine", enc_cfg)), feat, encoder="gine",
                                 encoder_config=enc_cfg)
         DeepKernelGPLearner.from_checkpoint(proto, device="cpu")
+
+
+def test_split_sum_kernel_adds_blocks_and_dkgp_fingerprint_kernel_round_trip(tmp_path):
+    from sciml.checkpoint import save_checkpoint
+    from sciml.encoders import build_encoder
+    from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+    from sciml.learners.gp import ScaledKernel, SplitSumKernel, rbf_kernel, tanimoto_kernel
+
+    g = torch.Generator().manual_seed(0)
+    A = torch.cat([torch.randn(5, 3, generator=g, dtype=torch.float64),
+                   (torch.rand(5, 8, generator=g) > 0.5).double()], 1)
+    k = SplitSumKernel(ScaledKernel("rbf", {"lengthscale": 0.7}, 2.0), ScaledKernel("tanimoto", {}, 0.5), 3).double()
+    expect = 2.0 * rbf_kernel(A[:, :3], A[:, :3], lengthscale=torch.tensor(0.7, dtype=torch.float64)) \
+        + 0.5 * tanimoto_kernel(A[:, 3:], A[:, 3:])
+    torch.testing.assert_close(k(A), expect)
+    torch.testing.assert_close(k.diag(A), expect.diagonal())
+    assert torch.linalg.eigvalsh(k(A)).min() > -1e-9
+
+    feat = MolGraphFeaturizer(fingerprint_bits=64, cache=False)
+    enc = build_encoder("gine", dict(atom_dim=ATOM_DIM, bond_dim=BOND_DIM, hidden=16, depth=2, out_dim=8,
+                                      dropout=0.0, norm="batch", pooling="mean", gfeat_dim=64))
+    model = DeepKernelGP(enc, task="regression", fingerprint_kernel=True).eval()
+    path = save_checkpoint(tmp_path / "fp", model, feat, encoder="gine", encoder_config=enc.config.to_dict(),
+                           learner="dkgp", learner_config=model.config())
+    learner = DeepKernelGPLearner.from_checkpoint(path, device="cpu", adapt_steps=5)
+    assert learner.model.fingerprint_kernel and isinstance(learner.model.kernel, SplitSumKernel)
+    X = learner.featurize(SUPPORT)
+    assert X.shape == (len(SUPPORT), 8 + 64)
+    np.testing.assert_allclose(np.linalg.norm(X[:, :8], axis=1), 1.0, rtol=1e-5)
+    pred = learner.fit(SUPPORT, np.linspace(4, 8, len(SUPPORT))).predict(QUERY)
+    assert np.isfinite(pred.mean).all() and (pred.std > 0).all()
+    # the episode loss sees the same [embedding | fingerprint] features and is differentiable
+    from torch_geometric.data import Batch
+
+    batch = Batch.from_data_list(feat.featurize(SUPPORT).graphs)
+    model.train()
+    loss = model.episode_loss(batch, 4, torch.linspace(-1, 1, 4), torch.linspace(-1, 1, len(SUPPORT) - 4))
+    loss.backward()
+    assert torch.isfinite(loss) and model.kernel.second.log_outputscale.grad is not None
