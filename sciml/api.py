@@ -268,9 +268,10 @@ class FewShotModel:
         smiles = _as_smiles_list(X, self.smiles_col)
         feats, ok, _ = self.features(smiles)
         emb = feats is not None and isinstance(feats, np.ndarray) and feats.ndim == 2 and feats.dtype != object
+        cols = self.learner_.embedding_columns
         dom = applicability_domain(self.support_smiles_, [smiles[i] for i in ok],
-                                   support_emb=self.support_features_ if emb else None,
-                                   query_emb=feats if emb else None, similarity_threshold=similarity_threshold)
+                                   support_emb=cols(self.support_features_) if emb else None,
+                                   query_emb=cols(feats) if emb else None, similarity_threshold=similarity_threshold)
         out = pd.DataFrame(index=range(len(smiles)), columns=dom.columns)
         out["in_domain"] = pd.array([pd.NA] * len(smiles), dtype="boolean")
         if ok.size:

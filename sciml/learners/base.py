@@ -158,6 +158,10 @@ class FewShotLearner(ABC):
         p = np.asarray(self.predict_proba_features(X), dtype=np.float64)
         return Prediction(mean=p, std=np.zeros_like(p), lower=p.copy(), upper=p.copy())
 
+    def embedding_columns(self, X: np.ndarray) -> np.ndarray:
+        """The part of features ``X`` that is a learned embedding (for distance-based domain checks)."""
+        return X
+
     def fit(self, smiles: list[str], y) -> "FewShotLearner":
         return self.fit_features(self.featurize(list(smiles)), np.asarray(y))
 

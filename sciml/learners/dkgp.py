@@ -350,6 +350,10 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
             emb = np.concatenate([emb, fp.astype(np.float32)], axis=1)
         return emb.astype(np.float32)
 
+    def embedding_columns(self, X: np.ndarray) -> np.ndarray:
+        """The embedding columns of features from :meth:`featurize` (without the fingerprint)."""
+        return X[:, : self.model.embed_dim] if self.model.fingerprint_kernel else X
+
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "DeepKernelGPLearner":
         """Fit the GP on support embeddings ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
         X, y = self._support_xy(X, y, self.task)
