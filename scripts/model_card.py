@@ -29,7 +29,7 @@ def _records(results: Path, learner: str, dataset: str) -> list[dict]:
     return [r for r in json.loads(results.read_text()) if r["learner"] == learner and r["dataset"] == dataset]
 
 
-def card(folder: Path, results: Path) -> str:
+def card(folder: Path, results: Path, notes: list[str] | None = None) -> str:
     cfg = json.loads((folder / "config.json").read_text())
     tr = cfg.get("training", {})
     ds = tr.get("dataset", "?")
@@ -57,6 +57,8 @@ def card(folder: Path, results: Path) -> str:
         f"{cost.get('peak_rss_mb', float('nan')):.0f} MB on {cost.get('device')} ({cost.get('torch_threads')} threads)",
         "", "## Command that produced it", "", "```bash", tr.get("command", "?"), "```", "",
     ]
+    if notes:
+        lines += [f"- {n}" for n in notes] + [""]
     recs = _records(results, cfg["learner"], ds)
     if recs:
         lines += ["## Test-task figures (benchmark records of this learner)", "",
@@ -78,8 +80,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path)
     ap.add_argument("--results", type=Path, default=Path("benchmarks/results/moleculeace.json"))
+    ap.add_argument("--note", action="append", default=[], help="Extra line for the card (repeatable).")
     a = ap.parse_args()
-    (a.folder / "MODEL_CARD.md").write_text(card(a.folder, a.results))
+    (a.folder / "MODEL_CARD.md").write_text(card(a.folder, a.results, a.note))
     print(f"wrote {a.folder / 'MODEL_CARD.md'}")
 
 
