@@ -310,3 +310,22 @@ def test_sessions_do_not_share_state(app_test, support_df):
     b = app_test()
     assert not errors(a) and any("Add your measured compounds" in i.value for i in b.info)
     assert "result" not in b.session_state
+
+
+@pytest.mark.slow
+def test_two_sessions_do_not_share_state(app_test, example):
+    """Two users at once: each session has its own adapted model and results; the shared,
+    read-only checkpoint is loaded once (st.cache_resource)."""
+    first, second = app_test(), app_test()
+    first.button(key="try_example").click().run()
+    assert_clean(first)
+    result = first.session_state["result"]["result"]
+    before = result.predictions["prediction"].to_numpy(float).copy()
+    assert "result" not in second.session_state  # nothing leaked into the other session
+    second.button(key="try_example").click().run()
+    assert_clean(second)
+    other = second.session_state["result"]["result"]
+    assert other is not result
+    first.run()  # the first user's page re-runs after the second user adapted a model
+    np.testing.assert_allclose(first.session_state["result"]["result"].predictions["prediction"].to_numpy(float),
+                               before)
