@@ -1,0 +1,135 @@
+"""Meta-training cost per learner: episodes per second and peak memory, one clean process per run.
+
+Each (learner, dataset) pair runs in its own Python process (so peak RSS is its own): it
+loads the dataset's train tasks, featurizes them (cached on disk; not timed), builds the
+model exactly as ``sciml train`` does (the benchmark's GINE: 128 wide, 4 deep) and times
+``--steps`` optimiser steps of ``--tasks-per-step`` episodes each (forward, inner loop,
+backward, AdamW step) after ``--warmup`` untimed steps. Validation is not included.
+
+Usage::
+
+    python benchmarks/training_cost.py --steps 30            # all learners, tox21 + moleculeace
+    python benchmarks/training_cost.py --one maml tox21 ...  # (internal) one measurement, JSON on stdout
+
+Writes ``benchmarks/results/training_cost.{json,md}`` with the command, date, machine and seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+LEARNERS = ("protonet", "maml", "fomaml", "bmaml", "dkgp")
+ENCODER = {"hidden": 128, "depth": 4, "out_dim": 128, "pooling": "mean+max", "dropout": 0.1, "norm": "batch",
+           "residual": True, "gfeat_hidden": 256}
+#: Episode shapes of the benchmark runs (benchmarks/meta_learners.sh).
+SHAPES = {"tox21": {"k_shot": 10, "n_query": 16, "kshot_choices": None},
+          "moleculeace": {"k_shot": 16, "n_query": 32, "kshot_choices": [16, 32, 64]}}
+
+
+def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step: int, seed: int) -> dict:
+    import resource
+
+    import numpy as np
+    import torch
+
+    from assays.episodes import EpisodeSampler
+    from pipelines.run import load_collection
+    from pipelines.train import TrainConfig, _task_kind, build_model
+    from sciml.featurize.molecules import MolGraphFeaturizer
+    from sciml.graphs import GraphStore
+    from sciml.learners.base import TargetScaler
+
+    torch.manual_seed(seed)
+    coll = load_collection(dataset, val_seed=seed)
+    tasks = coll.split("train")
+    task = _task_kind(tasks)
+    cfg = TrainConfig(learner=learner, encoder_config=dict(ENCODER), seed=seed, **SHAPES[dataset])
+    featurizer = MolGraphFeaturizer()
+    store = GraphStore(featurizer, list(dict.fromkeys(s for t in tasks for s in t.smiles)), progress=False)
+    pos = {t.name: store.positions(t.smiles) for t in tasks}
+    model = build_model(cfg, featurizer, task)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
+    sampler = iter(EpisodeSampler(tasks, cfg.k_shot, cfg.n_query, seed=seed, kshot_choices=cfg.kshot_choices))
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    model.train()
+    t0 = None
+    for step in range(warmup + steps):
+        if step == warmup:
+            t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        for _ in range(tasks_per_step):
+            ep = next(sampler)
+            batch = store.batch(pos[ep.task_name][np.concatenate([ep.support_idx, ep.query_idx])])
+            ys, yq = ep.support_y, ep.query_y
+            if task == "regression":
+                sc = TargetScaler.fit(ys)
+                ys, yq = sc.transform(ys), sc.transform(yq)
+            loss = model.episode_loss(batch, len(ep.support_idx), torch.tensor(ys, dtype=torch.float32),
+                                      torch.tensor(yq, dtype=torch.float32))
+            (loss / tasks_per_step).backward()
+        opt.step()
+    seconds = time.perf_counter() - t0
+    return {"learner": learner, "dataset": dataset, "task": task, "steps": steps, "tasks_per_step": tasks_per_step,
+            "episodes": steps * tasks_per_step, "seconds": seconds,
+            "episodes_per_second": steps * tasks_per_step / seconds,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_before_training_mb": rss_before, "torch_threads": torch.get_num_threads(),
+            "n_parameters": sum(p.numel() for p in model.parameters())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--one", nargs=2, metavar=("LEARNER", "DATASET"), help=argparse.SUPPRESS)
+    ap.add_argument("--learners", default=",".join(LEARNERS))
+    ap.add_argument("--datasets", default="tox21,moleculeace")
+    ap.add_argument("--steps", type=int, default=30, help="timed optimiser steps")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    ap.add_argument("--tasks-per-step", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/training_cost"))
+    a = ap.parse_args()
+    if a.one:
+        print(json.dumps(measure(a.one[0], a.one[1], a.steps, a.warmup, a.tasks_per_step, a.seed)))
+        return
+    rows = []
+    for ds in a.datasets.split(","):
+        for ln in a.learners.split(","):
+            if ln == "protonet" and ds == "moleculeace":
+                continue  # ProtoNet is a classifier
+            cmd = [sys.executable, __file__, "--one", ln, ds, "--steps", str(a.steps), "--warmup", str(a.warmup),
+                   "--tasks-per-step", str(a.tasks_per_step), "--seed", str(a.seed)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(f"{ln:9s} {ds:12s} {rows[-1]['episodes_per_second']:6.1f} episodes/s, "
+                  f"peak RSS {rows[-1]['peak_rss_mb']:.0f} MB", flush=True)
+    meta = {"command": "python " + " ".join(shlex.quote(x) for x in sys.argv),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()})",
+            "load_average": os.getloadavg(), "seed": a.seed, "encoder": ENCODER, "episode_shapes": SHAPES}
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.with_suffix(".json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
+    lines = ["# Meta-training cost per learner (CPU)", "",
+             f"- command: `{meta['command']}`", f"- date: {meta['date']}", f"- machine: {meta['machine']}",
+             f"- load average at the end: {tuple(round(x, 2) for x in meta['load_average'])}",
+             f"- seed {a.seed}; {a.steps} timed steps of {a.tasks_per_step} episodes after {a.warmup} untimed; "
+             "validation not included; GINE 128 wide, 4 deep; episode shapes as in benchmarks/meta_learners.sh "
+             "(tox21: 10+10 support, 16+16 query; moleculeace: 16/32/64 support, 32 query)", "",
+             "| dataset | learner | episodes / s | peak RSS (MB) | parameters |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['dataset']} | {r['learner']} | {r['episodes_per_second']:.1f} | {r['peak_rss_mb']:.0f} | "
+                     f"{r['n_parameters']:,} |")
+    a.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {a.out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()
