@@ -30,7 +30,7 @@ from assays.episodes import EpisodeSampler, evaluation_episodes
 from assays.task import TaskCollection
 from sciml.encoders import build_encoder
 from sciml.featurize.molecules import MolGraphFeaturizer
-from sciml.graphs import GraphStore, embed_graphs
+from sciml.graphs import GraphStore
 from sciml.learners.base import Prediction, TargetScaler
 from sciml.metrics import r2, roc_auc
 

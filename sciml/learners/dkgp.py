@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import copy
 import math
-from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
