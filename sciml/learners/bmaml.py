@@ -52,7 +52,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
 from sciml.graphs import eval_mode
-from sciml.learners.base import FewShotLearner, Prediction, TargetScaler, check_support
+from sciml.learners.base import FewShotLearner, Prediction
 from sciml.learners.meta import ConfigModelLearnerMixin
 from sciml.learners.maml import LOG_VAR_MAX, LOG_VAR_MIN
 
@@ -518,17 +518,9 @@ class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
             raise ValueError(f"features must be embeddings [n, d], got shape {X.shape}")
         return torch.as_tensor(X, dtype=self.model.init_particles.dtype, device=self.device)
 
-    def _check_y(self, y) -> np.ndarray:
-        return check_support(y, self.model.config.task)
-
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "BMAMLLearner":
         """SVGD on support embeddings ``X`` ``[n_support, d]`` with labels/targets ``y`` ``[n_support]``."""
-        y = self._check_y(y)
-        if len(X) != y.size:
-            raise ValueError(f"{len(X)} support features but {y.size} labels")
-        if self.task == "regression":
-            self.scaler_ = TargetScaler.fit(y)
-            y = self.scaler_.transform(y)
+        y = self._support_targets(X, y)
         emb = self._embeddings(X)
         yt = torch.as_tensor(y, dtype=emb.dtype, device=self.device)
         with eval_mode(self.model):

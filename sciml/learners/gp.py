@@ -334,6 +334,17 @@ class SplitSumKernel(nn.Module):
         self.second.project_()
 
 
+def _gp_kernel(kernel, kernel_params, outputscale, learn_outputscale, learn_kernel_params, outputscale_bounds,
+               kernel_param_bounds) -> nn.Module:
+    """The float64 kernel of a GP: a given :class:`ScaledKernel` / :class:`SplitSumKernel` as is (with the
+    trainability set), else a new :class:`ScaledKernel` from a name or function."""
+    if isinstance(kernel, (ScaledKernel, SplitSumKernel)):
+        return kernel.to(DTYPE).set_trainable(learn_outputscale, learn_kernel_params)
+    return ScaledKernel(kernel, kernel_params, outputscale, learn_outputscale=learn_outputscale,
+                        learn_kernel_params=learn_kernel_params, outputscale_bounds=outputscale_bounds,
+                        kernel_param_bounds=kernel_param_bounds)
+
+
 # --------------------------------------------------------------------------------------
 # Gaussian likelihood (regression)
 # --------------------------------------------------------------------------------------
@@ -700,13 +711,8 @@ class ExactGP(nn.Module):
                  outputscale_bounds: tuple[float, float] = (1e-3, 1e3),
                  kernel_param_bounds: tuple[float, float] = (1e-3, 1e3)):
         super().__init__()
-        if isinstance(kernel, (ScaledKernel, SplitSumKernel)):
-            self.kernel = kernel.to(DTYPE).set_trainable(learn_outputscale, learn_kernel_params)
-        else:
-            self.kernel = ScaledKernel(kernel, kernel_params, outputscale, learn_outputscale=learn_outputscale,
-                                       learn_kernel_params=learn_kernel_params,
-                                       outputscale_bounds=outputscale_bounds,
-                                       kernel_param_bounds=kernel_param_bounds)
+        self.kernel = _gp_kernel(kernel, kernel_params, outputscale, learn_outputscale, learn_kernel_params,
+                                 outputscale_bounds, kernel_param_bounds)
         self.noise_bounds = _check_bounds(noise_bounds, "noise_bounds")
         self.log_noise = _log_param(noise, "noise", learn_noise)
         self.mean = nn.Parameter(torch.tensor(float(mean), dtype=DTYPE), requires_grad=learn_mean)
@@ -839,13 +845,8 @@ class LaplaceGPClassifier(nn.Module):
         super().__init__()
         if likelihood not in ("probit", "logistic"):
             raise ValueError(f"likelihood must be 'probit' or 'logistic', got {likelihood!r}")
-        if isinstance(kernel, (ScaledKernel, SplitSumKernel)):
-            self.kernel = kernel.to(DTYPE).set_trainable(learn_outputscale, learn_kernel_params)
-        else:
-            self.kernel = ScaledKernel(kernel, kernel_params, outputscale, learn_outputscale=learn_outputscale,
-                                       learn_kernel_params=learn_kernel_params,
-                                       outputscale_bounds=outputscale_bounds,
-                                       kernel_param_bounds=kernel_param_bounds)
+        self.kernel = _gp_kernel(kernel, kernel_params, outputscale, learn_outputscale, learn_kernel_params,
+                                 outputscale_bounds, kernel_param_bounds)
         self.likelihood = likelihood
         self.max_newton = int(max_newton)
         self.tol = float(tol)

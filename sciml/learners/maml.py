@@ -54,7 +54,7 @@ from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from sciml.graphs import eval_mode
-from sciml.learners.base import FewShotLearner, Prediction, TargetScaler, check_support
+from sciml.learners.base import FewShotLearner, Prediction
 from sciml.learners.meta import ConfigModelLearnerMixin
 
 __all__ = ["MAMLConfig", "MAML", "MAMLLearner", "FOMAMLLearner", "gaussian_nll", "split_inputs"]
@@ -538,17 +538,9 @@ class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
             raise ValueError(f"features must be embeddings [n, d] for adapt='head', got shape {X.shape}")
         return torch.as_tensor(X, dtype=torch.float32, device=self.device)
 
-    def _check_y(self, y) -> np.ndarray:
-        return check_support(y, self.model.config.task)
-
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "MAMLLearner":
         """Adapt on the support set: ``X`` from :meth:`featurize` (``n_support`` rows), ``y`` ``[n_support]``."""
-        y = self._check_y(y)
-        if len(X) != y.size:
-            raise ValueError(f"{len(X)} support features but {y.size} labels")
-        if self.task == "regression":
-            self.scaler_ = TargetScaler.fit(y)
-            y = self.scaler_.transform(y)
+        y = self._support_targets(X, y)
         yt = torch.as_tensor(y, dtype=torch.float32, device=self.device)
         with eval_mode(self.model):
             if self.model.config.adapt == "head":

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
+
 from torch import nn
 
 
@@ -106,6 +108,19 @@ class ConfigModelLearnerMixin(MetaLearnerMixin):
     @property
     def task(self) -> str:
         return self.model.config.task
+
+    def _support_targets(self, X, y) -> np.ndarray:
+        """Validated support labels ``[n_support]`` for ``X``; regression targets are standardised by the
+        support (the scaler is kept in ``scaler_`` to map predictions back)."""
+        from sciml.learners.base import TargetScaler, check_support
+
+        y = check_support(y, self.task)
+        if len(X) != y.size:
+            raise ValueError(f"{len(X)} support features but {y.size} labels")
+        if self.task == "regression":
+            self.scaler_ = TargetScaler.fit(y)
+            y = self.scaler_.transform(y)
+        return y
 
     @classmethod
     def build_model(cls, encoder: nn.Module, learner_config: dict) -> nn.Module:
