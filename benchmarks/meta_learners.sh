@@ -7,7 +7,10 @@
 #   stage "fewshot":     few-shot MoleculeNet classification, 1- and 10-shot, on $DATASETS,
 #                        with the ProtoNet checkpoints of benchmarks/fewshot_moleculenet.sh and
 #                        the baselines in $BASELINES (rf and knn were run by that script)
-# Checkpoints go to runs/<learner>-<dataset> (an existing one is reused, so the script resumes);
+# Checkpoints go to runs/<learner>-<dataset> (an existing one is reused, so the script resumes;
+# MAML/FOMAML/BMAML runs come from benchmarks/meta_selection.sh, which picks their meta-training
+# settings on validation tasks; the MoleculeACE deep-kernel GP gets its test-time adapt_steps
+# from `sciml select` on the validation targets);
 # results to benchmarks/results/{moleculeace,fewshot_moleculenet}{.json,.md,_episodes.csv.gz,_training.json}.
 # Usage: bash benchmarks/meta_learners.sh [moleculeace|fewshot|all]   (needs `sciml` on PATH)
 set -euo pipefail
@@ -30,10 +33,19 @@ train() {  # dataset learner extra-args...
   if [ "$ln" = dkgp ] && [ "$ds" = moleculeace ]; then
     extra=(--fingerprint-bits 2048 --learner-config '{"fingerprint_kernel": true}')
   fi
-  if [ -f "runs/$ln-$ds/config.json" ]; then echo "reusing runs/$ln-$ds"; else
+  if [ -f "runs/$ln-$ds/config.json" ]; then echo "reusing runs/$ln-$ds"
+  elif [ "$ln" != dkgp ]; then  # MAML, FOMAML, BMAML: meta-training settings chosen on validation
+    DATASETS=$ds LEARNERS=$ln bash benchmarks/meta_selection.sh
+  else
     sciml train --dataset "$ds" --learner "$ln" --out "runs/$ln-$ds" $ENC "${extra[@]}" --seed 0 "$@" \
       > "runs/logs/train-$ln-$ds.log" 2>&1
     tail -n 1 "runs/logs/train-$ln-$ds.log"
+  fi
+  if [ "$ln" = dkgp ] && [ "$ds" = moleculeace ] && ! grep -q '"test_time"' "runs/$ln-$ds/config.json"; then
+    # test-time hyperparameter refits on the support set, chosen on the validation targets
+    sciml select --checkpoint "runs/$ln-$ds" --dataset "$ds" --grid '{"adapt_steps": [0, 10, 50, 200]}' \
+      --results-dir benchmarks/results/selection > "runs/logs/select-$ln-$ds.log" 2>&1
+    tail -n 8 "runs/logs/select-$ln-$ds.log"
   fi
   cp "runs/$ln-$ds/config.json" "benchmarks/results/checkpoints/$ln-$ds.json"
 }

@@ -66,14 +66,16 @@ EPISODE_METRICS = {"classification": _classification_metrics, "regression": _reg
 
 
 def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots: Iterable[int],
-                     seeds: Iterable[int], progress: bool = True, calibration: dict | None = None) -> pd.DataFrame:
-    """Run one learner on the test tasks of ``collection``; one row per (shots, seed, task, calibration).
+                     seeds: Iterable[int], progress: bool = True, calibration: dict | None = None,
+                     split: str = "test") -> pd.DataFrame:
+    """Run one learner on the ``split`` tasks of ``collection`` (default the test tasks; ``"val"``
+    for selection); one row per (shots, seed, task, calibration).
 
     Columns: ``learner, dataset, shots, seed, task, calibration, n_query, <metric>...`` plus
     ``fit_seconds`` (featurization excluded, adapt + predict included). With a non-empty
     ``calibration`` each episode gives a ``"none"`` and a ``"posthoc"`` row from the same fit.
     """
-    tasks = collection.split("test")
+    tasks = collection.split(split)
     kind = {t.kind for t in tasks}
     if len(kind) != 1:
         raise ValueError(f"{collection.name}: test tasks mix {sorted(kind)}")

@@ -133,7 +133,7 @@ class FewShotModel:
         from sciml.learners import LEARNERS
 
         cls = LEARNERS[loaded.learner].load()
-        kwargs = {"device": loaded.device}
+        kwargs = {**cls.test_time_settings(loaded.config, loaded.path), "device": loaded.device}
         if loaded.learner == "dkgp":
             kwargs.update(task=task, level=self.level)
         elif loaded.learner in ("maml", "fomaml", "bmaml"):

@@ -1,4 +1,4 @@
-"""The ``sciml`` command line: ``train``, ``evaluate``, ``predict``.
+"""The ``sciml`` command line: ``train``, ``evaluate``, ``select``, ``predict``.
 
 Heavy imports (torch, PyG, RDKit) happen inside the commands so ``sciml --help`` is instant.
 """
@@ -167,6 +167,52 @@ def evaluate(
     except (DataDirError, CheckpointError, ValueError) as e:
         _fail(str(e))
     typer.echo(table)
+
+
+@app.command()
+def select(
+    checkpoint: Path = typer.Option(..., help="Checkpoint folder of a meta-learner (its config.json is updated)."),
+    dataset: str = typer.Option(..., help=f"Dataset it was meta-trained on: {', '.join(DATASETS)}."),
+    grid: str = typer.Option(..., help='JSON object of test-time settings to try, e.g. \'{"adapt_steps": [0, 10, 50]}\' '
+                             "(dkgp) or '{\"inner_steps\": [0, 5, 20]}' (maml, fomaml, bmaml)."),
+    shots: str = typer.Option("", help="Comma-separated support sizes (default: the benchmark's)."),
+    seeds: int = typer.Option(10, help="Support draws per validation task (seeds 1000..1000+N-1)."),
+    results_dir: Path = typer.Option(Path("benchmarks/results/selection"),
+                                     help="Where <learner>-<dataset>.json and .md with every candidate's scores go."),
+    data_dir: Optional[Path] = DataDirOpt,
+    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cpu)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Choose test-time settings on the validation tasks and store them (and the refitted calibration)
+    in the checkpoint."""
+    import json
+
+    _setup_logging(verbose)
+    from pipelines.select import select_test_time, selection_markdown
+    from sciml.checkpoint import CheckpointError
+    from sciml.config import DataDirError
+
+    if dataset not in DATASETS:
+        raise typer.BadParameter(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+    try:
+        grid_d = json.loads(grid)
+    except json.JSONDecodeError as e:
+        raise typer.BadParameter(f"--grid is not valid JSON: {e}")
+    try:
+        ks = [int(k) for k in _csv_list(shots)] or None
+    except ValueError:
+        raise typer.BadParameter("--shots takes integers, e.g. 16,32,64")
+    try:
+        res = select_test_time(checkpoint, dataset, grid_d, shots=ks, seeds=range(1000, 1000 + seeds),
+                               data_dir=data_dir, device=device, command=_command_line())
+    except (DataDirError, CheckpointError, OSError, ValueError, TypeError) as e:
+        _fail(str(e))
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stem = results_dir / f"{res['learner']}-{dataset}"
+    stem.with_suffix(".json").write_text(json.dumps(res, indent=2))
+    md = selection_markdown(res)
+    stem.with_suffix(".md").write_text(md)
+    typer.echo(md)
 
 
 @app.command()

@@ -11,6 +11,7 @@ and the training pipeline can build any of them by registry name.
 
 from __future__ import annotations
 
+import inspect
 from typing import ClassVar
 
 import numpy as np
@@ -45,12 +46,33 @@ class MetaLearnerMixin:
         return cls(model, featurizer, **kwargs)
 
     @classmethod
+    def test_time_settings(cls, config: dict, path="checkpoint") -> dict:
+        """The checkpoint config's ``test_time`` keyword arguments (chosen on validation tasks), checked.
+
+        Raises
+        ------
+        sciml.checkpoint.CheckpointError
+            If ``test_time`` is not a JSON object of this learner's constructor parameters.
+        """
+        from sciml.checkpoint import CheckpointError
+
+        test_time = config.get("test_time") or {}
+        if not isinstance(test_time, dict):
+            raise CheckpointError(f"{path}: 'test_time' in its config must be a JSON object, got {test_time!r}")
+        bad = [k for k in test_time if k not in inspect.signature(cls.__init__).parameters]
+        if bad:
+            raise CheckpointError(f"{path}: its test-time settings {bad} are not parameters of {cls.__name__}.")
+        return dict(test_time)
+
+    @classmethod
     def from_checkpoint(cls, path, device: str | None = None, **kwargs):
         """Load a checkpoint folder written by :func:`sciml.checkpoint.save_checkpoint`.
 
-        ``kwargs`` go to the learner's constructor (e.g. test-time ``inner_steps``).
-        The checkpoint's config is kept in ``config_`` (its ``calibration`` entry holds
-        the post-hoc calibration fitted on validation tasks, see :mod:`sciml.calibration`).
+        ``kwargs`` go to the learner's constructor (e.g. test-time ``inner_steps``); they
+        override the checkpoint's ``test_time`` entry, the test-time settings chosen on
+        validation tasks by :func:`pipelines.select.select_test_time`. The checkpoint's
+        config is kept in ``config_`` (its ``calibration`` entry holds the post-hoc
+        calibration fitted on validation tasks, see :mod:`sciml.calibration`).
 
         Raises
         ------
@@ -67,7 +89,7 @@ class MetaLearnerMixin:
             raise CheckpointError(f"{path}: it holds a {learner_name!r} model, which {cls.__name__} cannot load "
                                   f"(it loads {', '.join(cls.checkpoint_learners)}).")
         model, featurizer, config = load_checkpoint(path, device=device)
-        learner = cls.for_model(model, featurizer, device=device, **kwargs)
+        learner = cls.for_model(model, featurizer, device=device, **{**cls.test_time_settings(config, path), **kwargs})
         learner.config_ = config
         return learner
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Validation-only choice of the meta-training settings of MAML, FOMAML and BMAML (test tasks
+# are never read here): each candidate config is meta-trained (runs/sel/<learner>-<dataset>-<tag>,
+# reused when present) and the run with the best validation score (training.best_val_score) is
+# copied to runs/<learner>-<dataset>, which benchmarks/meta_learners.sh evaluates (it calls this
+# script for a missing run). Tables: benchmarks/results/selection/training_<learner>-<dataset>.md.
+# Usage: bash benchmarks/meta_selection.sh   (needs `sciml` on PATH; DATASETS and LEARNERS
+#        override the defaults below)
+set -euo pipefail
+DATASETS=${DATASETS:-"tox21 sider"}
+LEARNERS=${LEARNERS:-"maml fomaml bmaml"}
+ENC="--hidden 128 --depth 4 --out-dim 128"   # as benchmarks/meta_learners.sh
+OUT=benchmarks/results/selection
+mkdir -p runs/sel runs/logs "$OUT"
+
+candidates() {  # learner -> "tag=json" words (JSON without spaces)
+  case $1 in
+    maml|fomaml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5}' ;;
+    bmaml) echo 'chaser-lr0.05={"inner_lr":0.05,"objective":"chaser"} nll-lr0.5={"inner_lr":0.5,"objective":"nll"}' ;;
+    *) echo "no candidates for $1" >&2; exit 2 ;;
+  esac
+}
+
+for ds in $DATASETS; do
+  steps=(--steps 600 --eval-every 100 --patience 3)   # as benchmarks/meta_learners.sh
+  if [ "$ds" = moleculeace ]; then
+    steps=(--steps 800 --eval-every 100 --patience 3 --k-shot 16 --kshot-choices 16,32,64 --n-query 32)
+  fi
+  for ln in $LEARNERS; do
+    runs=()
+    for c in $(candidates "$ln"); do
+      tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag
+      if [ ! -f "$run/config.json" ]; then
+        sciml train --dataset "$ds" --learner "$ln" --out "$run" $ENC --seed 0 "${steps[@]}" \
+          --learner-config "$cfg" > "runs/logs/train-$ln-$ds-$tag.log" 2>&1
+        tail -n 1 "runs/logs/train-$ln-$ds-$tag.log"
+      fi
+      runs+=("$run")
+    done
+    python benchmarks/pick_best_run.py --out "runs/$ln-$ds" --report "$OUT/training_$ln-$ds.md" "${runs[@]}"
+  done
+done
+

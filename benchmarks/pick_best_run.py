@@ -1,0 +1,47 @@
+"""Pick, among candidate meta-training runs, the one with the best validation score; copy it into place.
+
+Used by ``benchmarks/meta_selection.sh``: every candidate is a checkpoint folder whose
+``config.json`` records ``training.best_val_score`` (mean ROC-AUC or R² on the
+*validation* tasks; test tasks are never read). The winner is copied to ``--out`` and a
+Markdown table of all candidates is written to ``--report``.
+
+    python benchmarks/pick_best_run.py --out runs/maml-tox21 --report benchmarks/results/selection/training_maml-tox21.md \
+        runs/sel/maml-tox21-lr0.05 runs/sel/maml-tox21-lr0.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("candidates", nargs="+", type=Path, help="Checkpoint folders of the candidate runs.")
+    ap.add_argument("--out", type=Path, required=True, help="Where the winner is copied (replaced if present).")
+    ap.add_argument("--report", type=Path, required=True, help="Markdown file the table is written to.")
+    args = ap.parse_args()
+    rows = []
+    for c in args.candidates:
+        cfg = json.loads((c / "config.json").read_text())
+        tr = cfg["training"]
+        rows.append((float(tr["best_val_score"]), c, tr.get("val_metric", "roc_auc"), tr["best_step"],
+                     json.dumps(tr["config"]["learner_config"], sort_keys=True), tr["command"]))
+    best = max(rows, key=lambda r: r[0])
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    shutil.copytree(best[1], args.out)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"### {args.out.name}: meta-training settings chosen on validation tasks\n",
+             f"| candidate | learner config | best step | validation {best[2]} | chosen |", "|---|---|---|---|---|"]
+    for score, c, _, step, lc, _ in rows:
+        lines.append(f"| {c.name} | `{lc}` | {step} | {score:.4f} | {'yes' if c == best[1] else ''} |")
+    lines += ["", "Commands: " + "; ".join(f"`{r[5]}`" for r in rows), ""]
+    args.report.write_text("\n".join(lines))
+    print(f"{args.out}: chose {best[1].name} (validation {best[2]} {best[0]:.4f})")
+
+
+if __name__ == "__main__":
+    main()
