@@ -3,7 +3,7 @@
 # (kernel = RBF on the meta-learned embedding + Tanimoto on a 2048-bit Morgan fingerprint)
 # meta-trained by this project's pipeline on the 17 MoleculeACE train targets (early
 # stopping and post-hoc interval calibration on the 4 validation targets; the 9 test targets
-# are never read), then write its model card from its config.json and the benchmark records.
+# are never read; test-time adapt_steps chosen on the validation targets too), then write its model card from its config.json and the benchmark records.
 # This is the same run as `bash benchmarks/meta_learners.sh moleculeace` makes for dkgp.
 # Usage: bash scripts/make_default_checkpoint.sh      (needs ../shared/data; ~10 min on 2 CPU cores)
 set -euo pipefail
@@ -13,6 +13,11 @@ if [ ! -f runs/dkgp-moleculeace/config.json ]; then
   sciml train --dataset moleculeace --learner dkgp --learner-config '{"fingerprint_kernel": true}' \
     --fingerprint-bits 2048 --out runs/dkgp-moleculeace --hidden 128 --depth 4 --out-dim 128 \
     --seed 0 --steps 800 --eval-every 100 --patience 3 --k-shot 16 --kshot-choices 16,32,64 --n-query 32
+fi
+if ! grep -q '"test_time"' runs/dkgp-moleculeace/config.json; then
+  # test-time hyperparameter refits (adapt_steps) chosen on the validation targets; refits the calibration
+  sciml select --checkpoint runs/dkgp-moleculeace --dataset moleculeace --grid '{"adapt_steps": [0, 10, 50, 200]}' \
+    --results-dir benchmarks/results/selection
 fi
 rm -rf data/checkpoints/default
 mkdir -p data/checkpoints

@@ -52,10 +52,14 @@ def card(folder: Path, results: Path, notes: list[str] | None = None) -> str:
         f"- **Selection**: best validation {tr.get('val_metric')} = {tr.get('best_val_score', float('nan')):.4f} "
         f"at step {tr.get('best_step')} of {tr.get('steps_run')}",
         f"- **Post-hoc calibration**: {json.dumps(cfg.get('calibration') or {})}",
+        f"- **Test-time settings** (chosen on the validation tasks by `sciml select`, "
+        f"see `test_time_selection` in config.json): {json.dumps(cfg.get('test_time') or {})}",
         f"- **Training cost**: {cost.get('train_seconds', float('nan')):.0f} s of optimisation, "
         f"{cost.get('episodes_per_second', float('nan')):.1f} episodes/s, peak RSS "
         f"{cost.get('peak_rss_mb', float('nan')):.0f} MB on {cost.get('device')} ({cost.get('torch_threads')} threads)",
-        "", "## Command that produced it", "", "```bash", tr.get("command", "?"), "```", "",
+        "", "## Commands that produced it", "", "```bash", tr.get("command", "?"),
+        *([cfg["test_time_selection"]["command"]] if cfg.get("test_time_selection", {}).get("command") else []),
+        "```", "",
     ]
     if notes:
         lines += [f"- {n}" for n in notes] + [""]
