@@ -23,19 +23,21 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="Where the winner is copied (replaced if present).")
     ap.add_argument("--report", type=Path, required=True, help="Markdown file the table is written to.")
     args = ap.parse_args()
+    cfgs = [json.loads((c / "config.json").read_text()) for c in args.candidates]
+    # the settings that differ between candidates: every key given on a command line, at its effective value
+    keys = sorted({k for cfg in cfgs for k in cfg["training"]["config"]["learner_config"]})
     rows = []
-    for c in args.candidates:
-        cfg = json.loads((c / "config.json").read_text())
+    for c, cfg in zip(args.candidates, cfgs):
         tr = cfg["training"]
         rows.append((float(tr["best_val_score"]), c, tr.get("val_metric", "roc_auc"), tr["best_step"],
-                     json.dumps(tr["config"]["learner_config"], sort_keys=True), tr["command"]))
+                     json.dumps({k: cfg["learner_config"].get(k) for k in keys}), tr["command"]))
     best = max(rows, key=lambda r: r[0])
     if args.out.exists():
         shutil.rmtree(args.out)
     shutil.copytree(best[1], args.out)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"### {args.out.name}: meta-training settings chosen on validation tasks\n",
-             f"| candidate | learner config | best step | validation {best[2]} | chosen |", "|---|---|---|---|---|"]
+             f"| candidate | settings | best step | validation {best[2]} | chosen |", "|---|---|---|---|---|"]
     for score, c, _, step, lc, _ in rows:
         lines.append(f"| {c.name} | `{lc}` | {step} | {score:.4f} | {'yes' if c == best[1] else ''} |")
     lines += ["", "Commands: " + "; ".join(f"`{r[5]}`" for r in rows), ""]
