@@ -5,8 +5,9 @@
 # copied to runs/<learner>-<dataset>, which benchmarks/meta_learners.sh evaluates (it calls this
 # script for a missing run). Tables: benchmarks/results/selection/training_<learner>-<dataset>.md.
 # Usage: bash benchmarks/meta_selection.sh   (needs `sciml` on PATH; DATASETS and LEARNERS
-#        override the defaults below; ONLY_TAGS="lr0.5 nll-lr0.5" trains only those candidates,
-#        e.g. the settings that won on the validation tasks of the other datasets, to save CPU time)
+#        override the defaults below; ONLY_TAGS="maml:lr0.5 nll-lr0.5" trains only those candidates
+#        (tag, or learner:tag), e.g. the settings that won on the validation tasks of the other
+#        datasets, to save CPU time)
 set -euo pipefail
 DATASETS=${DATASETS:-"tox21 sider"}
 LEARNERS=${LEARNERS:-"maml fomaml bmaml"}
@@ -31,7 +32,9 @@ for ds in $DATASETS; do
     runs=()
     for c in $(candidates "$ln"); do
       tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag
-      if [ -n "${ONLY_TAGS:-}" ] && [[ " $ONLY_TAGS " != *" $tag "* ]]; then continue; fi
+      if [ -n "${ONLY_TAGS:-}" ] && [[ " $ONLY_TAGS " != *" $tag "* ]] && [[ " $ONLY_TAGS " != *" $ln:$tag "* ]]; then
+        continue
+      fi
       if [ ! -f "$run/config.json" ]; then
         sciml train --dataset "$ds" --learner "$ln" --out "$run" $ENC --seed 0 "${steps[@]}" \
           --learner-config "$cfg" > "runs/logs/train-$ln-$ds-$tag.log" 2>&1
