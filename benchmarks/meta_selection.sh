@@ -5,9 +5,9 @@
 # copied to runs/<learner>-<dataset>, which benchmarks/meta_learners.sh evaluates (it calls this
 # script for a missing run). Tables: benchmarks/results/selection/training_<learner>-<dataset>.md.
 # Usage: bash benchmarks/meta_selection.sh   (needs `sciml` on PATH; DATASETS and LEARNERS
-#        override the defaults below; ONLY_TAGS="maml:lr0.5 nll-lr0.5" trains only those candidates
-#        (tag, or learner:tag), e.g. the settings that won on the validation tasks of the other
-#        datasets, to save CPU time)
+#        override the defaults below; ONLY_TAGS="maml:lr0.5 nll-lr0.5" trains only those missing
+#        candidates (tag, or learner:tag), e.g. the settings that won on the validation tasks of the
+#        other datasets, to save CPU time; runs already trained always compete)
 set -euo pipefail
 DATASETS=${DATASETS:-"tox21 sider"}
 LEARNERS=${LEARNERS:-"maml fomaml bmaml"}
@@ -17,7 +17,8 @@ mkdir -p runs/sel runs/logs "$OUT"
 
 candidates() {  # learner -> "tag=json" words (JSON without spaces)
   case $1 in
-    maml|fomaml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5}' ;;
+    maml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5} zero-lr0.5={"inner_lr":0.5,"zero_init_head":true}' ;;
+    fomaml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5}' ;;
     bmaml) echo 'chaser-lr0.05={"inner_lr":0.05,"objective":"chaser"} nll-lr0.5={"inner_lr":0.5,"objective":"nll"}' ;;
     *) echo "no candidates for $1" >&2; exit 2 ;;
   esac
@@ -32,8 +33,9 @@ for ds in $DATASETS; do
     runs=()
     for c in $(candidates "$ln"); do
       tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag
-      if [ -n "${ONLY_TAGS:-}" ] && [[ " $ONLY_TAGS " != *" $tag "* ]] && [[ " $ONLY_TAGS " != *" $ln:$tag "* ]]; then
-        continue
+      if [ ! -f "$run/config.json" ] && [ -n "${ONLY_TAGS:-}" ] && [[ " $ONLY_TAGS " != *" $tag "* ]] \
+         && [[ " $ONLY_TAGS " != *" $ln:$tag "* ]]; then
+        continue  # not trained and not asked for; an existing run always competes
       fi
       if [ ! -f "$run/config.json" ]; then
         sciml train --dataset "$ds" --learner "$ln" --out "$run" $ENC --seed 0 "${steps[@]}" \

@@ -91,6 +91,14 @@ class MAMLConfig:
         tens, and a gradient step on a linear layer changes its output in proportion
         to the squared input norm, so without it a fixed inner learning rate
         overshoots (regression diverged at ``inner_lr=0.05``).
+    zero_init_head : bool, default False
+        The zeroing trick (Kao et al., ICLR 2022): every inner loop starts the head's
+        output layer at zero instead of at its meta-learned value, so the unadapted
+        model predicts P = 0.5 (or mean 0, variance 1 in support-standardised units)
+        for every molecule and all task-specific signal comes from the support set;
+        the first inner step makes the output weights ``inner_lr * mean_i (y_i - 0.5) h_i``,
+        a contrast of the support's hidden features (MAML becomes a noisy contrastive
+        learner). The output layer's own parameters are then unused.
     """
 
     inner_steps: int = 5
@@ -102,6 +110,7 @@ class MAMLConfig:
     task: Literal["classification", "regression"] = "classification"
     dropout: float = 0.0
     normalize: bool = True
+    zero_init_head: bool = False
 
     def __post_init__(self) -> None:
         if self.adapt not in ("head", "all"):
@@ -216,6 +225,8 @@ class MAML(nn.Module):
         else:
             self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(self.embed_dim, n_out))
         self.loss_fn = loss_fn
+        #: Name prefix of the head's output layer (``"head.3"`` or ``"head.1"``).
+        self.output_layer = f"head.{len(self.head) - 1}"
         self.log_lrs = nn.ParameterDict()
         if c.meta_sgd:
             init = math.log(c.inner_lr)
@@ -307,6 +318,9 @@ class MAML(nn.Module):
         if detach:
             fast = {n: w.detach().requires_grad_(True) for n, w in fast.items()}
             lrs = {n: lr.detach() if isinstance(lr, Tensor) else lr for n, lr in lrs.items()}
+        if self.config.zero_init_head:
+            fast.update({n: torch.zeros_like(w).requires_grad_(True) for n, w in fast.items()
+                         if n.startswith(self.output_layer + ".")})
         if steps == 0:
             return fast
         with torch.enable_grad():

@@ -349,3 +349,30 @@ def test_normalize_makes_adaptation_invariant_to_embedding_scale():
     x, y = torch.randn(9, 5, generator=g), torch.randn(9, generator=g)
     out = [m.head_forward(s * x[4:], m.adapt_head(s * x[:4], y[:4], detach=True)) for s in (1.0, 40.0)]
     torch.testing.assert_close(out[0], out[1])
+
+
+def test_zero_init_head_predicts_one_half_unadapted_and_one_step_is_a_support_contrast():
+    """Zeroing trick: the output layer starts every inner loop at 0, so with no steps P = 0.5 for all
+    molecules, and one BCE step gives w = lr * mean_i (y_i - 1/2) x_i, b = lr * mean_i (y_i - 1/2)."""
+    cfg = MAMLConfig(normalize=False, inner_steps=1, inner_lr=0.3, head_hidden=0, zero_init_head=True)
+    model = MAML(nn.Identity(), cfg, embed_dim=3).double()
+    g = torch.Generator().manual_seed(4)
+    X, Q = torch.randn(6, 3, generator=g, dtype=torch.float64), torch.randn(4, 3, generator=g, dtype=torch.float64)
+    y = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0, 0.0], dtype=torch.float64)
+    fast0 = model.adapt(X, y, steps=0, detach=True)
+    torch.testing.assert_close(model.head_forward(Q, fast0), torch.zeros(4, 1, dtype=torch.float64))
+    fast = model.adapt(X, y, detach=True)
+    torch.testing.assert_close(fast["head.1.weight"], 0.3 * ((y - 0.5)[:, None] * X).mean(0, keepdim=True))
+    torch.testing.assert_close(fast["head.1.bias"], 0.3 * (y - 0.5).mean().reshape(1))
+    # the stored output layer is neither used nor changed
+    assert model.head[1].weight.abs().sum() > 0
+
+
+def test_zero_init_head_meta_gradient_reaches_hidden_layer_and_encoder_not_output_layer():
+    cfg = MAMLConfig(inner_steps=2, inner_lr=0.5, head_hidden=4, zero_init_head=True)
+    model = tiny_mlp_model(cfg)
+    x, ys, yq = toy_episode()
+    model.episode_loss(x, len(ys), ys, yq).backward()
+    assert model.head[0].weight.grad is not None and model.head[0].weight.grad.abs().sum() > 0
+    assert model.encoder[0].weight.grad is not None and model.encoder[0].weight.grad.abs().sum() > 0
+    assert model.head[3].weight.grad is None
