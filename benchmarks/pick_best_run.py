@@ -16,6 +16,8 @@ import json
 import shutil
 from pathlib import Path
 
+from sciml.learners import LEARNERS
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -29,8 +31,10 @@ def main() -> None:
     rows = []
     for c, cfg in zip(args.candidates, cfgs):
         tr = cfg["training"]
+        # a setting absent from an older checkpoint's config had its class default
+        defaults = getattr(LEARNERS[cfg["learner"]].load(), "config_cls", dict)().__dict__
         rows.append((float(tr["best_val_score"]), c, tr.get("val_metric", "roc_auc"), tr["best_step"],
-                     json.dumps({k: cfg["learner_config"].get(k) for k in keys}), tr["command"]))
+                     json.dumps({k: cfg["learner_config"].get(k, defaults.get(k)) for k in keys}), tr["command"]))
     best = max(rows, key=lambda r: r[0])
     if args.out.exists():
         shutil.rmtree(args.out)
