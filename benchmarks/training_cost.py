@@ -9,6 +9,8 @@ backward, AdamW step) after ``--warmup`` untimed steps. Validation is not includ
 Usage::
 
     python benchmarks/training_cost.py --steps 30            # all learners, tox21 + moleculeace
+    python benchmarks/training_cost.py --learners '' --variant 'bmaml-nll=bmaml:{"objective": "nll", "inner_lr": 0.5}' \
+        --out benchmarks/results/training_cost_variants      # selected settings other than the defaults
     python benchmarks/training_cost.py --one maml tox21 ...  # (internal) one measurement, JSON on stdout
 
 Writes ``benchmarks/results/training_cost.{json,md}`` with the command, date, machine and seed.
@@ -35,7 +37,8 @@ SHAPES = {"tox21": {"k_shot": 10, "n_query": 16, "kshot_choices": None},
           "moleculeace": {"k_shot": 16, "n_query": 32, "kshot_choices": [16, 32, 64]}}
 
 
-def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step: int, seed: int) -> dict:
+def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step: int, seed: int,
+            learner_config: dict | None = None) -> dict:
     import resource
 
     import numpy as np
@@ -52,7 +55,8 @@ def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step:
     coll = load_collection(dataset, val_seed=seed)
     tasks = coll.split("train")
     task = _task_kind(tasks)
-    cfg = TrainConfig(learner=learner, encoder_config=dict(ENCODER), seed=seed, **SHAPES[dataset])
+    cfg = TrainConfig(learner=learner, encoder_config=dict(ENCODER), seed=seed, learner_config=learner_config or {},
+                      **SHAPES[dataset])
     featurizer = MolGraphFeaturizer()
     store = GraphStore(featurizer, list(dict.fromkeys(s for t in tasks for s in t.smiles)), progress=False)
     pos = {t.name: store.positions(t.smiles) for t in tasks}
@@ -78,7 +82,7 @@ def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step:
             (loss / tasks_per_step).backward()
         opt.step()
     seconds = time.perf_counter() - t0
-    return {"learner": learner, "dataset": dataset, "task": task, "steps": steps, "tasks_per_step": tasks_per_step,
+    return {"learner": learner, "learner_config": learner_config or {}, "dataset": dataset, "task": task, "steps": steps, "tasks_per_step": tasks_per_step,
             "episodes": steps * tasks_per_step, "seconds": seconds,
             "episodes_per_second": steps * tasks_per_step / seconds,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -91,6 +95,9 @@ def main() -> None:
     ap.add_argument("--one", nargs=2, metavar=("LEARNER", "DATASET"), help=argparse.SUPPRESS)
     ap.add_argument("--learners", default=",".join(LEARNERS))
     ap.add_argument("--datasets", default="tox21,moleculeace")
+    ap.add_argument("--variant", action="append", default=[], metavar="LABEL=LEARNER:JSON",
+                    help="also time LEARNER with these learner_config settings, shown as LABEL")
+    ap.add_argument("--learner-config", default="{}", help=argparse.SUPPRESS)
     ap.add_argument("--steps", type=int, default=30, help="timed optimiser steps")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     ap.add_argument("--tasks-per-step", type=int, default=4)
@@ -98,17 +105,25 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/training_cost"))
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(measure(a.one[0], a.one[1], a.steps, a.warmup, a.tasks_per_step, a.seed)))
+        print(json.dumps(measure(a.one[0], a.one[1], a.steps, a.warmup, a.tasks_per_step, a.seed,
+                                 json.loads(a.learner_config))))
         return
+    runs = [(ln, ln, "{}") for ln in a.learners.split(",") if ln]
+    for v in a.variant:
+        label, _, rest = v.partition("=")
+        ln, _, cfg = rest.partition(":")
+        json.loads(cfg or "{}")  # fail early on bad JSON
+        runs.append((label, ln, cfg or "{}"))
     rows = []
     for ds in a.datasets.split(","):
-        for ln in a.learners.split(","):
+        for label, ln, cfg in runs:
             if ln == "protonet" and ds == "moleculeace":
                 continue  # ProtoNet is a classifier
             cmd = [sys.executable, __file__, "--one", ln, ds, "--steps", str(a.steps), "--warmup", str(a.warmup),
-                   "--tasks-per-step", str(a.tasks_per_step), "--seed", str(a.seed)]
+                   "--tasks-per-step", str(a.tasks_per_step), "--seed", str(a.seed), "--learner-config", cfg]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            rows.append({**json.loads(out.stdout.strip().splitlines()[-1]), "label": label})
+            ln = label
             print(f"{ln:9s} {ds:12s} {rows[-1]['episodes_per_second']:6.1f} episodes/s, "
                   f"peak RSS {rows[-1]['peak_rss_mb']:.0f} MB", flush=True)
     meta = {"command": "python " + " ".join(shlex.quote(x) for x in sys.argv),
@@ -123,9 +138,9 @@ def main() -> None:
              f"- seed {a.seed}; {a.steps} timed steps of {a.tasks_per_step} episodes after {a.warmup} untimed; "
              "validation not included; GINE 128 wide, 4 deep; episode shapes as in benchmarks/meta_learners.sh "
              "(tox21: 10+10 support, 16+16 query; moleculeace: 16/32/64 support, 32 query)", "",
-             "| dataset | learner | episodes / s | peak RSS (MB) | parameters |", "|---|---|---|---|---|"]
+             "| dataset | learner | settings | episodes / s | peak RSS (MB) | parameters |", "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['dataset']} | {r['learner']} | {r['episodes_per_second']:.1f} | {r['peak_rss_mb']:.0f} | "
+        lines.append(f"| {r['dataset']} | {r['label']} | `{json.dumps(r['learner_config'])}` | {r['episodes_per_second']:.1f} | {r['peak_rss_mb']:.0f} | "
                      f"{r['n_parameters']:,} |")
     a.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print(f"wrote {a.out.with_suffix('.md')}")
