@@ -78,7 +78,7 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     tasks = collection.split(split)
     kind = {t.kind for t in tasks}
     if len(kind) != 1:
-        raise ValueError(f"{collection.name}: test tasks mix {sorted(kind)}")
+        raise ValueError(f"{collection.name}: {split} tasks mix {sorted(kind)}")
     metrics_fn = EPISODE_METRICS[kind.pop()]
     smiles = list(dict.fromkeys(s for t in tasks for s in t.smiles))
     t0 = time.time()
