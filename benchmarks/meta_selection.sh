@@ -19,7 +19,8 @@ candidates() {  # learner -> "tag=json" words (JSON without spaces)
   case $1 in
     maml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5} zero-lr0.5={"inner_lr":0.5,"zero_init_head":true}' ;;
     fomaml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5}' ;;
-    bmaml) echo 'chaser-lr0.05={"inner_lr":0.05,"objective":"chaser"} nll-lr0.5={"inner_lr":0.5,"objective":"nll"}' ;;
+    bmaml) echo 'chaser-lr0.05={"inner_lr":0.05,"objective":"chaser"} nll-lr0.5={"inner_lr":0.5,"objective":"nll"}' \
+                'nll-lr0.05={"inner_lr":0.05,"objective":"nll"}' ;;
     *) echo "no candidates for $1" >&2; exit 2 ;;
   esac
 }
