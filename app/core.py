@@ -18,6 +18,7 @@ from scipy.stats import norm, spearmanr
 
 from sciml.acquisition import ACQUISITIONS, acquisition_scores
 from sciml.learners.base import SupportSetError
+from sciml.metrics import brier, rmse, roc_auc
 
 #: Columns the app adds to each candidate row (input columns come first).
 RESULT_COLUMNS = ["prediction", "std", "lower", "upper", "in_domain", "domain_reason", "nearest_support",
@@ -108,15 +109,14 @@ def cv_summary(cv: pd.DataFrame, task: str, level: float) -> dict:
     out["coverage"] = float(done["covered"].astype(float).mean())
     out["mean_width"] = float((done["upper"] - done["lower"]).mean())
     if task == "regression":
-        out["rmse"] = float(np.sqrt(np.mean((y - m) ** 2)))
+        out["rmse"] = rmse(y, m)
         out["mae"] = float(np.mean(np.abs(y - m)))
         out["spearman"] = float(spearmanr(y, m).statistic) if len(done) > 2 and np.ptp(m) > 0 else float("nan")
     else:
         out["accuracy"] = float(np.mean((m >= 0.5) == (y == 1)))
-        out["brier"] = float(np.mean((m - y) ** 2))
-        pos, neg = m[y == 1], m[y == 0]
-        if len(pos) and len(neg):
-            out["roc_auc"] = float(((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean())
+        out["brier"] = brier(y, m)
+        if (y == 1).any() and (y == 0).any():
+            out["roc_auc"] = roc_auc(y, m)
     return out
 
 

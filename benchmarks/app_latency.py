@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -40,19 +39,9 @@ if str(ROOT) not in sys.path:
 import numpy as np
 import pandas as pd
 
+from pipelines.evaluate import machine_description
+
 PHASES = ("adapt", "predict", "domain", "adapt_predict", "check", "rank_output", "total")
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.node() or 'unknown'} ({platform.machine()}, {os.cpu_count()} CPU cores, {cpu}, {platform.system()})"
 
 
 def _inputs(n_support: int, seed: int):
@@ -128,7 +117,7 @@ def main(argv=None) -> int:
         "benchmark": "app_latency",
         "command": " ".join(shlex.quote(a) for a in [".venv/bin/python", "benchmarks/app_latency.py", *(argv or sys.argv[1:])]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": _machine(), "torch_threads": torch.get_num_threads(),
+        "machine": machine_description(cpu_model=True), "torch_threads": torch.get_num_threads(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "load_average_at_end": loadavg, "note": args.note,
         "checkpoint": os.path.relpath(args.checkpoint, ROOT), "learner": loaded.learner,
         "checkpoint_package_version": loaded.config.get("package_version"), "device": loaded.device,

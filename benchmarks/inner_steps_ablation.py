@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shlex
 import sys
 from datetime import datetime, timezone
@@ -24,7 +23,7 @@ import numpy as np
 
 
 def main() -> None:
-    from pipelines.evaluate import evaluate_learner
+    from pipelines.evaluate import evaluate_learner, machine_description
     from pipelines.run import DEFAULT_SHOTS, benchmark_of, build_learner, load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,8 +51,8 @@ def main() -> None:
                                     "mean": float(vals.mean()), "std": float(vals.std(ddof=0)), "n_seeds": int(len(vals))})
                 print(ds, ln, k, {int(s): round(float(v.mean()), 4) for s, v in per_seed}, flush=True)
     meta = {"command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": f"{platform.node()} "
-            f"({platform.processor() or platform.machine()}, CPU)", "seeds": list(range(args.seeds))}
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
+            "seeds": list(range(args.seeds))}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps({**meta, "records": records}, indent=2))
     lines = ["# Test-time inner steps ablation (test tasks)", "",

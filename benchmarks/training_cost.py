@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -126,9 +125,11 @@ def main() -> None:
             ln = label
             print(f"{ln:9s} {ds:12s} {rows[-1]['episodes_per_second']:6.1f} episodes/s, "
                   f"peak RSS {rows[-1]['peak_rss_mb']:.0f} MB", flush=True)
+    from pipelines.evaluate import machine_description
+
     meta = {"command": "python " + " ".join(shlex.quote(x) for x in sys.argv),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()})",
+            "machine": machine_description(),
             "load_average": os.getloadavg(), "seed": a.seed, "encoder": ENCODER, "episode_shapes": SHAPES}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.with_suffix(".json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")

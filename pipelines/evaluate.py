@@ -121,7 +121,7 @@ def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, select
     if "calibration" not in per_episode.columns:
         per_episode = per_episode.assign(calibration="none")
     metrics = [m for m in ALL_METRICS if m in per_episode.columns and per_episode[m].notna().any()]
-    machine = f"{platform.node() or 'unknown'} ({platform.machine()}, {_cpu_count()} CPU cores, {platform.system()})"
+    machine = machine_description()
     for (ds, learner, k, cal), g in per_episode.groupby(["dataset", "learner", "shots", "calibration"], sort=True):
         for m in metrics:
             per_seed = g.groupby("seed")[m].mean()  # mean over tasks (NaN-skipping)
@@ -142,6 +142,24 @@ def _cpu_count() -> int:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def machine_description(cpu_model: bool = False) -> str:
+    """The machine a benchmark ran on, as written into every result file:
+    ``"host (arch, N CPU cores[, CPU model], OS)"``."""
+    cpu = f", {_cpu_model()}" if cpu_model else ""
+    return f"{platform.node() or 'unknown'} ({platform.machine()}, {_cpu_count()} CPU cores{cpu}, {platform.system()})"
 
 
 def record_key(r: dict) -> tuple:
