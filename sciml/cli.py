@@ -47,6 +47,14 @@ def _csv_list(value: str, allowed: tuple[str, ...] | None = None, name: str = "v
     return items
 
 
+def _int_list(value: str, option: str, example: str) -> list[int] | None:
+    """Comma-separated integers (``None`` when empty); a ``BadParameter`` naming ``option`` otherwise."""
+    try:
+        return [int(k) for k in _csv_list(value)] or None
+    except ValueError:
+        raise typer.BadParameter(f"{option} takes integers, e.g. {example}")
+
+
 def _fail(msg: str) -> None:
     typer.secho(f"Error: {msg}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
@@ -157,10 +165,7 @@ def evaluate(
 
     ds = _csv_list(datasets, DATASETS, "dataset")
     ls = _csv_list(learners, tuple(LEARNERS), "learner")
-    try:
-        ks = [int(k) for k in _csv_list(shots)] or None
-    except ValueError:
-        raise typer.BadParameter("--shots takes integers, e.g. 1,10")
+    ks = _int_list(shots, "--shots", "1,10")
     try:
         table = evaluate_benchmarks(ds, ls, ks, list(range(seeds)), checkpoint, results_dir,
                                     data_dir=data_dir, device=device, command=_command_line())
@@ -198,10 +203,7 @@ def select(
         grid_d = json.loads(grid)
     except json.JSONDecodeError as e:
         raise typer.BadParameter(f"--grid is not valid JSON: {e}")
-    try:
-        ks = [int(k) for k in _csv_list(shots)] or None
-    except ValueError:
-        raise typer.BadParameter("--shots takes integers, e.g. 16,32,64")
+    ks = _int_list(shots, "--shots", "16,32,64")
     try:
         res = select_test_time(checkpoint, dataset, grid_d, shots=ks, seeds=range(1000, 1000 + seeds),
                                data_dir=data_dir, device=device, command=_command_line())
