@@ -134,10 +134,7 @@ class FewShotModel:
 
         cls = LEARNERS[loaded.learner].load()
         kwargs = {**cls.test_time_settings(loaded.config, loaded.path), "device": loaded.device}
-        if loaded.learner == "dkgp":
-            kwargs.update(task=task, level=self.level)
-        elif loaded.learner in ("maml", "fomaml", "bmaml"):
-            kwargs["level"] = self.level
+        kwargs.update({k: v for k, v in (("task", task), ("level", self.level)) if cls.accepts(k)})
         self.learner_ = cls.for_model(loaded.model, loaded.featurizer, **kwargs)
         self._cache: dict[str, object] = {}
 

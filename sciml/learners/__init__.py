@@ -63,7 +63,7 @@ def make_learner(name: str, checkpoint=None, device: str | None = None, task: st
     if entry.needs_checkpoint:
         if checkpoint is None:
             raise ValueError(f"learner {name!r} needs a checkpoint folder")
-        if name == "dkgp":
+        if cls.accepts("task"):  # a learner that serves either task (the deep-kernel GP)
             kwargs.setdefault("task", task)
         learner = cls.from_checkpoint(checkpoint, device=device, **kwargs)
         if learner.task != task:

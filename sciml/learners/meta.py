@@ -46,6 +46,11 @@ class MetaLearnerMixin:
         return cls(model, featurizer, **kwargs)
 
     @classmethod
+    def accepts(cls, parameter: str) -> bool:
+        """Whether the learner's constructor takes ``parameter`` (e.g. ``task``, ``level``)."""
+        return parameter in inspect.signature(cls.__init__).parameters
+
+    @classmethod
     def test_time_settings(cls, config: dict, path="checkpoint") -> dict:
         """The checkpoint config's ``test_time`` keyword arguments (chosen on validation tasks), checked.
 
@@ -59,7 +64,7 @@ class MetaLearnerMixin:
         test_time = config.get("test_time") or {}
         if not isinstance(test_time, dict):
             raise CheckpointError(f"{path}: 'test_time' in its config must be a JSON object, got {test_time!r}")
-        bad = [k for k in test_time if k not in inspect.signature(cls.__init__).parameters]
+        bad = [k for k in test_time if not cls.accepts(k)]
         if bad:
             raise CheckpointError(f"{path}: its test-time settings {bad} are not parameters of {cls.__name__}.")
         return dict(test_time)
