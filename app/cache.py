@@ -25,21 +25,23 @@ def load_checkpoint(path: str, stamp: tuple):
     return load(path)
 
 
-def session_model(loaded, task: str, level: float):
-    """This session's model for (checkpoint, task, level); features stay cached on it between runs."""
+def session_model(loaded, task: str, level: float, hit_rate: float | None = None):
+    """This session's model for (checkpoint, task, level, hit rate); features stay cached on it between runs."""
     models = st.session_state.setdefault(_MODELS_KEY, {})
-    key = (loaded.path, task, round(float(level), 4))
+    hit_rate = hit_rate if task == "classification" else None
+    key = (loaded.path, task, round(float(level), 4), hit_rate)
     if key not in models:
         if len(models) >= 2:
             models.pop(next(iter(models)))
-        models[key] = core.make_model(loaded, task, level)
+        models[key] = core.make_model(loaded, task, level, hit_rate)
     return models[key]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_run(_model, checkpoint_key: tuple, task: str, level: float, support_smiles: tuple, support_y: tuple,
-               cand_smiles: tuple, similarity: float) -> core.RunResult:
-    """:func:`app.core.run`, cached on its inputs (``_model`` is this session's model, not hashed)."""
+               cand_smiles: tuple, similarity: float, hit_rate: float | None = None) -> core.RunResult:
+    """:func:`app.core.run`, cached on its inputs (``_model`` is this session's model, not hashed;
+    ``hit_rate`` is only part of the key: the model applies it)."""
     return core.run(_model, support_smiles, support_y, cand_smiles, similarity=similarity)
 
 

@@ -35,11 +35,11 @@ class RunResult:
     seconds: dict = field(default_factory=dict)
 
 
-def make_model(loaded, task: str, level: float):
-    """A per-session model on a shared, read-only loaded checkpoint."""
+def make_model(loaded, task: str, level: float, hit_rate: float | None = None):
+    """A per-session model on a shared, read-only loaded checkpoint (``hit_rate``: classification only)."""
     from sciml.api import FewShotModel
 
-    return FewShotModel(loaded, task=task, level=level)
+    return FewShotModel(loaded, task=task, level=level, hit_rate=hit_rate if task == "classification" else None)
 
 
 def adapt_and_predict(model, support_smiles, support_y, cand_smiles, *, similarity: float = 0.35) -> tuple[pd.DataFrame, dict]:

@@ -25,7 +25,7 @@ def check(info, loaded, support: ut.SupportSet, s: RunSettings) -> tuple[pd.Data
     hint = "Change the check in the sidebar or press Predict again."
     with guard.step("Checking the model on your measured compounds", hint), \
             st.spinner(f"{s.check} check on {len(support.y)} measured compounds…"):
-        model = cache.session_model(loaded, support.kind, s.level)
+        model = cache.session_model(loaded, support.kind, s.level, s.hit_rate)
         cv, why = cache.cached_check(model, (info.name, info.stamp()), support.kind, s.level,
                                      tuple(support.smiles), tuple(support.y.tolist()), s.n_folds)
     if cv is None:

@@ -26,6 +26,7 @@ def settings_record(info: CheckpointInfo, loaded, support: ut.SupportSet, cands:
         "checkpoint_package_version": info.config.get("package_version"), "package_version": sciml.__version__,
         "learner": loaded.learner, "task": support.kind, "task_reason": support.kind_reason,
         "threshold": support.threshold, "positive_class": support.positive, "level": s.level,
+        "hit_rate": s.hit_rate if support.kind == "classification" else None,
         "domain_similarity_threshold": s.similarity, "check": s.check, "units": support.units,
         "support_file": t.name, "support_origin": t.origin, "support_sha256": t.sha256,
         "smiles_col": support.smiles_col, "value_col": support.value_col,

@@ -26,6 +26,7 @@ class RunSettings:
     similarity: float
     check: str
     rows: int
+    hit_rate: float | None = None
 
     @property
     def n_folds(self) -> int | None:
@@ -48,7 +49,14 @@ def render_settings() -> RunSettings:
     rows = sb.number_input("Rows shown with structures", 10, 500, DEFAULT_ROWS_SHOWN, 10, key="rows",
                            help="Result tables show this many rows (with 2D depictions); the downloads hold every row.")
     sb.caption(f"sciml {sciml.__version__}. Everything runs on this server; nothing is sent elsewhere.")
-    return RunSettings(float(level), float(similarity), str(check), int(rows))
+    hit_rate = sb.number_input("Expected hit rate (classification, optional)", min_value=0.001, max_value=0.999,
+                               value=None, step=0.01, format="%.3f", key="hit_rate", placeholder="not set",
+                               help="The fraction of actives you expect among the candidates (e.g. 0.02 for a typical "
+                                    "screen). Measured compounds are usually a balanced mix, which says nothing about "
+                                    "how rare actives are; with this set, P(active) is shifted to that rate (Bayes' "
+                                    "rule). The ranking does not change. Ignored for regression.")
+    return RunSettings(float(level), float(similarity), str(check), int(rows),
+                       None if hit_rate is None else float(hit_rate))
 
 
 def render() -> tuple[CheckpointInfo, object]:

@@ -25,9 +25,14 @@ _ORDERS = {
 
 
 def signature(info: CheckpointInfo, support: ut.SupportSet, cands: ut.Candidates, s: RunSettings) -> str:
-    payload = [info.name, info.stamp(), support.kind, s.level, s.similarity, support.smiles,
+    payload = [info.name, info.stamp(), support.kind, s.level, s.similarity, hit_rate(support, s), support.smiles,
                support.y.tolist(), cands.smiles]
     return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
+
+
+def hit_rate(support: ut.SupportSet, s: RunSettings) -> float | None:
+    """The sidebar's expected hit rate where it applies (classification), else None."""
+    return s.hit_rate if support.kind == "classification" else None
 
 
 def run(info: CheckpointInfo, loaded, support: ut.SupportSet, cands: ut.Candidates, s: RunSettings, auto: bool):
@@ -41,9 +46,10 @@ def run(info: CheckpointInfo, loaded, support: ut.SupportSet, cands: ut.Candidat
         hint = "Check the measured compounds (step 2) and the candidates (step 3), then press Predict again."
         with guard.step("Adapting the model and predicting", hint), \
                 st.spinner(f"Adapting on {len(support.y)} compounds and predicting {len(cands.smiles):,} candidates…"):
-            model = cache.session_model(loaded, support.kind, s.level)
+            model = cache.session_model(loaded, support.kind, s.level, hit_rate(support, s))
             result = cache.cached_run(model, (info.name, info.stamp()), support.kind, s.level, tuple(support.smiles),
-                                      tuple(support.y.tolist()), tuple(cands.smiles), s.similarity)
+                                      tuple(support.y.tolist()), tuple(cands.smiles), s.similarity,
+                                      hit_rate(support, s))
         st.session_state["result"] = {"sig": sig, "result": result,
                                       "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     stored = st.session_state.get("result")

@@ -8,6 +8,7 @@
 #        override the defaults below; ONLY_TAGS="maml:lr0.5 nll-lr0.5" trains only those missing
 #        candidates (tag, or learner:tag), e.g. the settings that won on the validation tasks of the
 #        other datasets, to save CPU time; runs already trained always compete)
+# A candidate is "tag=json" or "tag=json|steps" (a longer meta-training schedule, same patience).
 set -euo pipefail
 DATASETS=${DATASETS:-"tox21 sider"}
 LEARNERS=${LEARNERS:-"maml fomaml bmaml"}
@@ -17,10 +18,11 @@ mkdir -p runs/sel runs/logs "$OUT"
 
 candidates() {  # learner -> "tag=json" words (JSON without spaces)
   case $1 in
-    maml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5} zero-lr0.5={"inner_lr":0.5,"zero_init_head":true}' ;;
+    maml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5} zero-lr0.5={"inner_lr":0.5,"zero_init_head":true}' \
+               'lr0.05-s1500={"inner_lr":0.05}|1500' ;;
     fomaml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5}' ;;
     bmaml) echo 'chaser-lr0.05={"inner_lr":0.05,"objective":"chaser"} nll-lr0.5={"inner_lr":0.5,"objective":"nll"}' \
-                'nll-lr0.05={"inner_lr":0.05,"objective":"nll"}' ;;
+                'nll-lr0.05={"inner_lr":0.05,"objective":"nll"}' 'nll-lr0.05-s1500={"inner_lr":0.05,"objective":"nll"}|1500' ;;
     *) echo "no candidates for $1" >&2; exit 2 ;;
   esac
 }
@@ -33,13 +35,14 @@ for ds in $DATASETS; do
   for ln in $LEARNERS; do
     runs=()
     for c in $(candidates "$ln"); do
-      tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag
+      tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag; csteps=("${steps[@]}")
+      if [[ "$cfg" == *"|"* ]]; then csteps[1]=${cfg##*|}; cfg=${cfg%|*}; fi  # steps[0..1] = --steps N
       if [ ! -f "$run/config.json" ] && [ -n "${ONLY_TAGS:-}" ] && [[ " $ONLY_TAGS " != *" $tag "* ]] \
          && [[ " $ONLY_TAGS " != *" $ln:$tag "* ]]; then
         continue  # not trained and not asked for; an existing run always competes
       fi
       if [ ! -f "$run/config.json" ]; then
-        sciml train --dataset "$ds" --learner "$ln" --out "$run" $ENC --seed 0 "${steps[@]}" \
+        sciml train --dataset "$ds" --learner "$ln" --out "$run" $ENC --seed 0 "${csteps[@]}" \
           --learner-config "$cfg" > "runs/logs/train-$ln-$ds-$tag.log" 2>&1
         tail -n 1 "runs/logs/train-$ln-$ds-$tag.log"
       fi

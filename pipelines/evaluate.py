@@ -12,7 +12,11 @@ that average over seeds.
 Metrics (:data:`CLASSIFICATION_EVAL`, :data:`REGRESSION_EVAL`) cover accuracy and
 calibration. Learners whose checkpoint carries a post-hoc calibration
 (:mod:`sciml.calibration`) are scored twice on the same fits: ``calibration="none"``
-(raw) and ``"posthoc"``.
+(raw) and ``"posthoc"``. A Platt calibration that records its validation base rate is
+also scored as ``"posthoc+rate"``: shifted to the query's true base rate, i.e. what a
+user who knows the assay's hit rate would enter (:func:`sciml.calibration.prior_shift`).
+That row uses one number from the query labels, so it is a *known-hit-rate* figure, not
+a few-shot one; it shows how much of the calibration error is the unknown base rate.
 """
 
 from __future__ import annotations
@@ -73,7 +77,8 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
 
     Columns: ``learner, dataset, shots, seed, task, calibration, n_query, <metric>...`` plus
     ``fit_seconds`` (featurization excluded, adapt + predict included). With a non-empty
-    ``calibration`` each episode gives a ``"none"`` and a ``"posthoc"`` row from the same fit.
+    ``calibration`` each episode gives a ``"none"`` and a ``"posthoc"`` row from the same fit
+    (and a ``"posthoc+rate"`` row for a Platt calibration with a ``base_rate``, see above).
     """
     tasks = collection.split(split)
     kind = {t.kind for t in tasks}
@@ -107,6 +112,11 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
             if calibration:
                 rows.append({**base, "calibration": "posthoc",
                              **metrics_fn(ep.query_y, apply_calibration(pred, calibration))})
+            if calibration and calibration.get("method") == "platt" and "base_rate" in calibration:
+                rate = float(np.mean(ep.query_y))
+                if 0.0 < rate < 1.0:
+                    rows.append({**base, "calibration": "posthoc+rate",
+                                 **metrics_fn(ep.query_y, apply_calibration(pred, calibration, hit_rate=rate))})
     return pd.DataFrame(rows)
 
 

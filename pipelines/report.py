@@ -62,22 +62,32 @@ METRIC_HEADINGS = {
 }
 
 
+#: Column suffix of each calibration variant (see :mod:`pipelines.evaluate`).
+CALIBRATION_LABELS = {"none": "", "posthoc": "+cal", "posthoc+rate": "+cal+rate"}
+#: Metrics that depend only on the ranking of the scores: a monotone calibration cannot change
+#: them, so their tables show the uncalibrated columns only.
+RANK_METRICS = ("roc_auc", "delta_auprc")
+
+
 def _columns(recs: list[dict]) -> list[tuple[str, str]]:
     cols = {(r["learner"], r.get("calibration", "none")) for r in recs}
     order = {ln: i for i, ln in enumerate(LEARNER_ORDER)}
-    return sorted(cols, key=lambda c: (order.get(c[0], 99), c[0], c[1] != "none"))
+    cal_order = {c: i for i, c in enumerate(CALIBRATION_LABELS)}
+    return sorted(cols, key=lambda c: (order.get(c[0], 99), c[0], cal_order.get(c[1], 99), c[1]))
 
 
 def markdown_table(records: list[dict], metric: str, *, published: dict | None = None,
                    ref_methods: tuple[str, ...] = ("ProtoNet", "MAML"), digits: int = 2) -> str:
     """One row per (dataset, shots), one column per (learner, calibration): ``mean ± std``;
-    published columns last. Post-hoc calibrated columns are labelled ``learner+cal``."""
-    recs = [r for r in records if r["metric"] == metric]
+    published columns last. Post-hoc calibrated columns are labelled ``learner+cal`` (and
+    ``learner+cal+rate`` with the known hit rate); rank metrics show uncalibrated columns only."""
+    recs = [r for r in records if r["metric"] == metric
+            and (metric not in RANK_METRICS or r.get("calibration", "none") == "none")]
     cols = _columns(recs)
     keys = sorted({(r["dataset"], r["shots"]) for r in recs}, key=lambda k: (list(_DATASET_COLUMNS).index(k[0])
                                                                              if k[0] in _DATASET_COLUMNS else 99, k[0], k[1]))
     refs = [m for m in ref_methods if published and any(p[0] == m for p in published)] if published else []
-    head = ["dataset", "shots"] + [ln if cal == "none" else f"{ln}+cal" for ln, cal in cols] + \
+    head = ["dataset", "shots"] + [ln + CALIBRATION_LABELS.get(cal, f"+{cal}") for ln, cal in cols] + \
         [f"{m} (published)" for m in refs]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     by = {(r["dataset"], r["shots"], r["learner"], r.get("calibration", "none")): r for r in recs}
@@ -109,7 +119,8 @@ def write_report(records: list[dict], path: Path, *, title: str, published: dict
         "best epoch on the test tasks.", "",
         "Cells are mean ± std over seeds (support draws) of the test-task average. `learner+cal` columns "
         "apply the post-hoc calibration fitted on validation tasks (Platt scaling for classification, "
-        "interval scaling for regression) to the same predictions.", "",
+        "interval scaling for regression) to the same predictions. ROC-AUC and ΔAUPRC depend on the "
+        "ranking only, which calibration does not change, so their tables show raw columns only.", "",
     ]
     if intro:
         parts += [intro, ""]

@@ -150,7 +150,14 @@ def _write_benchmark(bench: str, per_episode: pd.DataFrame, training: list[dict]
     if bench == "fewshot_moleculenet":
         published = published_fewshot_moleculenet(data_dir / "molecules" / "MANIFEST.md")
         write_report(merged, results_dir / f"{bench}.md", title="Few-shot MoleculeNet (PAR split)",
-                     published=published, notes=notes + [
+                     published=published, intro=(
+                         "Supports are class-balanced (K actives + K inactives) while query sets keep the assay's "
+                         "own base rate, which the support cannot reveal; since ECE >= |mean probability - base "
+                         "rate|, assays far from the validation tasks' average rate stay miscalibrated. "
+                         "`learner+cal+rate` columns shift the calibrated probabilities to the query's true base "
+                         "rate (Bayes' rule), as for a user who enters the assay's known hit rate: it uses one "
+                         "number from the query labels, so it is a known-hit-rate figure, not a few-shot one."),
+                     notes=notes + [
                          "Baselines rf (random forest, 100 trees, balanced class weights), knn (k=5, Tanimoto) and "
                          "gp_tanimoto (Laplace GP classifier, Tanimoto kernel) use 2048-bit Morgan fingerprints "
                          "(radius 2) and are fitted on each support set alone.",

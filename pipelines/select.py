@@ -122,6 +122,36 @@ def select_test_time(checkpoint, dataset: str, grid: dict[str, list], *, shots=N
     return result
 
 
+def recalibrate(checkpoint, dataset: str, *, data_dir=None, device: str | None = None, write: bool = True) -> dict:
+    """Refit the post-hoc calibration of ``checkpoint`` on the validation episodes of ``dataset``.
+
+    Uses the checkpoint's stored test-time settings and the same validation episodes as
+    meta-training, so it reproduces the stored calibration and adds fields recorded by
+    newer versions (the validation ``base_rate`` a hit rate is applied against). Returns the
+    new calibration (also written to ``config.json`` when ``write``).
+    """
+    from pipelines.run import load_collection
+    from sciml.checkpoint import CONFIG, CheckpointError, read_config
+    from sciml.learners import make_learner
+
+    checkpoint = Path(checkpoint)
+    config = read_config(checkpoint)
+    trained_on = config.get("training", {}).get("dataset")
+    if trained_on and trained_on != dataset:
+        raise CheckpointError(f"{checkpoint} was meta-trained on {trained_on!r}, not {dataset!r}.")
+    coll = load_collection(dataset, data_dir)
+    if not coll.val:
+        raise ValueError(f"{dataset} has no validation tasks to calibrate on")
+    task = coll.split("val")[0].kind
+    learner = make_learner(config["learner"], checkpoint, device=device or "cpu", task=task)
+    calibration = _calibration_refit(learner, coll, config.get("training", {}).get("config", {}), task)
+    if write:
+        config["calibration"] = calibration
+        (checkpoint / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True))
+        logger.info("%s: calibration refitted: %s", checkpoint, calibration)
+    return calibration
+
+
 def selection_markdown(result: dict) -> str:
     """A Markdown table of one selection result (one row per candidate)."""
     shots, metric = result["shots"], result["metric"]

@@ -101,6 +101,12 @@ class FewShotModel:
         Coverage of the ``lower`` / ``upper`` interval columns.
     smiles_col : str, optional
         Column to read when ``fit``/``predict`` receive a DataFrame (auto-detected otherwise).
+    hit_rate : float, optional
+        Classification only: the expected fraction of actives among the molecules you score
+        (e.g. 0.02 for a typical HTS assay). Supports are class-balanced, so without it
+        probabilities follow the average base rate of the validation assays; with it they are
+        shifted to this prior by Bayes' rule (:func:`sciml.calibration.prior_shift`). The
+        ranking of molecules does not change.
 
     Attributes
     ----------
@@ -114,12 +120,13 @@ class FewShotModel:
     """
 
     def __init__(self, checkpoint, task: str | None = None, device: str | None = None, calibrate: bool = True,
-                 level: float = 0.9, smiles_col: str | None = None):
+                 level: float = 0.9, smiles_col: str | None = None, hit_rate: float | None = None):
         self.checkpoint = checkpoint
         self.device = device
         self.calibrate = calibrate
         self.level = float(level)
         self.smiles_col = smiles_col
+        self.hit_rate = hit_rate
         loaded = checkpoint if isinstance(checkpoint, LoadedCheckpoint) else load(checkpoint, device)
         task = task or loaded.tasks[0]
         if task not in TASKS:
@@ -130,6 +137,12 @@ class FewShotModel:
         self.task = task
         self.loaded_ = loaded
         self.config_ = loaded.config
+        if hit_rate is not None:
+            if task != "classification":
+                raise ValueError("hit_rate applies to classification only (the expected fraction of actives)")
+            from sciml.calibration import prior_shift
+
+            prior_shift(self.calibration, hit_rate)  # refuses a bad rate or a calibration without base rate
         from sciml.learners import LEARNERS
 
         cls = LEARNERS[loaded.learner].load()
@@ -240,7 +253,7 @@ class FewShotModel:
         from sciml.calibration import apply_calibration
 
         self._check_fitted()
-        return apply_calibration(self.learner_.predict_features(X), self.calibration)
+        return apply_calibration(self.learner_.predict_features(X), self.calibration, hit_rate=self.hit_rate)
 
     def predict(self, X) -> pd.DataFrame:
         """One row per input: ``smiles, prediction`` (value, or P(active) for classification),
@@ -282,10 +295,13 @@ class FewShotModel:
         """Leave-one-out (``n_folds=None``) or K-fold predictions on the support set of the last fit.
 
         Each support molecule is predicted by a model adapted on the other folds (the
-        fitted state is restored afterwards). Classification folds whose training part
+        fitted state is restored afterwards). ``hit_rate`` is not applied: the held-out
+        molecules come from the support set, whose base rate is its own. Classification folds whose training part
         lacks a class are skipped (NaN rows). Returns one row per support molecule:
         ``smiles, measured, prediction, std, lower, upper, covered``.
         """
+        from sciml.calibration import apply_calibration
+
         self._check_fitted()
         X, y, n = self.support_features_, self.support_y_, self.n_support_
         if n < 3:
@@ -300,7 +316,7 @@ class FewShotModel:
                     self.learner_.fit_features(X[train], y[train])
                 except SupportSetError:
                     continue
-                pred = self.predict_features(X[test])
+                pred = apply_calibration(self.learner_.predict_features(X[test]), self.calibration)
                 lo, hi = pred.interval(self.level)
                 for c, v in (("prediction", pred.mean), ("std", pred.std), ("lower", lo), ("upper", hi)):
                     out[c][test] = v
@@ -320,9 +336,9 @@ class FewShotClassifier(FewShotModel):
     """:class:`FewShotModel` for binary assays, with ``predict_proba`` (``p_active``) and ``predict`` (labels)."""
 
     def __init__(self, checkpoint, device: str | None = None, smiles_col: str | None = None, calibrate: bool = True,
-                 level: float = 0.9):
+                 level: float = 0.9, hit_rate: float | None = None):
         super().__init__(checkpoint, task="classification", device=device, calibrate=calibrate, level=level,
-                         smiles_col=smiles_col)
+                         smiles_col=smiles_col, hit_rate=hit_rate)
 
     def predict_proba(self, X) -> pd.DataFrame:
         """P(active) for every input row: columns ``smiles``, ``p_active`` (NaN on error), ``error`` ('' when ok)."""

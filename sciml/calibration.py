@@ -17,9 +17,20 @@ episodes (tasks disjoint from training and test tasks), stored in the checkpoint
   is ``level`` by construction. It works on asymmetric (particle-mixture) intervals as
   well as Gaussian ones.
 
-A calibration is a plain dict: ``{"method": "platt", "slope": a, "bias": b}`` or
+A calibration is a plain dict: ``{"method": "platt", "slope": a, "bias": b, "base_rate": r}`` or
 ``{"method": "interval_scale", "scale": s, "level": 0.9}`` (plus ``n_points``, the
 number of validation predictions it was fitted on); ``{}`` means none.
+
+**Known hit rate** (classification, optional). Supports are class-balanced, so they say
+nothing about how common actives are in the assay; Platt's bias can only learn the
+*average* validation base rate ``r``. Where assays differ widely (SIDER: 8-92 %
+positives) this leaves a per-assay gap that no score can close, because
+``ECE >= |mean(p) - base rate|``. A user who knows the expected hit rate ``h`` of the
+assay can pass it; probabilities are then moved to that prior by Bayes' rule (Saerens et
+al. 2002): ``logit p'' = logit p' + logit h - logit r``, with ``r = 0.5`` for
+uncalibrated probabilities from a balanced support. The shift is the same for every
+molecule, so rankings (ROC-AUC) are unchanged and a molecule's probability does not
+depend on which other molecules are scored with it.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 from sciml.learners.base import Prediction
 
-__all__ = ["fit_platt", "fit_interval_scale", "fit_calibration", "apply_calibration"]
+__all__ = ["fit_platt", "fit_interval_scale", "fit_calibration", "apply_calibration", "prior_shift"]
 
 _EPS = 1e-6
 
@@ -104,22 +115,58 @@ def fit_calibration(task: str, predictions: list[tuple[Prediction, np.ndarray]],
     if task == "classification":
         p = np.concatenate([pr.mean for pr, _ in predictions])
         a, b = fit_platt(p, y)
-        return {"method": "platt", "slope": a, "bias": b, "n_points": int(y.size)}
+        return {"method": "platt", "slope": a, "bias": b, "base_rate": float(y.mean()), "n_points": int(y.size)}
     parts = [(pr.mean, *pr.interval(level)) for pr, _ in predictions]
     mean, lo, hi = (np.concatenate(a) for a in zip(*parts))
     return {"method": "interval_scale", "scale": fit_interval_scale(y, mean, lo, hi, level), "level": level,
             "n_points": int(y.size)}
 
 
-def apply_calibration(pred: Prediction, calibration: dict | None) -> Prediction:
-    """``pred`` with ``calibration`` applied (a new object; ``pred`` is unchanged). ``{}``/``None``: a copy."""
+def prior_shift(calibration: dict | None, hit_rate: float | None) -> float:
+    """Logit shift that moves classification probabilities to the prior ``hit_rate`` (0 for ``None``).
+
+    The reference prior is the calibration's ``base_rate`` (Platt scaling, the validation
+    base rate it was fitted on) or 0.5 without calibration (balanced support).
+
+    Raises
+    ------
+    ValueError
+        ``hit_rate`` outside (0, 1), or a Platt calibration without a stored ``base_rate``
+        (fitted before base rates were recorded: refit it with ``sciml calibrate``).
+    """
+    if hit_rate is None:
+        return 0.0
+    h = float(hit_rate)
+    if not 0.0 < h < 1.0:
+        raise ValueError(f"the hit rate must be a fraction strictly between 0 and 1, got {hit_rate!r}")
+    method = (calibration or {}).get("method")
+    if method is None:
+        ref = 0.5
+    elif method == "platt":
+        if "base_rate" not in calibration:
+            raise ValueError("this checkpoint's Platt calibration does not record the validation base rate, so a "
+                             "hit rate cannot be applied; refit it with `sciml calibrate --checkpoint ...`")
+        ref = float(calibration["base_rate"])
+    else:
+        raise ValueError(f"a hit rate applies to classification only, not to a {method!r} calibration")
+    return float(_logit(np.array(h)) - _logit(np.array(ref)))
+
+
+def apply_calibration(pred: Prediction, calibration: dict | None, hit_rate: float | None = None) -> Prediction:
+    """``pred`` with ``calibration`` applied (a new object; ``pred`` is unchanged). ``{}``/``None``: a copy.
+
+    ``hit_rate`` (classification only): the expected fraction of actives among the
+    molecules scored; probabilities are shifted to it (see :func:`prior_shift`).
+    """
     mean, std = np.asarray(pred.mean, dtype=np.float64), np.asarray(pred.std, dtype=np.float64)
     lower, upper = pred.interval()
     method = (calibration or {}).get("method")
-    if method is None:
+    shift = prior_shift(calibration, hit_rate)
+    if method is None and hit_rate is None:
         return Prediction(mean=mean.copy(), std=std.copy(), lower=lower.copy(), upper=upper.copy(), level=pred.level)
-    if method == "platt":
-        a, b = float(calibration["slope"]), float(calibration["bias"])
+    if method in (None, "platt"):
+        a, b = (float(calibration["slope"]), float(calibration["bias"])) if method else (1.0, 0.0)
+        b += shift
         new = _sigmoid(a * _logit(mean) + b)
         # delta method: d p' / d p = a p'(1 - p') / (p (1 - p))
         new_std = std * a * new * (1 - new) / np.clip(mean * (1 - mean), _EPS, None)

@@ -218,6 +218,32 @@ def select(
 
 
 @app.command()
+def calibrate(
+    checkpoint: Path = typer.Option(..., help="Checkpoint folder of a meta-learner (its config.json is updated)."),
+    dataset: str = typer.Option(..., help=f"Dataset it was meta-trained on: {', '.join(DATASETS)}."),
+    data_dir: Optional[Path] = DataDirOpt,
+    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cpu)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Refit the post-hoc calibration on the validation tasks (e.g. to record the base rate that a
+    known hit rate is applied against, for checkpoints made before it was stored)."""
+    import json
+
+    _setup_logging(verbose)
+    from pipelines.select import recalibrate
+    from sciml.checkpoint import CheckpointError
+    from sciml.config import DataDirError
+
+    if dataset not in DATASETS:
+        raise typer.BadParameter(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+    try:
+        cal = recalibrate(checkpoint, dataset, data_dir=data_dir, device=device)
+    except (DataDirError, CheckpointError, OSError, ValueError, TypeError) as e:
+        _fail(str(e))
+    typer.echo(json.dumps(cal))
+
+
+@app.command()
 def predict(
     checkpoint: Path = typer.Option(Path("data/checkpoints/default"), help="Checkpoint folder made by `sciml train` "
                                     "(default: the shipped deep-kernel GP)."),
@@ -232,6 +258,8 @@ def predict(
                                        "values: 0/1 or two labels -> classification, other numbers -> regression)."),
     threshold: Optional[float] = typer.Option(None, help="Classify a numeric column: values >= threshold are active."),
     level: float = typer.Option(0.9, help="Coverage of the lower/upper interval columns."),
+    hit_rate: Optional[float] = typer.Option(None, help="Classification: the expected fraction of actives among the "
+                                             "query molecules (e.g. 0.02); P(active) is shifted to it."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
@@ -256,7 +284,9 @@ def predict(
                         fg=typer.colors.YELLOW, err=True)
         if t is None:
             _fail(f"{support}: no usable support rows")
-        model = FewShotModel.from_checkpoint(checkpoint, task=t.kind, device=device, level=level)
+        if hit_rate is not None and t.kind != "classification":
+            _fail(f"--hit-rate applies to classification only; {support} was read as {t.kind}")
+        model = FewShotModel.from_checkpoint(checkpoint, task=t.kind, device=device, level=level, hit_rate=hit_rate)
         model.fit(t.smiles, t.labels)
         qdf = read_table(query)
         col = smiles_col if smiles_col in qdf.columns else _guess_smiles_column(qdf, query)

@@ -155,6 +155,27 @@ def test_pasted_text_classification_by_threshold(app_test, support_df):
     assert by_label(at.metric, "ROC-AUC") is not None
 
 
+@pytest.mark.slow
+def test_expected_hit_rate_shifts_probabilities_not_the_ranking(app_test, support_df):
+    at = app_test()
+    at.radio(key="support_mode").set_value("Paste text").run()
+    at.text_area(key="support_text").input(support_df[["smiles", "pKi"]].to_csv(index=False, sep="\t")).run()
+    kind = by_label(at.radio, "How to use the values")
+    kind.set_value(kind.options[1]).run()
+    by_label(at.number_input, "Activity threshold").set_value(7.0).run()
+    at.button(key="predict").click().run()
+    assert_clean(at)
+    before = at.session_state["result"]["result"].predictions["prediction"].to_numpy(float)
+    at.number_input(key="hit_rate").set_value(0.01).run()
+    assert any("changed since the last prediction" in w.value for w in at.warning)  # results are not silently stale
+    at.button(key="predict").click().run()
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    after = at.session_state["result"]["result"].predictions["prediction"].to_numpy(float)
+    assert (after < before).all() and after.mean() < 0.1
+    assert (np.argsort(before, kind="stable") == np.argsort(after, kind="stable")).all()
+
+
 def test_text_labels_ask_for_the_active_label(app_test, support_df):
     df = support_df.assign(activity=["Active" if float(v) > 7 else "Inactive" for v in support_df["pKi"]])
     at = upload_support(app_test(), "labels.csv", csv_bytes(df[["compound_id", "smiles", "activity"]]))

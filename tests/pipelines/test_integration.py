@@ -253,7 +253,7 @@ def test_tox21_train_and_evaluate_end_to_end(shared_data_dir, tmp_path):
     tr = config["training"]
     assert tr["dataset"] == "tox21" and tr["val_tasks"] and tr["test_tasks_never_used"]
     assert not set(tr["test_tasks_never_used"]) & set(tr["train_tasks"] + tr["val_tasks"])
-    assert config["calibration"]["method"] == "platt"
+    assert config["calibration"]["method"] == "platt" and 0 < config["calibration"]["base_rate"] < 1
 
     results = tmp_path / "results"
     table = evaluate_benchmarks(["tox21"], ["protonet", "knn"], [1], [0, 1],
@@ -261,15 +261,19 @@ def test_tox21_train_and_evaluate_end_to_end(shared_data_dir, tmp_path):
                                 data_dir=shared_data_dir, device="cpu", command="pytest", progress=False)
     records = json.loads((results / f"{bench}.json").read_text())
     metrics = {"roc_auc", "delta_auprc", "ece", "brier"}
-    # protonet raw + post-hoc calibrated, knn raw; 4 metrics each
+    # protonet raw, post-hoc calibrated and shifted to the known hit rate; knn raw; 4 metrics each
     assert {(r["learner"], r["calibration"], r["metric"]) for r in records} == \
-        {(ln, cal, m) for ln, cal in (("protonet", "none"), ("protonet", "posthoc"), ("knn", "none")) for m in metrics}
+        {(ln, cal, m) for ln, cal in (("protonet", "none"), ("protonet", "posthoc"), ("protonet", "posthoc+rate"),
+                                      ("knn", "none")) for m in metrics}
     assert all(r["n_seeds"] == 2 and r["shots"] == 1 and r["dataset"] == "tox21" for r in records)
     by = {(r["learner"], r["calibration"], r["metric"]): r["mean"] for r in records}
     # Platt scaling is monotone: the ranking metrics of calibrated and raw predictions agree
     assert by[("protonet", "posthoc", "roc_auc")] == pytest.approx(by[("protonet", "none", "roc_auc")])
+    assert by[("protonet", "posthoc+rate", "roc_auc")] == pytest.approx(by[("protonet", "none", "roc_auc")])
     report = (results / f"{bench}.md").read_text()
-    assert "validation" in report and "protonet+cal" in report and "episodes/s" in report
+    assert "validation" in report and "protonet+cal+rate" in report and "episodes/s" in report
+    roc_table = report.split("## ")[1]  # the first metric table: ROC-AUC, raw columns only
+    assert roc_table.startswith("ROC") and "+cal" not in roc_table and "| protonet |" in roc_table
     episodes = pd.read_csv(results / f"{bench}_episodes.csv.gz")
     assert set(episodes["task"]) == set(tr["test_tasks_never_used"])
     assert "Tox21" in table

@@ -119,3 +119,34 @@ def test_registry_round_trip_gives_identical_predictions(tmp_path, learner):
     pb = b.fit(SUPPORT, y).predict(["c1ccccc1O", "CCCCCO"])
     np.testing.assert_allclose(pa.mean, pb.mean, rtol=1e-6)
     assert ((pa.mean > 0) & (pa.mean < 1)).all()
+
+
+def test_hit_rate_shifts_probabilities_keeps_ranking_and_is_validated(tmp_path):
+    cal = {"method": "platt", "slope": 1.0, "bias": -1.0, "base_rate": 0.25, "n_points": 100}
+    loaded = load(_checkpoint(tmp_path / "bmaml", "bmaml", "classification", calibration=cal), device="cpu")
+    labels = [1, 1, 1, 1, 0, 0, 0, 0, 0, 1]
+    plain = FewShotModel(loaded).fit(SUPPORT, labels)
+    rare = FewShotModel(loaded, hit_rate=0.01).fit(SUPPORT, labels)
+    p0, p1 = plain.predict(QUERY), rare.predict(QUERY)
+    ok = p0["error"] == ""
+    assert (p1["error"] == p0["error"]).all() and p1.loc[~ok, "prediction"].isna().all()
+    a, b = p0.loc[ok, "prediction"].to_numpy(), p1.loc[ok, "prediction"].to_numpy()
+    # logit shift by logit(0.01) - logit(0.25): every probability falls, the order stays
+    lg = lambda p: np.log(p / (1 - p))  # noqa: E731
+    np.testing.assert_allclose(lg(b) - lg(a), lg(0.01) - lg(0.25), atol=1e-6)
+    assert (np.argsort(a, kind="stable") == np.argsort(b, kind="stable")).all()
+    # the check on the support set ignores the hit rate (held-out support molecules have their own base rate)
+    pd.testing.assert_frame_equal(plain.cross_validate(), rare.cross_validate())
+
+
+def test_hit_rate_refused_for_regression_bad_values_and_old_calibrations(tmp_path):
+    reg = load(_checkpoint(tmp_path / "dkgp", "dkgp", "regression"), device="cpu")
+    with pytest.raises(ValueError, match="classification only"):
+        FewShotModel(reg, hit_rate=0.1)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        FewShotModel(reg, task="classification", hit_rate=2.0)
+    old = {"method": "platt", "slope": 1.0, "bias": 0.0, "n_points": 100}  # made before base rates were stored
+    clf = load(_checkpoint(tmp_path / "maml", "maml", "classification", calibration=old), device="cpu")
+    with pytest.raises(ValueError, match="sciml calibrate"):
+        FewShotModel(clf, hit_rate=0.1)
+    FewShotModel(clf, hit_rate=0.1, calibrate=False)  # raw probabilities: balanced-support reference

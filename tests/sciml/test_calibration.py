@@ -73,3 +73,64 @@ def test_apply_without_calibration_is_a_copy_and_unknown_method_fails():
     assert out.mean is not pred.mean
     with pytest.raises(ValueError, match="unknown calibration"):
         apply_calibration(pred, {"method": "isotonic"})
+
+
+# ----------------------------------------------------------------------------- known hit rate
+
+
+def test_prior_shift_hand_values():
+    from sciml.calibration import prior_shift
+
+    assert prior_shift({}, None) == 0.0
+    # no calibration: the reference prior is the balanced support's 0.5
+    assert prior_shift({}, 0.2) == pytest.approx(np.log(0.25))
+    cal = {"method": "platt", "slope": 1.0, "bias": 0.0, "base_rate": 0.2}
+    assert prior_shift(cal, 0.2) == pytest.approx(0.0)
+    assert prior_shift(cal, 0.5) == pytest.approx(np.log(4.0))
+    # p = 0.5 under the balanced prior becomes exactly the hit rate
+    out = apply_calibration(Prediction(np.array([0.5]), np.array([0.1])), {}, hit_rate=0.03)
+    assert out.mean[0] == pytest.approx(0.03)
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.1, 1.5, float("nan")])
+def test_hit_rate_must_be_a_fraction(bad):
+    from sciml.calibration import prior_shift
+
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        prior_shift({}, bad)
+
+
+def test_hit_rate_refuses_old_platt_and_regression_calibrations():
+    from sciml.calibration import prior_shift
+
+    with pytest.raises(ValueError, match="sciml calibrate"):
+        prior_shift({"method": "platt", "slope": 1.0, "bias": 0.0}, 0.1)
+    with pytest.raises(ValueError, match="classification only"):
+        prior_shift({"method": "interval_scale", "scale": 1.0}, 0.1)
+
+
+def test_fit_calibration_records_the_validation_base_rate():
+    y = np.array([0, 0, 0, 1, 0, 1, 0, 0], dtype=float)
+    p = np.linspace(0.1, 0.9, y.size)
+    cal = fit_calibration("classification", [(Prediction(p, np.zeros_like(p)), y)])
+    assert cal["base_rate"] == pytest.approx(0.25)
+
+
+def test_hit_rate_fixes_the_base_rate_gap_and_keeps_the_ranking():
+    """Scores calibrated for a balanced prior, on an assay with 5 % actives: ECE is at least the
+    base-rate gap; shifted to the true hit rate it is small, and ROC-AUC is unchanged."""
+    from sciml.metrics import roc_auc
+
+    rng = np.random.default_rng(3)
+    n, rate = 40000, 0.05
+    y = (rng.random(n) < rate).astype(float)
+    x = rng.normal(loc=1.5 * y, scale=1.0)  # class-conditional Gaussians, equal variance
+    # the Bayes posterior under a 50/50 prior: logit = 1.5 x - 1.125
+    p_balanced = _sigmoid(1.5 * x - 1.125)
+    pred = Prediction(p_balanced, np.full(n, 0.05))
+    raw_ece = ece(y, p_balanced)
+    assert raw_ece >= abs(p_balanced.mean() - y.mean()) - 1e-9 and raw_ece > 0.2
+    shifted = apply_calibration(pred, {}, hit_rate=rate)
+    assert ece(y, shifted.mean) < 0.02
+    assert roc_auc(y, shifted.mean) == pytest.approx(roc_auc(y, p_balanced))
+    assert (shifted.lower <= shifted.mean + 1e-12).all() and (shifted.mean <= shifted.upper + 1e-12).all()
