@@ -51,6 +51,9 @@ def _classification_metrics(y: np.ndarray, pred: Prediction) -> dict[str, float]
     out = {m: fn(y, pred.mean) for m, fn in METRICS.items()}
     out["ece"] = ece(y, pred.mean, n_bins=15, strategy="uniform")
     out["brier"] = brier(y, pred.mean)
+    # calibration in the large: |mean P(active) - base rate|, a lower bound of ECE (per-episode
+    # diagnostic only, used by benchmarks/hit_rate_sensitivity.py; not a benchmark record)
+    out["rate_gap"] = float(abs(np.mean(pred.mean) - np.mean(y))) if len(y) else float("nan")
     return out
 
 
@@ -71,14 +74,16 @@ EPISODE_METRICS = {"classification": _classification_metrics, "regression": _reg
 
 def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots: Iterable[int],
                      seeds: Iterable[int], progress: bool = True, calibration: dict | None = None,
-                     split: str = "test") -> pd.DataFrame:
+                     split: str = "test", hit_rate_factors: Iterable[float] = (1.0,)) -> pd.DataFrame:
     """Run one learner on the ``split`` tasks of ``collection`` (default the test tasks; ``"val"``
     for selection); one row per (shots, seed, task, calibration).
 
     Columns: ``learner, dataset, shots, seed, task, calibration, n_query, <metric>...`` plus
     ``fit_seconds`` (featurization excluded, adapt + predict included). With a non-empty
     ``calibration`` each episode gives a ``"none"`` and a ``"posthoc"`` row from the same fit
-    (and a ``"posthoc+rate"`` row for a Platt calibration with a ``base_rate``, see above).
+    (and a ``"posthoc+rate"`` row for a Platt calibration with a ``base_rate``, see above;
+    ``hit_rate_factors`` other than 1 add ``"posthoc+rate*<f>"`` rows with the base rate
+    multiplied by ``f`` and clipped to [0.001, 0.999]: a user's misjudged hit rate).
     """
     tasks = collection.split(split)
     kind = {t.kind for t in tasks}
@@ -112,11 +117,12 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
             if calibration:
                 rows.append({**base, "calibration": "posthoc",
                              **metrics_fn(ep.query_y, apply_calibration(pred, calibration))})
-            if calibration and calibration.get("method") == "platt" and "base_rate" in calibration:
-                rate = float(np.mean(ep.query_y))
-                if 0.0 < rate < 1.0:
-                    rows.append({**base, "calibration": "posthoc+rate",
-                                 **metrics_fn(ep.query_y, apply_calibration(pred, calibration, hit_rate=rate))})
+            rate = float(np.mean(ep.query_y)) if len(ep.query_y) else float("nan")
+            if calibration and calibration.get("method") == "platt" and "base_rate" in calibration and 0 < rate < 1:
+                for f in hit_rate_factors:
+                    h = float(np.clip(rate * f, 0.001, 0.999))
+                    rows.append({**base, "calibration": "posthoc+rate" if f == 1 else f"posthoc+rate*{f:g}",
+                                 **metrics_fn(ep.query_y, apply_calibration(pred, calibration, hit_rate=h))})
     return pd.DataFrame(rows)
 
 

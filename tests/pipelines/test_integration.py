@@ -311,3 +311,20 @@ def test_cli_predict_with_shipped_checkpoint_and_example(runner, tmp_path):
     assert res.exit_code == 0, res.output
     p = pd.read_csv(out)["prediction"].dropna()
     assert ((p > 0) & (p < 1)).all()
+
+
+def test_known_hit_rate_rows_keep_the_ranking_and_ece_bounds_the_rate_gap():
+    """``posthoc+rate`` rows (and misjudged rates) come from the same fit: same ROC-AUC; ECE >= rate gap."""
+    coll, _ = _collection()
+    cal = {"method": "platt", "slope": 1.0, "bias": 0.0, "base_rate": 0.5}
+    df = evaluate_learner(RandomForestBaseline(n_estimators=30, seed=0), coll, [2], [0, 1, 2], progress=False,
+                          calibration=cal, hit_rate_factors=(0.5, 1, 2))
+    assert set(df["calibration"]) == {"none", "posthoc", "posthoc+rate", "posthoc+rate*0.5", "posthoc+rate*2"}
+    assert len(df) == 3 * 5
+    for _, g in df.groupby("seed"):
+        assert g["roc_auc"].nunique() == 1
+    assert (df["ece"] >= df["rate_gap"] - 1e-9).all() and (df["rate_gap"] >= 0).all()
+    # no base rate in the calibration: no hit-rate rows
+    df2 = evaluate_learner(RandomForestBaseline(n_estimators=30, seed=0), coll, [2], [0], progress=False,
+                           calibration={"method": "platt", "slope": 1.0, "bias": 0.0})
+    assert set(df2["calibration"]) == {"none", "posthoc"}

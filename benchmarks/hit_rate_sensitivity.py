@@ -1,0 +1,108 @@
+"""How much of the classification calibration error is the unknown base rate, and how exact must a user's hit rate be?
+
+Supports are class-balanced (K actives + K inactives) while each test assay keeps its own
+base rate, so ``ECE >= |mean P(active) - base rate|``: a model cannot be calibrated on an
+assay whose hit rate is far from the validation assays' average. For every learner and
+dataset this runs the benchmark protocol on the test tasks (the support draws of
+``sciml evaluate``) and reports, per calibration variant, ECE (15 equal-width bins), the
+base-rate gap ``|mean p - base rate|`` (a lower bound of ECE) and the Brier score:
+
+* ``none``: raw probabilities; ``posthoc``: Platt scaling fitted on validation tasks;
+* ``posthoc+rate*f``: Platt scaling, then shifted (Bayes' rule) to ``f`` times the query's
+  true base rate: ``f = 1`` is a user who knows the hit rate, ``f = 0.5`` and ``2`` one who
+  is off by a factor of two.
+
+Writes ``benchmarks/results/hit_rate_sensitivity.{json,md}`` (mean ± std over seeds of the
+per-seed test-task average).
+
+    python benchmarks/hit_rate_sensitivity.py --datasets tox21,sider,muv,toxcast --learners bmaml --factors 0.5,1,2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+METRICS = ("ece", "rate_gap", "brier")
+
+
+def main() -> None:
+    from pipelines.evaluate import evaluate_learner, machine_description
+    from pipelines.run import build_learner, load_collection
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default="tox21,sider,muv,toxcast")
+    ap.add_argument("--learners", default="bmaml")
+    ap.add_argument("--factors", default="0.5,1,2", help="Multiples of the true base rate given as the hit rate.")
+    ap.add_argument("--shots", type=int, default=10)
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--checkpoint", default="runs/{learner}-{dataset}")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/hit_rate_sensitivity"))
+    args = ap.parse_args()
+    factors = [float(f) for f in args.factors.split(",")]
+    records = []
+    for ds in args.datasets.split(","):
+        coll = load_collection(ds)
+        for ln in args.learners.split(","):
+            learner = build_learner(ln, ds, args.checkpoint, "cpu", "classification")
+            cal = learner.config_.get("calibration") or {}
+            if "base_rate" not in cal:
+                sys.exit(f"{ln} on {ds}: the calibration has no base_rate; run `sciml calibrate` on the checkpoint")
+            df = evaluate_learner(learner, coll, [args.shots], range(args.seeds), progress=False, calibration=cal,
+                                  hit_rate_factors=factors)
+            for c, g in df.groupby("calibration"):
+                per_seed = g.groupby("seed")[["ece", "rate_gap", "brier"]].mean()
+                for m in METRICS:
+                    records.append({"dataset": ds, "learner": ln, "shots": args.shots, "calibration": c, "metric": m,
+                                    "mean": float(per_seed[m].mean()), "std": float(per_seed[m].std(ddof=1)),
+                                    "n_seeds": int(len(per_seed))})
+            print(ds, ln, {c: round(float(g.groupby("seed")["ece"].mean().mean()), 3)
+                           for c, g in df.groupby("calibration")}, flush=True)
+    meta = {"command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
+            "seeds": list(range(args.seeds))}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps({**meta, "records": records}, indent=2))
+    args.out.with_suffix(".md").write_text(markdown(records, meta, factors))
+
+
+def _variants(factors: list[float]) -> list[tuple[str, str]]:
+    out = [("none", "raw"), ("posthoc", "Platt")]
+    for f in factors:
+        out.append(("posthoc+rate" if f == 1 else f"posthoc+rate*{f:g}",
+                    "Platt + true hit rate" if f == 1 else f"Platt + hit rate ×{f:g}"))
+    return out
+
+
+def markdown(records: list[dict], meta: dict, factors: list[float]) -> str:
+    by = {(r["dataset"], r["learner"], r["calibration"], r["metric"]): r for r in records}
+    keys = sorted({(r["dataset"], r["learner"]) for r in records}, key=lambda k: (k[1], k[0]))
+    variants = _variants(factors)
+    lines = ["# Calibration and the unknown base rate (10-shot test tasks)", "",
+             f"Command: `{meta['command']}`; {meta['date']}; {meta['machine']}; seeds "
+             f"{meta['seeds'][0]}..{meta['seeds'][-1]}. Mean ± std over seeds of the per-seed test-task average.",
+             "`rate gap` = |mean P(active) − base rate| per task, a lower bound of ECE. The hit-rate columns "
+             "use one number from the query labels (times a factor), i.e. what a user who knows (or misjudges) "
+             "the assay's hit rate would enter; they are not few-shot figures.", ""]
+    for metric, title in (("ece", "ECE (15 equal-width bins)"), ("rate_gap", "rate gap"), ("brier", "Brier score")):
+        lines += [f"## {title}", "", "| dataset | learner | " + " | ".join(v[1] for v in variants) + " |",
+                  "|---|---|" + "---|" * len(variants)]
+        for ds, ln in keys:
+            cells = []
+            for c, _ in variants:
+                r = by.get((ds, ln, c, metric))
+                cells.append(f"{r['mean']:.3f} ± {r['std']:.3f}" if r else "")
+            lines.append(f"| {ds} | {ln} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    main()
