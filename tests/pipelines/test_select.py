@@ -131,3 +131,24 @@ def test_cli_select_reports_bad_input_without_a_traceback(tmp_path):
         res = runner.invoke(app, ["select", *[x for kv in base.items() for x in kv]])
         assert res.exit_code == 2, (args, res.output)
         assert needle in res.output and "Traceback" not in res.output
+
+
+def test_recalibrate_adds_the_base_rate_and_refuses_another_dataset(tmp_path, monkeypatch):
+    from pipelines.select import recalibrate
+
+    coll, _ = _collection()
+    monkeypatch.setattr(run_mod, "load_collection", lambda dataset, data_dir=None: coll)
+    old = {"method": "platt", "slope": 1.0, "bias": 0.0, "n_points": 1}  # made before base rates were stored
+    ck = _checkpoint(tmp_path / "dk", calibration=old)
+    with pytest.raises(ValueError, match="sciml calibrate"):
+        FewShotModel(ck, device="cpu", hit_rate=0.1)
+    cal = recalibrate(ck, "tox21")
+    val = coll.tasks[coll.val[0]]
+    assert cal["method"] == "platt" and 0 < cal["base_rate"] < 1 and cal["n_points"] > 0
+    # validation episodes: k positives + k negatives for support, the rest is the query
+    assert cal["base_rate"] == pytest.approx((val.labels.sum() - 2) / (len(val.labels) - 4))
+    stored = json.loads((ck / "config.json").read_text())["calibration"]
+    assert stored == cal
+    FewShotModel(ck, device="cpu", hit_rate=0.1)  # now accepted
+    with pytest.raises(CheckpointError, match="meta-trained on 'tox21'"):
+        recalibrate(ck, "sider")
