@@ -51,6 +51,21 @@ def _calibration_refit(learner, coll, train_cfg: dict, task: str) -> dict:
     return fit_calibration(task, validation_predictions(learner, eps, {t.name: list(t.smiles) for t in val_tasks}))
 
 
+def _open_for_validation(checkpoint: Path, dataset: str, data_dir) -> tuple[dict, object, str]:
+    """``(config, collection, task)`` of a checkpoint meta-trained on ``dataset``, which must have validation tasks."""
+    from pipelines.run import load_collection
+    from sciml.checkpoint import CheckpointError, read_config
+
+    config = read_config(checkpoint)
+    trained_on = config.get("training", {}).get("dataset")
+    if trained_on and trained_on != dataset:
+        raise CheckpointError(f"{checkpoint} was meta-trained on {trained_on!r}, not {dataset!r}.")
+    coll = load_collection(dataset, data_dir)
+    if not coll.val:
+        raise ValueError(f"{dataset} has no validation tasks")
+    return config, coll, coll.split("val")[0].kind
+
+
 def select_test_time(checkpoint, dataset: str, grid: dict[str, list], *, shots=None, seeds=range(1000, 1010),
                      data_dir=None, device: str | None = None, write: bool = True, command: str = "") -> dict:
     """Score each grid candidate on the validation tasks of ``dataset``; store the best in ``checkpoint``.
@@ -75,21 +90,14 @@ def select_test_time(checkpoint, dataset: str, grid: dict[str, list], *, shots=N
         "score", "per_shot": {"<shots>": {metric: mean}}}], "chosen", "calibration", "command", "date"}``.
     """
     from pipelines.evaluate import evaluate_learner
-    from pipelines.run import DEFAULT_SHOTS, benchmark_of, load_collection
-    from sciml.checkpoint import CONFIG, CheckpointError, read_config
+    from pipelines.run import DEFAULT_SHOTS, benchmark_of
+    from sciml.checkpoint import CONFIG
     from sciml.learners import make_learner
 
     candidates_settings = grid_candidates(grid)
     checkpoint = Path(checkpoint)
-    config = read_config(checkpoint)
+    config, coll, task = _open_for_validation(checkpoint, dataset, data_dir)
     name = config["learner"]
-    trained_on = config.get("training", {}).get("dataset")
-    if trained_on and trained_on != dataset:
-        raise CheckpointError(f"{checkpoint} was meta-trained on {trained_on!r}, not {dataset!r}.")
-    coll = load_collection(dataset, data_dir)
-    if not coll.val:
-        raise ValueError(f"{dataset} has no validation tasks to select on")
-    task = coll.split("val")[0].kind
     metric = "roc_auc" if task == "classification" else "r2"
     shots = list(shots or DEFAULT_SHOTS[benchmark_of(dataset)])
     seeds = list(seeds)
@@ -130,19 +138,11 @@ def recalibrate(checkpoint, dataset: str, *, data_dir=None, device: str | None =
     newer versions (the validation ``base_rate`` a hit rate is applied against). Returns the
     new calibration (also written to ``config.json`` when ``write``).
     """
-    from pipelines.run import load_collection
-    from sciml.checkpoint import CONFIG, CheckpointError, read_config
+    from sciml.checkpoint import CONFIG
     from sciml.learners import make_learner
 
     checkpoint = Path(checkpoint)
-    config = read_config(checkpoint)
-    trained_on = config.get("training", {}).get("dataset")
-    if trained_on and trained_on != dataset:
-        raise CheckpointError(f"{checkpoint} was meta-trained on {trained_on!r}, not {dataset!r}.")
-    coll = load_collection(dataset, data_dir)
-    if not coll.val:
-        raise ValueError(f"{dataset} has no validation tasks to calibrate on")
-    task = coll.split("val")[0].kind
+    config, coll, task = _open_for_validation(checkpoint, dataset, data_dir)
     learner = make_learner(config["learner"], checkpoint, device=device or "cpu", task=task)
     calibration = _calibration_refit(learner, coll, config.get("training", {}).get("config", {}), task)
     if write:
