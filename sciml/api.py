@@ -296,9 +296,9 @@ class FewShotModel:
 
         Each support molecule is predicted by a model adapted on the other folds (the
         fitted state is restored afterwards). ``hit_rate`` is not applied: the held-out
-        molecules come from the support set, whose base rate is its own. Classification folds whose training part
-        lacks a class are skipped (NaN rows). Returns one row per support molecule:
-        ``smiles, measured, prediction, std, lower, upper, covered``.
+        molecules come from the support set, whose base rate is its own. Classification
+        folds whose training part lacks a class are skipped (NaN rows). Returns one row per
+        support molecule: ``smiles, measured, prediction, std, lower, upper, covered``.
         """
         from sciml.calibration import apply_calibration
 
