@@ -328,3 +328,13 @@ def test_known_hit_rate_rows_keep_the_ranking_and_ece_bounds_the_rate_gap():
     df2 = evaluate_learner(RandomForestBaseline(n_estimators=30, seed=0), coll, [2], [0], progress=False,
                            calibration={"method": "platt", "slope": 1.0, "bias": 0.0})
     assert set(df2["calibration"]) == {"none", "posthoc"}
+
+
+def test_cli_predict_refuses_a_hit_rate_for_regression(runner, tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    sup = pd.read_csv(root / "data/examples/CHEMBL236_Ki_support.csv").head(12)
+    sup.to_csv(tmp_path / "support.csv", index=False)
+    res = runner.invoke(app, ["predict", "--support", str(tmp_path / "support.csv"), "--query",
+                              str(tmp_path / "support.csv"), "--out", str(tmp_path / "p.csv"), "--hit-rate", "0.05"])
+    assert res.exit_code != 0 and "classification only" in res.output
+    assert not (tmp_path / "p.csv").exists()
