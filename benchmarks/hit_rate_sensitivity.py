@@ -8,12 +8,13 @@ dataset this runs the benchmark protocol on the test tasks (the support draws of
 base-rate gap ``|mean p - base rate|`` (a lower bound of ECE) and the Brier score:
 
 * ``none``: raw probabilities; ``posthoc``: Platt scaling fitted on validation tasks;
-* ``posthoc+rate*f``: Platt scaling, then shifted (Bayes' rule) to ``f`` times the query's
-  true base rate: ``f = 1`` is a user who knows the hit rate, ``f = 0.5`` and ``2`` one who
-  is off by a factor of two.
+* ``posthoc+rate*f``: Platt scaling, then shifted (Bayes' rule) to the query's true base
+  rate with its odds multiplied by ``f``: ``f = 1`` is a user who knows the hit rate,
+  ``f = 0.5`` and ``2`` one who is off by a factor of two in the odds (5 % read as 2.6 % or
+  9.5 %; 50 % as 33 % or 67 %).
 
 Writes ``benchmarks/results/hit_rate_sensitivity.{json,md}`` (mean ± std over seeds of the
-per-seed test-task average).
+per-seed test-task average); a later run replaces only the (dataset, learner) pairs it redid.
 
     python benchmarks/hit_rate_sensitivity.py --datasets tox21,sider,muv,toxcast --learners bmaml --factors 0.5,1,2
 """
@@ -39,7 +40,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="tox21,sider,muv,toxcast")
     ap.add_argument("--learners", default="bmaml")
-    ap.add_argument("--factors", default="0.5,1,2", help="Multiples of the true base rate given as the hit rate.")
+    ap.add_argument("--factors", default="0.5,1,2", help="Multiples of the odds of the true base rate given as the hit rate.")
     ap.add_argument("--shots", type=int, default=10)
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--checkpoint", default="runs/{learner}-{dataset}")
@@ -64,11 +65,18 @@ def main() -> None:
                                     "n_seeds": int(len(per_seed))})
             print(ds, ln, {c: round(float(g.groupby("seed")["ece"].mean().mean()), 3)
                            for c, g in df.groupby("calibration")}, flush=True)
-    meta = {"command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    for r in records:
+        r["command"] = command
+    meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
             "seeds": list(range(args.seeds))}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps({**meta, "records": records}, indent=2))
+    path = args.out.with_suffix(".json")
+    if path.is_file():  # keep the (dataset, learner) pairs this run did not redo
+        done = {(r["dataset"], r["learner"]) for r in records}
+        records = [r for r in json.loads(path.read_text())["records"] if (r["dataset"], r["learner"]) not in done] \
+            + records
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**meta, "records": records}, indent=2))
     args.out.with_suffix(".md").write_text(markdown(records, meta, factors))
 
 
@@ -76,7 +84,7 @@ def _variants(factors: list[float]) -> list[tuple[str, str]]:
     out = [("none", "raw"), ("posthoc", "Platt")]
     for f in factors:
         out.append(("posthoc+rate" if f == 1 else f"posthoc+rate*{f:g}",
-                    "Platt + true hit rate" if f == 1 else f"Platt + hit rate ×{f:g}"))
+                    "Platt + true hit rate" if f == 1 else f"Platt + hit-rate odds ×{f:g}"))
     return out
 
 
@@ -84,11 +92,12 @@ def markdown(records: list[dict], meta: dict, factors: list[float]) -> str:
     by = {(r["dataset"], r["learner"], r["calibration"], r["metric"]): r for r in records}
     keys = sorted({(r["dataset"], r["learner"]) for r in records}, key=lambda k: (k[1], k[0]))
     variants = _variants(factors)
+    commands = sorted({r["command"] for r in records})
     lines = ["# Calibration and the unknown base rate (10-shot test tasks)", "",
-             f"Command: `{meta['command']}`; {meta['date']}; {meta['machine']}; seeds "
-             f"{meta['seeds'][0]}..{meta['seeds'][-1]}. Mean ± std over seeds of the per-seed test-task average.",
+             f"{meta['date']}; {meta['machine']}; seeds {meta['seeds'][0]}..{meta['seeds'][-1]}. Mean ± std over "
+             "seeds of the per-seed test-task average. Commands: " + "; ".join(f"`{c}`" for c in commands) + ".",
              "`rate gap` = |mean P(active) − base rate| per task, a lower bound of ECE. The hit-rate columns "
-             "use one number from the query labels (times a factor), i.e. what a user who knows (or misjudges) "
+             "use one number from the query labels (its odds times a factor), i.e. what a user who knows (or misjudges) "
              "the assay's hit rate would enter; they are not few-shot figures.", ""]
     for metric, title in (("ece", "ECE (15 equal-width bins)"), ("rate_gap", "rate gap"), ("brier", "Brier score")):
         lines += [f"## {title}", "", "| dataset | learner | " + " | ".join(v[1] for v in variants) + " |",

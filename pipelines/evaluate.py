@@ -82,8 +82,9 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     ``fit_seconds`` (featurization excluded, adapt + predict included). With a non-empty
     ``calibration`` each episode gives a ``"none"`` and a ``"posthoc"`` row from the same fit
     (and a ``"posthoc+rate"`` row for a Platt calibration with a ``base_rate``, see above;
-    ``hit_rate_factors`` other than 1 add ``"posthoc+rate*<f>"`` rows with the base rate
-    multiplied by ``f`` and clipped to [0.001, 0.999]: a user's misjudged hit rate).
+    ``hit_rate_factors`` other than 1 add ``"posthoc+rate*<f>"`` rows with the odds of the
+    base rate multiplied by ``f``: a user's misjudged hit rate; ``f = 2`` turns 5 % into
+    9.5 % and 50 % into 67 %).
     """
     tasks = collection.split(split)
     kind = {t.kind for t in tasks}
@@ -120,7 +121,7 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
             rate = float(np.mean(ep.query_y)) if len(ep.query_y) else float("nan")
             if calibration and calibration.get("method") == "platt" and "base_rate" in calibration and 0 < rate < 1:
                 for f in hit_rate_factors:
-                    h = float(np.clip(rate * f, 0.001, 0.999))
+                    h = rate * f / (1.0 - rate + rate * f)  # odds(h) = f * odds(rate)
                     rows.append({**base, "calibration": "posthoc+rate" if f == 1 else f"posthoc+rate*{f:g}",
                                  **metrics_fn(ep.query_y, apply_calibration(pred, calibration, hit_rate=h))})
     return pd.DataFrame(rows)
