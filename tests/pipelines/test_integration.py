@@ -195,9 +195,9 @@ def runner():
 def test_cli_help(runner):
     res = runner.invoke(app, ["--help"])
     assert res.exit_code == 0, res.output
-    for cmd in ("train", "evaluate", "select", "predict"):
+    for cmd in ("train", "evaluate", "select", "calibrate", "predict"):
         assert cmd in res.output
-    for cmd in ("train", "evaluate", "select"):
+    for cmd in ("train", "evaluate", "select", "calibrate"):
         res = runner.invoke(app, [cmd, "--help"])
         assert res.exit_code == 0, res.output
         assert "--data-dir" in res.output
@@ -205,7 +205,7 @@ def test_cli_help(runner):
 
 def test_every_cli_option_has_help():
     group = get_command(app)
-    assert set(group.commands) == {"train", "evaluate", "select", "predict"}
+    assert set(group.commands) == {"train", "evaluate", "select", "calibrate", "predict"}
     for name, cmd in group.commands.items():
         assert cmd.help, name
         options = [p for p in cmd.params if p.param_type_name == "option"]  # typer vendors click
