@@ -22,7 +22,8 @@ candidates() {  # learner -> "tag=json" words (JSON without spaces)
                'lr0.05-s1500={"inner_lr":0.05}|1500' ;;
     fomaml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5}' ;;
     bmaml) echo 'chaser-lr0.05={"inner_lr":0.05,"objective":"chaser"} nll-lr0.5={"inner_lr":0.5,"objective":"nll"}' \
-                'nll-lr0.05={"inner_lr":0.05,"objective":"nll"}' 'nll-lr0.05-s1500={"inner_lr":0.05,"objective":"nll"}|1500' ;;
+                'nll-lr0.05={"inner_lr":0.05,"objective":"nll"}' 'nll-lr0.05-s1500={"inner_lr":0.05,"objective":"nll"}|1500' \
+                'nll-lr0.05-p10-s1500={"inner_lr":0.05,"objective":"nll","n_particles":10}|1500' ;;
     *) echo "no candidates for $1" >&2; exit 2 ;;
   esac
 }
