@@ -39,7 +39,7 @@ def make_model(loaded, task: str, level: float, hit_rate: float | None = None):
     """A per-session model on a shared, read-only loaded checkpoint (``hit_rate``: classification only)."""
     from sciml.api import FewShotModel
 
-    return FewShotModel(loaded, task=task, level=level, hit_rate=hit_rate if task == "classification" else None)
+    return FewShotModel(loaded, task=task, level=level, hit_rate=hit_rate)
 
 
 def adapt_and_predict(model, support_smiles, support_y, cand_smiles, *, similarity: float = 0.35) -> tuple[pd.DataFrame, dict]:

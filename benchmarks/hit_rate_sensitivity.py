@@ -28,13 +28,12 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 
 METRICS = ("ece", "rate_gap", "brier")
 
 
 def main() -> None:
-    from pipelines.evaluate import evaluate_learner, machine_description
+    from pipelines.evaluate import evaluate_learner, machine_description, summarize
     from pipelines.run import build_learner, load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,6 +46,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/hit_rate_sensitivity"))
     args = ap.parse_args()
     factors = [float(f) for f in args.factors.split(",")]
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     records = []
     for ds in args.datasets.split(","):
         coll = load_collection(ds)
@@ -57,17 +57,9 @@ def main() -> None:
                 sys.exit(f"{ln} on {ds}: the calibration has no base_rate; run `sciml calibrate` on the checkpoint")
             df = evaluate_learner(learner, coll, [args.shots], range(args.seeds), progress=False, calibration=cal,
                                   hit_rate_factors=factors)
-            for c, g in df.groupby("calibration"):
-                per_seed = g.groupby("seed")[["ece", "rate_gap", "brier"]].mean()
-                for m in METRICS:
-                    records.append({"dataset": ds, "learner": ln, "shots": args.shots, "calibration": c, "metric": m,
-                                    "mean": float(per_seed[m].mean()), "std": float(per_seed[m].std(ddof=1)),
-                                    "n_seeds": int(len(per_seed))})
-            print(ds, ln, {c: round(float(g.groupby("seed")["ece"].mean().mean()), 3)
-                           for c, g in df.groupby("calibration")}, flush=True)
-    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
-    for r in records:
-        r["command"] = command
+            new = summarize(df, benchmark="hit_rate_sensitivity", command=command, metrics=METRICS)
+            records += new
+            print(ds, ln, {r["calibration"]: round(r["mean"], 3) for r in new if r["metric"] == "ece"}, flush=True)
     meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
             "seeds": list(range(args.seeds))}
     path = args.out.with_suffix(".json")

@@ -99,6 +99,8 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     pos = {s: i for i, s in enumerate(smiles)}
     task_rows = {t.name: np.fromiter((pos[s] for s in t.smiles), dtype=np.int64, count=len(t)) for t in tasks}
     seeds = list(seeds)
+    # known-hit-rate rows need a Platt calibration that records its reference base rate
+    rate_rows = bool(calibration) and calibration.get("method") == "platt" and "base_rate" in calibration
     rows = []
     for k in shots:
         episodes = evaluation_episodes(tasks, k, seeds)
@@ -118,8 +120,8 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
             if calibration:
                 rows.append({**base, "calibration": "posthoc",
                              **metrics_fn(ep.query_y, apply_calibration(pred, calibration))})
-            rate = float(np.mean(ep.query_y)) if len(ep.query_y) else float("nan")
-            if calibration and calibration.get("method") == "platt" and "base_rate" in calibration and 0 < rate < 1:
+            rate = float(np.mean(ep.query_y)) if rate_rows and len(ep.query_y) else float("nan")
+            if 0 < rate < 1:
                 for f in hit_rate_factors:
                     h = rate * f / (1.0 - rate + rate * f)  # odds(h) = f * odds(rate)
                     rows.append({**base, "calibration": "posthoc+rate" if f == 1 else f"posthoc+rate*{f:g}",
@@ -130,14 +132,16 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
 ALL_METRICS = ("roc_auc", "delta_auprc", "ece", "brier", "r2", "rmse", "spearman", "nll", "coverage90", "width90")
 
 
-def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, selection: str = "validation") -> list[dict]:
+def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, selection: str = "validation",
+              metrics: Iterable[str] = ALL_METRICS) -> list[dict]:
     """Tidy records: per (dataset, learner, shots, calibration, metric), mean and std over seeds of the
-    task-averaged metric. :data:`PERCENT_METRICS` are reported in percent as in the literature.
+    task-averaged metric, for each of ``metrics`` present in ``per_episode``.
+    :data:`PERCENT_METRICS` are reported in percent as in the literature.
     """
     out = []
     if "calibration" not in per_episode.columns:
         per_episode = per_episode.assign(calibration="none")
-    metrics = [m for m in ALL_METRICS if m in per_episode.columns and per_episode[m].notna().any()]
+    metrics = [m for m in metrics if m in per_episode.columns and per_episode[m].notna().any()]
     machine = machine_description()
     for (ds, learner, k, cal), g in per_episode.groupby(["dataset", "learner", "shots", "calibration"], sort=True):
         for m in metrics:
