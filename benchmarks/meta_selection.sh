@@ -8,7 +8,8 @@
 #        override the defaults below; ONLY_TAGS="maml:lr0.5 nll-lr0.5" trains only those missing
 #        candidates (tag, or learner:tag), e.g. the settings that won on the validation tasks of the
 #        other datasets, to save CPU time; runs already trained always compete)
-# A candidate is "tag=json" or "tag=json|steps" (a longer meta-training schedule, same patience).
+# A candidate is "tag=json" optionally followed by "|steps" (a longer meta-training schedule, same
+# patience) and/or "|fpN" (the encoder also reads an N-bit Morgan count fingerprint, --fingerprint-bits N).
 set -euo pipefail
 DATASETS=${DATASETS:-"tox21 sider"}
 LEARNERS=${LEARNERS:-"maml fomaml bmaml"}
@@ -19,11 +20,16 @@ mkdir -p runs/sel runs/logs "$OUT"
 candidates() {  # learner -> "tag=json" words (JSON without spaces)
   case $1 in
     maml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5} zero-lr0.5={"inner_lr":0.5,"zero_init_head":true}' \
-               'lr0.05-s1500={"inner_lr":0.05}|1500' ;;
+               'lr0.05-s1500={"inner_lr":0.05}|1500' \
+               'zero-lr0.5-fp2048={"inner_lr":0.5,"zero_init_head":true}|fp2048' 'lr0.05-fp2048={"inner_lr":0.05}|fp2048' \
+               'lr0.05-s3000={"inner_lr":0.05}|3000' ;;
     fomaml) echo 'lr0.05={"inner_lr":0.05} lr0.5={"inner_lr":0.5}' ;;
     bmaml) echo 'chaser-lr0.05={"inner_lr":0.05,"objective":"chaser"} nll-lr0.5={"inner_lr":0.5,"objective":"nll"}' \
                 'nll-lr0.05={"inner_lr":0.05,"objective":"nll"}' 'nll-lr0.05-s1500={"inner_lr":0.05,"objective":"nll"}|1500' \
-                'nll-lr0.05-p10-s1500={"inner_lr":0.05,"objective":"nll","n_particles":10}|1500' ;;
+                'nll-lr0.05-p10-s1500={"inner_lr":0.05,"objective":"nll","n_particles":10}|1500' \
+                'nll-lr0.05-fp2048={"inner_lr":0.05,"objective":"nll"}|fp2048' \
+                'nll-lr0.05-s3000={"inner_lr":0.05,"objective":"nll"}|3000' \
+                'nll-lr0.05-p10-s3000={"inner_lr":0.05,"objective":"nll","n_particles":10}|3000' ;;
     *) echo "no candidates for $1" >&2; exit 2 ;;
   esac
 }
@@ -36,20 +42,23 @@ for ds in $DATASETS; do
   for ln in $LEARNERS; do
     runs=()
     for c in $(candidates "$ln"); do
-      tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag; csteps=("${steps[@]}")
-      if [[ "$cfg" == *"|"* ]]; then csteps[1]=${cfg##*|}; cfg=${cfg%|*}; fi  # steps[0..1] = --steps N
+      tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag; csteps=("${steps[@]}"); extra=()
+      while [[ "$cfg" == *"|"* ]]; do  # trailing "|steps" / "|fpN" fields
+        opt=${cfg##*|}; cfg=${cfg%|*}
+        if [[ "$opt" == fp* ]]; then extra+=(--fingerprint-bits "${opt#fp}"); else csteps[1]=$opt; fi  # steps[0..1] = --steps N
+      done
       if [ ! -f "$run/config.json" ] && [ -n "${ONLY_TAGS:-}" ] && [[ " $ONLY_TAGS " != *" $tag "* ]] \
          && [[ " $ONLY_TAGS " != *" $ln:$tag "* ]]; then
         continue  # not trained and not asked for; an existing run always competes
       fi
       if [ ! -f "$run/config.json" ]; then
-        sciml train --dataset "$ds" --learner "$ln" --out "$run" $ENC --seed 0 "${csteps[@]}" \
+        sciml train --dataset "$ds" --learner "$ln" --out "$run" $ENC --seed 0 "${csteps[@]}" "${extra[@]}" \
           --learner-config "$cfg" > "runs/logs/train-$ln-$ds-$tag.log" 2>&1
         tail -n 1 "runs/logs/train-$ln-$ds-$tag.log"
       fi
       runs+=("$run")
     done
-    python benchmarks/pick_best_run.py --out "runs/$ln-$ds" --report "$OUT/training_$ln-$ds.md" "${runs[@]}"
+    python benchmarks/pick_best_run.py --out "runs/$ln-$ds" --report "$OUT/training_$ln-$ds.md" --keep-recorded "${runs[@]}"
   done
 done
 

@@ -522,7 +522,7 @@ class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
         """SVGD on support embeddings ``X`` ``[n_support, d]`` with labels/targets ``y`` ``[n_support]``."""
         y = self._support_targets(X, y)
         emb = self._embeddings(X)
-        yt = torch.as_tensor(y, dtype=emb.dtype, device=self.device)
+        yt = torch.tensor(y, dtype=emb.dtype, device=self.device)  # a copy: task labels are read-only
         with eval_mode(self.model):
             theta = self.model.adapt(emb, yt, steps=self.inner_steps, detach=True)
         self.particles_ = theta.detach()

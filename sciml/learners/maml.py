@@ -555,7 +555,7 @@ class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "MAMLLearner":
         """Adapt on the support set: ``X`` from :meth:`featurize` (``n_support`` rows), ``y`` ``[n_support]``."""
         y = self._support_targets(X, y)
-        yt = torch.as_tensor(y, dtype=torch.float32, device=self.device)
+        yt = torch.tensor(y, dtype=torch.float32, device=self.device)  # a copy: task labels are read-only
         with eval_mode(self.model):
             if self.model.config.adapt == "head":
                 fast = self.model.adapt_head(self._embeddings(X), yt, steps=self.inner_steps, create_graph=False,
