@@ -5,7 +5,8 @@ every learner and number of test-time inner steps (``inner_steps`` of MAML/FOMAM
 of BMAML) it runs the benchmark protocol on the test tasks (same support draws as
 ``sciml evaluate``) and writes mean ± std over seeds of the headline metric to
 ``benchmarks/results/inner_steps_ablation.{json,md}``. With 0 steps the prediction is the
-meta-learned initial head, i.e. the same for every task.
+meta-learned initial head, i.e. the same for every task. Rows of (dataset, learner) pairs a
+run does not redo are kept from the existing JSON, each with the command that made it.
 
     python benchmarks/inner_steps_ablation.py --datasets tox21,sider --learners maml,fomaml,bmaml --steps 0,5,20
 """
@@ -50,26 +51,45 @@ def main() -> None:
                     records.append({"dataset": ds, "learner": ln, "inner_steps": k, "shots": int(s), "metric": metric,
                                     "mean": float(vals.mean()), "std": float(vals.std(ddof=0)), "n_seeds": int(len(vals))})
                 print(ds, ln, k, {int(s): round(float(v.mean()), 4) for s, v in per_seed}, flush=True)
-    meta = {"command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
-            "seeds": list(range(args.seeds))}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps({**meta, "records": records}, indent=2))
-    lines = ["# Test-time inner steps ablation (test tasks)", "",
-             f"Command: `{meta['command']}`; {meta['date']}; {meta['machine']}; seeds 0..{args.seeds - 1}. "
-             "Mean ± std over seeds of the per-seed test-task average. Each checkpoint was meta-trained "
-             "with its own inner_steps (5); 0 = no adaptation.", "",
-             "| dataset | learner | shots | " + " | ".join(f"{k} steps" for k in args.steps.split(",")) + " |",
-             "|---|---|---|" + "---|" * len(args.steps.split(","))]
-    keys = sorted({(r["dataset"], r["learner"], r["shots"]) for r in records},
-                  key=lambda t: (args.datasets.split(",").index(t[0]), args.learners.split(",").index(t[1]), t[2]))
-    for ds, ln, s in keys:
-        cells = [f"{r['mean']:.4f} ± {r['std']:.4f}" for k in args.steps.split(",") for r in records
-                 if (r["dataset"], r["learner"], r["shots"], r["inner_steps"]) == (ds, ln, s, int(k))]
-        lines.append(f"| {ds} | {ln} | {s} | " + " | ".join(cells) + " |")
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    for r in records:
+        r.update(command=command, date=date)
+    path = args.out.with_suffix(".json")
+    if path.is_file():  # keep the (dataset, learner) pairs this run did not redo
+        old = json.loads(path.read_text())
+        done = {(r["dataset"], r["learner"]) for r in records}
+        records = [{"command": old.get("command"), "date": old.get("date"), **r} for r in old["records"]
+                   if (r["dataset"], r["learner"]) not in done] + records
+    meta = {"date": date, "machine": machine_description(), "seeds": list(range(args.seeds))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**meta, "records": records}, indent=2))
+    args.out.with_suffix(".md").write_text(markdown(records, meta))
+    print(markdown(records, meta))
 
+
+_DATASETS = ["tox21", "sider", "muv", "toxcast", "moleculeace"]
+_LEARNERS = ["maml", "fomaml", "bmaml"]
+
+
+def markdown(records: list[dict], meta: dict) -> str:
+    steps = sorted({r["inner_steps"] for r in records})
+    commands = sorted({(r["date"], r["command"]) for r in records})
+    lines = ["# Test-time inner steps ablation (test tasks)", "",
+             f"{meta['machine']}; seeds {meta['seeds'][0]}..{meta['seeds'][-1]}. Mean ± std over seeds of the "
+             "per-seed test-task average. Each checkpoint was meta-trained with its own inner_steps (5); "
+             "0 = no adaptation. Commands (date: command):", ""]
+    lines += [f"- {d}: `{c}`" for d, c in commands]
+    lines += ["", "| dataset | learner | shots | " + " | ".join(f"{k} steps" for k in steps) + " |",
+              "|---|---|---|" + "---|" * len(steps)]
+    order = lambda v, ref: (ref.index(v) if v in ref else len(ref), v)  # noqa: E731
+    keys = sorted({(r["dataset"], r["learner"], r["shots"]) for r in records},
+                  key=lambda t: (order(t[0], _DATASETS), order(t[1], _LEARNERS), t[2]))
+    for ds, ln, s in keys:
+        by_k = {r["inner_steps"]: r for r in records if (r["dataset"], r["learner"], r["shots"]) == (ds, ln, s)}
+        cells = [f"{by_k[k]['mean']:.4f} ± {by_k[k]['std']:.4f}" if k in by_k else "" for k in steps]
+        lines.append(f"| {ds} | {ln} | {s} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 if __name__ == "__main__":
     np.seterr(all="ignore")

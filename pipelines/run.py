@@ -62,6 +62,7 @@ def train_on_dataset(dataset: str, cfg: TrainConfig, out: Path, *, data_dir=None
             "val_fraction": val_fraction, "val_metric": res.val_metric, "best_step": res.best_step,
             "best_val_score": res.best_val_score, "steps_run": res.steps_run, "seconds": res.seconds,
             "cost": res.cost, "history": res.history, "command": command,
+            **({"init_encoder": res.init_encoder} if res.init_encoder else {}),
         },
     )
     return res

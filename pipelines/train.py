@@ -22,6 +22,7 @@ import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -64,6 +65,7 @@ class TrainConfig:
     val_query_cap: int = 2000
     patience: int = 5
     seed: int = 0
+    init_encoder: str | None = None  # checkpoint folder whose encoder weights start the run (warm start)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,6 +84,7 @@ class TrainResult:
     val_metric: str = "roc_auc"
     calibration: dict = field(default_factory=dict)
     cost: dict = field(default_factory=dict)
+    init_encoder: dict | None = None  # provenance of a warm-started encoder (see init_encoder_from)
 
     @property
     def best_val_auc(self) -> float:  # the name used before regression was supported
@@ -119,6 +122,40 @@ def build_model(cfg: TrainConfig, featurizer: MolGraphFeaturizer, task: str = "c
     enc_cfg.update(atom_dim=featurizer.spec.atom_dim, bond_dim=featurizer.spec.bond_dim,
                    gfeat_dim=featurizer.spec.fingerprint_bits)
     return learner_class(cfg.learner).build_model(build_encoder(cfg.encoder, enc_cfg), model_learner_config(cfg, task))
+
+
+def init_encoder_from(model: torch.nn.Module, path: str | Path, featurizer: MolGraphFeaturizer,
+                      collection: TaskCollection) -> dict:
+    """Copy the encoder weights of the checkpoint at ``path`` into ``model.encoder`` (a warm start).
+
+    The source must read molecules the same way (featurizer spec), have the same encoder
+    shape, and must not have been meta-trained on this collection's validation or test
+    tasks, so the warm start leaks nothing the selection or the benchmark reads. Returns the
+    source's provenance (path, learner, command, validation score) for the new checkpoint.
+    """
+    from sciml.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        src, src_feat, src_cfg = load_checkpoint(path)
+    except CheckpointError as e:
+        raise ValueError(f"--init-encoder: {e}") from e
+    if src_feat.spec.to_dict() != featurizer.spec.to_dict():
+        raise ValueError(f"--init-encoder {path}: its featurizer {src_feat.spec.to_dict()} differs from this run's "
+                         f"{featurizer.spec.to_dict()}")
+    tr = src_cfg.get("training", {})
+    # its train tasks must avoid our validation and test tasks; its validation tasks (selection only) our test tasks
+    src_train, src_val = set(tr.get("train_tasks", [])), set(tr.get("val_tasks", []))
+    leaked = sorted((src_train & (set(collection.val) | set(collection.test))) | (src_val & set(collection.test)))
+    if leaked:
+        raise ValueError(f"--init-encoder {path}: it was meta-trained on tasks this run keeps for validation or "
+                         f"test ({', '.join(leaked[:5])}{'...' if len(leaked) > 5 else ''})")
+    try:
+        model.encoder.load_state_dict(src.encoder.state_dict(), strict=True)
+    except RuntimeError as e:
+        raise ValueError(f"--init-encoder {path}: its encoder does not match this run's encoder config: {e}") from e
+    logger.info("encoder warm-started from %s (%s, validation %s)", path, src_cfg["learner"], tr.get("best_val_score"))
+    return {"path": str(path), "learner": src_cfg["learner"], "command": tr.get("command"),
+            "best_val_score": tr.get("best_val_score")}
 
 
 def _lr_lambda(cfg: TrainConfig):
@@ -209,7 +246,9 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
     logger.info("meta-training %s (%s) on %d train tasks, selecting on %d validation tasks, %d molecules",
                 cfg.learner, task, len(train_tasks), len(val_tasks), len(store))
 
-    model = build_model(cfg, featurizer, task).to(device)
+    model = build_model(cfg, featurizer, task)
+    init_source = init_encoder_from(model, cfg.init_encoder, featurizer, collection) if cfg.init_encoder else None
+    model = model.to(device)
     learner = learner_class(cfg.learner).for_model(model, featurizer, device=device)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
@@ -289,4 +328,4 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
         cost["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return TrainResult(model=model, featurizer=featurizer, history=history, best_step=best[1],
                        best_val_score=best[0], seconds=time.time() - t0, steps_run=step, task=task,
-                       val_metric=metric, calibration=calibration, cost=cost)
+                       val_metric=metric, calibration=calibration, cost=cost, init_encoder=init_source)

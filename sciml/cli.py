@@ -91,6 +91,9 @@ def train(
     norm: str = typer.Option("batch", help="Normalisation in the encoder: batch, layer or none."),
     fingerprint_bits: int = typer.Option(0, help="Also feed a Morgan count fingerprint of this length "
                                          "(radius 2) to the encoder; 0 = pure GNN."),
+    init_encoder: Optional[Path] = typer.Option(None, help="Start the encoder from this checkpoint's encoder "
+                                                "weights (same featurizer and encoder shape; it must not have "
+                                                "seen this run's validation or test tasks)."),
     lr: float = typer.Option(1e-3, help="Peak learning rate (linear warm-up, then cosine decay)."),
     weight_decay: float = typer.Option(1e-4, help="AdamW weight decay."),
     eval_every: int = typer.Option(200, help="Evaluate on validation tasks every N steps."),
@@ -129,7 +132,7 @@ def train(
                         "dropout": dropout, "norm": norm, "residual": True, "gfeat_hidden": 256},
         fingerprint_bits=fingerprint_bits, k_shot=k_shot, kshot_choices=kchoices, n_query=n_query, steps=steps,
         tasks_per_step=tasks_per_step, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
-        patience=patience, seed=seed,
+        patience=patience, seed=seed, init_encoder=str(init_encoder) if init_encoder else None,
     )
     try:
         res = train_on_dataset(dataset, cfg, out, data_dir=data_dir, val_fraction=val_fraction,
