@@ -9,7 +9,9 @@
 #        candidates (tag, or learner:tag), e.g. the settings that won on the validation tasks of the
 #        other datasets, to save CPU time; runs already trained always compete)
 # A candidate is "tag=json" optionally followed by "|steps" (a longer meta-training schedule, same
-# patience) and/or "|fpN" (the encoder also reads an N-bit Morgan count fingerprint, --fingerprint-bits N).
+# patience), "|fpN" (the encoder also reads an N-bit Morgan count fingerprint, --fingerprint-bits N)
+# and/or "|init" (the encoder starts from the chosen MAML run's encoder, runs/maml-<dataset>, which
+# meta-trained on the same train tasks and was chosen on the same validation tasks; --init-encoder).
 set -euo pipefail
 DATASETS=${DATASETS:-"tox21 sider"}
 LEARNERS=${LEARNERS:-"maml fomaml bmaml"}
@@ -29,7 +31,8 @@ candidates() {  # learner -> "tag=json" words (JSON without spaces)
                 'nll-lr0.05-p10-s1500={"inner_lr":0.05,"objective":"nll","n_particles":10}|1500' \
                 'nll-lr0.05-fp2048={"inner_lr":0.05,"objective":"nll"}|fp2048' \
                 'nll-lr0.05-s3000={"inner_lr":0.05,"objective":"nll"}|3000' \
-                'nll-lr0.05-p10-s3000={"inner_lr":0.05,"objective":"nll","n_particles":10}|3000' ;;
+                'nll-lr0.05-p10-s3000={"inner_lr":0.05,"objective":"nll","n_particles":10}|3000' \
+                'nll-lr0.05-p10-s1500-init={"inner_lr":0.05,"objective":"nll","n_particles":10}|1500|init' ;;
     *) echo "no candidates for $1" >&2; exit 2 ;;
   esac
 }
@@ -45,11 +48,19 @@ for ds in $DATASETS; do
       tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag; csteps=("${steps[@]}"); extra=()
       while [[ "$cfg" == *"|"* ]]; do  # trailing "|steps" / "|fpN" fields
         opt=${cfg##*|}; cfg=${cfg%|*}
-        if [[ "$opt" == fp* ]]; then extra+=(--fingerprint-bits "${opt#fp}"); else csteps[1]=$opt; fi  # steps[0..1] = --steps N
+        case $opt in
+          fp*) extra+=(--fingerprint-bits "${opt#fp}") ;;
+          init) extra+=(--init-encoder "runs/maml-$ds") ;;
+          *) csteps[1]=$opt ;;  # steps[0..1] = --steps N
+        esac
       done
       if [ ! -f "$run/config.json" ] && [ -n "${ONLY_TAGS:-}" ] && [[ " $ONLY_TAGS " != *" $tag "* ]] \
          && [[ " $ONLY_TAGS " != *" $ln:$tag "* ]]; then
         continue  # not trained and not asked for; an existing run always competes
+      fi
+      if [ ! -f "$run/config.json" ] && [[ " ${extra[*]} " == *" --init-encoder "* ]] && [ ! -f "runs/maml-$ds/config.json" ]; then
+        echo "skipping $ln-$ds-$tag: it starts from runs/maml-$ds, which is not there (select MAML first)" >&2
+        continue
       fi
       if [ ! -f "$run/config.json" ]; then
         sciml train --dataset "$ds" --learner "$ln" --out "$run" $ENC --seed 0 "${csteps[@]}" "${extra[@]}" \

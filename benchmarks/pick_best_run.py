@@ -44,6 +44,8 @@ def main() -> None:
         settings = {k: cfg["learner_config"].get(k, defaults.get(k)) for k in keys}
         if cfg.get("featurizer", {}).get("fingerprint_bits"):  # the encoder also reads a fingerprint
             settings["fingerprint_bits"] = cfg["featurizer"]["fingerprint_bits"]
+        if tr["config"].get("init_encoder"):  # the encoder was warm-started from this checkpoint
+            settings["init_encoder"] = tr["config"]["init_encoder"]
         rows.append((float(tr["best_val_score"]), c, tr.get("val_metric", "roc_auc"), tr["best_step"],
                      json.dumps(settings), tr["command"]))
     if args.keep_recorded:
