@@ -37,3 +37,32 @@ def test_paired_differences_average_tasks_per_seed_then_pair_seeds():
     r2 = mod.paired(pd.DataFrame(rows2), "a", "b", "roc_auc", 10, "d")
     assert r2["mean"] == pytest.approx(1.0) and r2["ahead"] == 3
     assert mod.paired(pd.DataFrame(rows), "a", "missing", "roc_auc", 10, "d") is None
+
+
+def _rec(**kw):
+    base = {"dataset": "sider", "learner": "maml", "shots": 10, "metric": "roc_auc", "std": 0.01,
+            "n_seeds": 10, "command": "python x.py", "date": "2026-11-30"}
+    return {**base, **kw}
+
+
+def test_split_shift_table_puts_each_split_in_its_column():
+    mod = _script("split_shift")
+    recs = [_rec(split="val", mean=0.9, tasks=["a"]), _rec(split="test", mean=0.5, tasks=["b", "c"]),
+            _rec(learner="rf", split="test", mean=0.75, tasks=["b", "c"], command="python y.py", date="2026-11-29")]
+    md = mod.markdown(recs, {"machine": "vm", "seeds": list(range(10))})
+    assert "| sider | maml | 10 | 0.9000 ± 0.0100 | 0.5000 ± 0.0100 |" in md
+    assert "| sider | rf | 10 |  | 0.7500 ± 0.0100 |" in md  # no validation run: empty cell, not a shifted column
+    assert "- 2026-11-29: `python y.py`" in md and "- 2026-11-30: `python x.py`" in md
+    assert "sider test: b, c" in md and "sider val: a" in md
+
+
+def test_inner_steps_table_keeps_earlier_rows_and_step_columns():
+    mod = _script("inner_steps_ablation")
+    recs = [_rec(inner_steps=0, mean=0.8), _rec(inner_steps=5, mean=0.81),
+            _rec(dataset="tox21", learner="bmaml", inner_steps=20, mean=0.7, date="2026-11-23", command="python old.py")]
+    md = mod.markdown(recs, {"machine": "vm", "seeds": list(range(10))})
+    assert "| dataset | learner | shots | 0 steps | 5 steps | 20 steps |" in md
+    assert "| sider | maml | 10 | 0.8000 ± 0.0100 | 0.8100 ± 0.0100 |  |" in md
+    assert "| tox21 | bmaml | 10 |  |  | 0.7000 ± 0.0100 |" in md
+    assert md.index("| tox21 |") < md.index("| sider |")  # datasets in benchmark order
+    assert "- 2026-11-23: `python old.py`" in md

@@ -1,0 +1,86 @@
+"""Do the validation tasks rank learners as the test tasks do? The same protocol on both splits.
+
+An analysis, not a selection: for each dataset and learner it runs the benchmark protocol
+(``sciml evaluate``'s support draws and query sets) on the validation tasks carved out of
+the published train tasks and on the test tasks, and writes mean ± std over seeds of the
+per-seed task-averaged ROC-AUC for each split to ``benchmarks/results/split_shift.{json,md}``.
+Meta-learners need their checkpoint (``--checkpoint``); the fingerprint baselines need none.
+Rows of (dataset, learner) pairs a run does not redo are kept from the existing JSON.
+
+    python benchmarks/split_shift.py --datasets muv --learners rf,knn,gp_tanimoto --shots 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    from pipelines.evaluate import evaluate_learner, machine_description
+    from pipelines.run import build_learner, load_collection
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default="muv")
+    ap.add_argument("--learners", default="rf,knn,gp_tanimoto")
+    ap.add_argument("--shots", default="10", help="Comma-separated K per class.")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--checkpoint", default="runs/{learner}-{dataset}")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/split_shift"))
+    args = ap.parse_args()
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    shots = [int(s) for s in args.shots.split(",")]
+    records = []
+    for ds in args.datasets.split(","):
+        coll = load_collection(ds)
+        for ln in args.learners.split(","):
+            learner = build_learner(ln, ds, args.checkpoint, "cpu", "classification")
+            for split in ("val", "test"):
+                df = evaluate_learner(learner, coll, shots, range(args.seeds), progress=False, split=split)
+                df = df[df["calibration"] == df["calibration"].iloc[0]]  # ROC-AUC is the same under calibration
+                for s, g in df.groupby("shots"):
+                    per_seed = g.groupby("seed")["roc_auc"].mean()
+                    records.append({"dataset": ds, "learner": ln, "split": split, "shots": int(s),
+                                    "tasks": sorted(g["task"].unique().tolist()), "metric": "roc_auc",
+                                    "mean": float(per_seed.mean()), "std": float(per_seed.std(ddof=0)),
+                                    "n_seeds": int(len(per_seed)), "command": command, "date": date})
+                print(ds, ln, split, {r["shots"]: round(r["mean"], 4) for r in records[-len(shots):]}, flush=True)
+    path = args.out.with_suffix(".json")
+    if path.is_file():  # keep the (dataset, learner) pairs this run did not redo
+        done = {(r["dataset"], r["learner"]) for r in records}
+        records = [r for r in json.loads(path.read_text())["records"] if (r["dataset"], r["learner"]) not in done] \
+            + records
+    meta = {"machine": machine_description(), "seeds": list(range(args.seeds))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**meta, "records": records}, indent=2))
+    args.out.with_suffix(".md").write_text(markdown(records, meta))
+    print(markdown(records, meta))
+
+
+def markdown(records: list[dict], meta: dict) -> str:
+    lines = ["# Validation tasks vs test tasks, same protocol (ROC-AUC)", "",
+             f"{meta['machine']}; seeds {meta['seeds'][0]}..{meta['seeds'][-1]}. Mean ± std over seeds of the "
+             "per-seed task-averaged ROC-AUC on the validation tasks (carved out of the published train tasks; "
+             "what meta-training selects on) and on the test tasks. Commands (date: command):", ""]
+    lines += [f"- {d}: `{c}`" for d, c in sorted({(r["date"], r["command"]) for r in records})]
+    lines += ["", "| dataset | learner | shots | validation tasks | test tasks |", "|---|---|---|---|---|"]
+    keys = sorted({(r["dataset"], r["learner"], r["shots"]) for r in records})
+    for ds, ln, s in keys:
+        cell = {r["split"]: f"{r['mean']:.4f} ± {r['std']:.4f}" for r in records
+                if (r["dataset"], r["learner"], r["shots"]) == (ds, ln, s)}
+        lines.append(f"| {ds} | {ln} | {s} | {cell.get('val', '')} | {cell.get('test', '')} |")
+    tasks = sorted({(r["dataset"], r["split"], ", ".join(r["tasks"])) for r in records})
+    lines += ["", "Tasks: " + "; ".join(f"{ds} {sp}: {t}" for ds, sp, t in tasks)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
