@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -66,3 +67,12 @@ def test_inner_steps_table_keeps_earlier_rows_and_step_columns():
     assert "| tox21 | bmaml | 10 |  |  | 0.7000 ± 0.0100 |" in md
     assert md.index("| tox21 |") < md.index("| sider |")  # datasets in benchmark order
     assert "- 2026-11-23: `python old.py`" in md
+
+
+def test_constant_gap_bound_is_the_mean_absolute_deviation_from_the_median():
+    mod = _script("base_rate_bound")
+    bound, c = mod.constant_gap_bound(np.array([0.1, 0.2, 0.9]))
+    assert c == pytest.approx(0.2) and bound == pytest.approx((0.1 + 0.0 + 0.7) / 3)
+    # no other constant does better
+    grid = np.linspace(0, 1, 201)
+    assert bound <= min(np.mean(np.abs(x - np.array([0.1, 0.2, 0.9]))) for x in grid) + 1e-12
