@@ -62,10 +62,13 @@ def main() -> None:
             print(ds, ln, {r["calibration"]: round(r["mean"], 3) for r in new if r["metric"] == "ece"}, flush=True)
     meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
             "seeds": list(range(args.seeds))}
+    for r in records:
+        r["date"] = meta["date"]
     path = args.out.with_suffix(".json")
-    if path.is_file():  # keep the (dataset, learner) pairs this run did not redo
+    if path.is_file():  # keep the (dataset, learner) pairs this run did not redo, each with its date
+        old = json.loads(path.read_text())
         done = {(r["dataset"], r["learner"]) for r in records}
-        records = [r for r in json.loads(path.read_text())["records"] if (r["dataset"], r["learner"]) not in done] \
+        records = [{"date": old.get("date"), **r} for r in old["records"] if (r["dataset"], r["learner"]) not in done] \
             + records
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**meta, "records": records}, indent=2))
@@ -84,10 +87,11 @@ def markdown(records: list[dict], meta: dict, factors: list[float]) -> str:
     by = {(r["dataset"], r["learner"], r["calibration"], r["metric"]): r for r in records}
     keys = sorted({(r["dataset"], r["learner"]) for r in records}, key=lambda k: (k[1], k[0]))
     variants = _variants(factors)
-    commands = sorted({r["command"] for r in records})
+    commands = sorted({(r.get("date") or meta["date"], r["command"]) for r in records})
     lines = ["# Calibration and the unknown base rate (10-shot test tasks)", "",
-             f"{meta['date']}; {meta['machine']}; seeds {meta['seeds'][0]}..{meta['seeds'][-1]}. Mean ± std over "
-             "seeds of the per-seed test-task average. Commands: " + "; ".join(f"`{c}`" for c in commands) + ".",
+             f"{meta['machine']}; seeds {meta['seeds'][0]}..{meta['seeds'][-1]}. Mean ± std over "
+             "seeds of the per-seed test-task average. Commands (date: command): "
+             + "; ".join(f"{d}: `{c}`" for d, c in commands) + ".",
              "`rate gap` = |mean P(active) − base rate| per task, a lower bound of ECE. The hit-rate columns "
              "use one number from the query labels (its odds times a factor), i.e. what a user who knows (or misjudges) "
              "the assay's hit rate would enter; they are not few-shot figures.", ""]
