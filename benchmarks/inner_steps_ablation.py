@@ -91,6 +91,7 @@ def markdown(records: list[dict], meta: dict) -> str:
         lines.append(f"| {ds} | {ln} | {s} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
+
 if __name__ == "__main__":
     np.seterr(all="ignore")
     main()

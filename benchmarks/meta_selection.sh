@@ -46,7 +46,7 @@ for ds in $DATASETS; do
     runs=()
     for c in $(candidates "$ln"); do
       tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag; csteps=("${steps[@]}"); extra=()
-      while [[ "$cfg" == *"|"* ]]; do  # trailing "|steps" / "|fpN" fields
+      while [[ "$cfg" == *"|"* ]]; do  # trailing "|steps" / "|fpN" / "|init" fields
         opt=${cfg##*|}; cfg=${cfg%|*}
         case $opt in
           fp*) extra+=(--fingerprint-bits "${opt#fp}") ;;
