@@ -63,6 +63,11 @@ class TrainConfig:
     eval_every: int = 200
     val_seeds: int = 3
     val_query_cap: int = 2000
+    # A capped classification query keeps every molecule of its rarer class (up to half the cap), so
+    # ROC-AUC on rare-active assays (MUV: ~20 actives in ~15k) rests on all of them; the calibration is
+    # still fitted on a subsample at the natural ratio. Runs before 2026-11-30 subsampled both classes
+    # in proportion (their configs lack this key; False reproduces them).
+    val_keep_rare: bool = True
     patience: int = 5
     seed: int = 0
     init_encoder: str | None = None  # checkpoint folder whose encoder weights start the run (warm start)
@@ -193,9 +198,12 @@ def validation_score(preds: list[tuple[Prediction, np.ndarray]], task: str) -> f
     return float(np.nanmean(vals)) if vals else float("nan")
 
 
-def _cap_query(episodes, cap: int, seed: int, task: str = "classification"):
-    """Subsample very large validation queries (MUV) to keep selection cheap; stratified by label
-    for classification, uniform for regression."""
+def _cap_query(episodes, cap: int, seed: int, task: str = "classification", keep_rare: bool = False):
+    """Subsample validation queries larger than ``cap`` to keep selection cheap: uniformly for
+    regression; for classification stratified by label in proportion (``keep_rare=False``), or
+    keeping every molecule of the rarer class up to ``cap // 2`` and filling up with the other
+    (``keep_rare=True``: ROC-AUC is unchanged in expectation and far less noisy when actives
+    are few, but the class ratio is no longer the natural one, so do not fit calibration on it)."""
     from assays.episodes import Episode
 
     rng = np.random.default_rng(seed)
@@ -209,7 +217,12 @@ def _cap_query(episodes, cap: int, seed: int, task: str = "classification"):
         else:
             pos = np.flatnonzero(ep.query_y == 1)
             neg = np.flatnonzero(ep.query_y == 0)
-            n_pos = min(len(pos), max(1, int(round(cap * len(pos) / len(ep.query_y)))))
+            if keep_rare and len(pos) <= len(neg):
+                n_pos = min(len(pos), cap // 2)
+            elif keep_rare:
+                n_pos = cap - min(len(neg), cap // 2)
+            else:
+                n_pos = min(len(pos), max(1, int(round(cap * len(pos) / len(ep.query_y)))))
             keep = np.sort(np.concatenate([pos[rng.permutation(len(pos))[:n_pos]],
                                            neg[rng.permutation(len(neg))[: cap - n_pos]]]))
         out.append(Episode(ep.task_name, ep.support_idx, ep.query_idx[keep], ep.support_y, ep.query_y[keep]))
@@ -255,8 +268,10 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
     sampler = iter(EpisodeSampler(train_tasks, cfg.k_shot, cfg.n_query, seed=cfg.seed,
                                   kshot_choices=cfg.kshot_choices))
-    val_eps = _cap_query(evaluation_episodes(val_tasks, cfg.k_shot, seeds=range(1000, 1000 + cfg.val_seeds)),
-                         cfg.val_query_cap, cfg.seed, task) if val_tasks else []
+    full_val = evaluation_episodes(val_tasks, cfg.k_shot, seeds=range(1000, 1000 + cfg.val_seeds)) if val_tasks else []
+    val_eps = _cap_query(full_val, cfg.val_query_cap, cfg.seed, task, keep_rare=cfg.val_keep_rare)
+    # calibration needs the natural class ratio: the proportional subsample (the same episodes when nothing is capped)
+    cal_eps = _cap_query(full_val, cfg.val_query_cap, cfg.seed, task) if cfg.val_keep_rare else val_eps
     task_pos = {t.name: store.positions(t.smiles) for t in train_tasks + val_tasks}
     task_smiles = {t.name: list(t.smiles) for t in val_tasks}
 
@@ -319,7 +334,7 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
     if val_eps:
         from sciml.calibration import fit_calibration
 
-        calibration = fit_calibration(task, validation_predictions(learner, val_eps, task_smiles))
+        calibration = fit_calibration(task, validation_predictions(learner, cal_eps, task_smiles))
         logger.info("post-hoc calibration on validation tasks: %s", calibration)
     cost = {"device": device, "train_seconds": train_seconds, "episodes": step * cfg.tasks_per_step,
             "episodes_per_second": step * cfg.tasks_per_step / max(train_seconds, 1e-9),

@@ -101,6 +101,10 @@ def train(
     val_fraction: float = typer.Option(0.2, help="Fraction of the train tasks held out as validation tasks "
                                        "(few-shot MoleculeNet; MoleculeACE has fixed validation targets)."),
     seed: int = typer.Option(0, help="Seed for weights, episode sampling and the validation split."),
+    val_keep_rare: bool = typer.Option(True, "--val-keep-rare/--val-proportional",
+                                       help="Validation queries over 2,000 molecules keep every molecule of the "
+                                       "rarer class (default; runs before 2026-11-30 subsampled both classes in "
+                                       "proportion). Calibration always uses the proportional subsample."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
@@ -133,6 +137,7 @@ def train(
         fingerprint_bits=fingerprint_bits, k_shot=k_shot, kshot_choices=kchoices, n_query=n_query, steps=steps,
         tasks_per_step=tasks_per_step, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
         patience=patience, seed=seed, init_encoder=str(init_encoder) if init_encoder else None,
+        val_keep_rare=val_keep_rare,
     )
     try:
         res = train_on_dataset(dataset, cfg, out, data_dir=data_dir, val_fraction=val_fraction,
