@@ -271,7 +271,8 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
     full_val = evaluation_episodes(val_tasks, cfg.k_shot, seeds=range(1000, 1000 + cfg.val_seeds)) if val_tasks else []
     val_eps = _cap_query(full_val, cfg.val_query_cap, cfg.seed, task, keep_rare=cfg.val_keep_rare)
     # calibration needs the natural class ratio: the proportional subsample (the same episodes when nothing is capped)
-    cal_eps = _cap_query(full_val, cfg.val_query_cap, cfg.seed, task) if cfg.val_keep_rare else val_eps
+    cal_eps = _cap_query(full_val, cfg.val_query_cap, cfg.seed, task) \
+        if cfg.val_keep_rare and task == "classification" else val_eps
     task_pos = {t.name: store.positions(t.smiles) for t in train_tasks + val_tasks}
     task_smiles = {t.name: list(t.smiles) for t in val_tasks}
 
