@@ -33,7 +33,7 @@ METRICS = ("ece", "rate_gap", "brier")
 
 
 def main() -> None:
-    from pipelines.evaluate import evaluate_learner, machine_description, summarize
+    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description, summarize
     from pipelines.run import build_learner, load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -65,11 +65,7 @@ def main() -> None:
     for r in records:
         r["date"] = meta["date"]
     path = args.out.with_suffix(".json")
-    if path.is_file():  # keep the (dataset, learner) pairs this run did not redo, each with its date
-        old = json.loads(path.read_text())
-        done = {(r["dataset"], r["learner"]) for r in records}
-        records = [{"date": old.get("date"), **r} for r in old["records"] if (r["dataset"], r["learner"]) not in done] \
-            + records
+    records = keep_not_redone(path, records, inherit=("date",))  # each kept row with its own date
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**meta, "records": records}, indent=2))
     args.out.with_suffix(".md").write_text(markdown(records, meta, factors))

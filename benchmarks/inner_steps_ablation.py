@@ -24,7 +24,7 @@ import numpy as np
 
 
 def main() -> None:
-    from pipelines.evaluate import evaluate_learner, machine_description
+    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description
     from pipelines.run import DEFAULT_SHOTS, benchmark_of, build_learner, load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -56,11 +56,7 @@ def main() -> None:
     for r in records:
         r.update(command=command, date=date)
     path = args.out.with_suffix(".json")
-    if path.is_file():  # keep the (dataset, learner) pairs this run did not redo
-        old = json.loads(path.read_text())
-        done = {(r["dataset"], r["learner"]) for r in records}
-        records = [{"command": old.get("command"), "date": old.get("date"), **r} for r in old["records"]
-                   if (r["dataset"], r["learner"]) not in done] + records
+    records = keep_not_redone(path, records)
     meta = {"date": date, "machine": machine_description(), "seeds": list(range(args.seeds))}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**meta, "records": records}, indent=2))

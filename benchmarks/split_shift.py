@@ -23,7 +23,7 @@ import numpy as np
 
 
 def main() -> None:
-    from pipelines.evaluate import evaluate_learner, machine_description
+    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description
     from pipelines.run import build_learner, load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -53,10 +53,7 @@ def main() -> None:
                                     "n_seeds": int(len(per_seed)), "command": command, "date": date})
                 print(ds, ln, split, {r["shots"]: round(r["mean"], 4) for r in records[-len(shots):]}, flush=True)
     path = args.out.with_suffix(".json")
-    if path.is_file():  # keep the (dataset, learner) pairs this run did not redo
-        done = {(r["dataset"], r["learner"]) for r in records}
-        records = [r for r in json.loads(path.read_text())["records"] if (r["dataset"], r["learner"]) not in done] \
-            + records
+    records = keep_not_redone(path, records)
     meta = {"machine": machine_description(), "seeds": list(range(args.seeds))}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**meta, "records": records}, indent=2))

@@ -187,6 +187,21 @@ def record_key(r: dict) -> tuple:
     return (r["benchmark"], r["dataset"], r["learner"], r["shots"], r.get("calibration", "none"), r["metric"])
 
 
+def keep_not_redone(path: Path, records: list[dict], inherit: tuple[str, ...] = ("command", "date")) -> list[dict]:
+    """``records`` after the records of the analysis JSON at ``path`` (``{..., "records": [...]}``)
+    whose (dataset, learner) pair ``records`` does not redo.
+
+    A kept record that lacks one of the ``inherit`` keys takes it from that file's top level
+    (older files kept the command and date there), so each row keeps its own provenance.
+    """
+    if not path.is_file():
+        return list(records)
+    old = json.loads(path.read_text())
+    done = {(r["dataset"], r["learner"]) for r in records}
+    top = {k: old[k] for k in inherit if k in old}
+    return [{**top, **r} for r in old["records"] if (r["dataset"], r["learner"]) not in done] + list(records)
+
+
 def merge_records(path: Path, new: list[dict]) -> list[dict]:
     """Write ``new`` into the JSON list at ``path``, replacing records with the same
     (benchmark, dataset, learner, shots, calibration, metric) key and keeping all others."""
