@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,7 +29,7 @@ def constant_gap_bound(rates: np.ndarray) -> tuple[float, float]:
 
 
 def main() -> None:
-    from pipelines.evaluate import machine_description
+    from pipelines.evaluate import machine_description, script_command
     from pipelines.run import load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -50,7 +48,7 @@ def main() -> None:
                         "oracle_constant": c, "ece_bound_oracle_constant": bound,
                         "train_val_median_rate": float(np.median(seen)),
                         "gap_at_train_val_median": float(np.mean(np.abs(np.median(seen) - test)))})
-    meta = {"command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+    meta = {"command": script_command(),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps({**meta, "records": records}, indent=2))

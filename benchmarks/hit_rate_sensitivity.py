@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +32,7 @@ METRICS = ("ece", "rate_gap", "brier")
 
 
 def main() -> None:
-    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description, summarize
+    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description, script_command, summarize
     from pipelines.run import build_learner, load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,7 +45,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/hit_rate_sensitivity"))
     args = ap.parse_args()
     factors = [float(f) for f in args.factors.split(",")]
-    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    command = script_command()
     records = []
     for ds in args.datasets.split(","):
         coll = load_collection(ds)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,7 +22,7 @@ import numpy as np
 
 
 def main() -> None:
-    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description
+    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description, script_command
     from pipelines.run import DEFAULT_SHOTS, benchmark_of, build_learner, load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,7 +49,7 @@ def main() -> None:
                     records.append({"dataset": ds, "learner": ln, "inner_steps": k, "shots": int(s), "metric": metric,
                                     "mean": float(vals.mean()), "std": float(vals.std(ddof=0)), "n_seeds": int(len(vals))})
                 print(ds, ln, k, {int(s): round(float(v.mean()), 4) for s, v in per_seed}, flush=True)
-    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    command = script_command()
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     for r in records:
         r.update(command=command, date=date)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,6 +37,8 @@ def paired(per_episode: pd.DataFrame, a: str, b: str, metric: str, shots: int, d
 
 
 def main() -> None:
+    from pipelines.evaluate import script_command
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--benchmark", default="fewshot_moleculenet")
     ap.add_argument("--pairs", default="bmaml:maml", help="Comma-separated A:B pairs (reports A - B).")
@@ -57,7 +57,7 @@ def main() -> None:
                 r = paired(eps, a, b, args.metric, k, ds)
                 if r:
                     records.append({"dataset": ds, "a": a, "b": b, "metric": args.metric, "shots": k, **r})
-    meta = {"command": "python " + " ".join(shlex.quote(x) for x in sys.argv),
+    meta = {"command": script_command(),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
             "source": str(args.results_dir / f"{args.benchmark}_episodes.csv.gz")}
     out = args.results_dir / f"paired_{args.benchmark}"

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import numpy as np
 
 
 def main() -> None:
-    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description
+    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description, script_command
     from pipelines.run import build_learner, load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -34,7 +32,7 @@ def main() -> None:
     ap.add_argument("--checkpoint", default="runs/{learner}-{dataset}")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/split_shift"))
     args = ap.parse_args()
-    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    command = script_command()
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     shots = [int(s) for s in args.shots.split(",")]
     records = []

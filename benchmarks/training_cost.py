@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -125,9 +124,9 @@ def main() -> None:
             ln = label
             print(f"{ln:9s} {ds:12s} {rows[-1]['episodes_per_second']:6.1f} episodes/s, "
                   f"peak RSS {rows[-1]['peak_rss_mb']:.0f} MB", flush=True)
-    from pipelines.evaluate import machine_description
+    from pipelines.evaluate import machine_description, script_command
 
-    meta = {"command": "python " + " ".join(shlex.quote(x) for x in sys.argv),
+    meta = {"command": script_command(),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": machine_description(),
             "load_average": os.getloadavg(), "seed": a.seed, "encoder": ENCODER, "episode_shapes": SHAPES}

@@ -176,6 +176,15 @@ def _cpu_model() -> str:
     return "unknown CPU"
 
 
+def script_command(argv: list[str] | None = None) -> str:
+    """The command line of a benchmark script as written into its result files:
+    ``python <script> <args...>``, shell-quoted (``argv`` defaults to ``sys.argv``)."""
+    import shlex
+    import sys
+
+    return "python " + " ".join(shlex.quote(a) for a in (sys.argv if argv is None else argv))
+
+
 def machine_description(cpu_model: bool = False) -> str:
     """The machine a benchmark ran on, as written into every result file:
     ``"host (arch, N CPU cores[, CPU model], OS)"``."""

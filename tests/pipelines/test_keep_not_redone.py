@@ -27,3 +27,10 @@ def test_rows_not_redone_are_kept_with_the_old_files_command_and_date(tmp_path):
 def test_no_file_means_just_the_new_records(tmp_path):
     new = [{"dataset": "muv", "learner": "rf"}]
     assert keep_not_redone(tmp_path / "missing.json", new) == new
+
+
+def test_script_command_is_the_quoted_python_command_line():
+    from pipelines.evaluate import script_command
+
+    assert script_command(["benchmarks/x.py", "--pairs", "bmaml:maml", "--note", "a b"]) == \
+        "python benchmarks/x.py --pairs bmaml:maml --note 'a b'"
