@@ -183,7 +183,7 @@ def build_support(table: InputTable, smiles_col: str, value_col: str, mode: str,
         threshold=threshold if mode == KIND_THRESHOLD else None,
         positive_label=positive_label if mode == KIND_CLASSIFICATION else None)
     meta = dict(task.meta)
-    return SupportSet(list(task.smiles), np.asarray(task.labels, dtype=np.float64), kind, report, smiles_col, value_col,
+    return SupportSet(list(task.inputs), np.asarray(task.labels, dtype=np.float64), kind, report, smiles_col, value_col,
                       report.attrs.get("kind_reason", ""), table, meta.get("threshold"),
                       meta.get("positive") or (f">= {threshold:g}" if mode == KIND_THRESHOLD else None), meta=meta)
 

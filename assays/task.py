@@ -23,39 +23,42 @@ class InvalidRow:
 
     file: str
     row: int
-    smiles: str
+    input: str
     reason: str
 
 
 @dataclass
 class Task:
-    """One few-shot task: molecules (SMILES) with one label each.
+    """One few-shot task: inputs of one domain (SMILES for molecules) with one label each.
 
     Attributes
     ----------
     name : str
         Unique task name, e.g. ``"tox21/NR-AR"``.
-    smiles : list[str]
-        Inputs, all RDKit-parseable (loaders drop invalid ones and report them).
+    inputs : list[str]
+        Inputs, all valid in ``domain`` (loaders drop invalid ones and report them).
     labels : np.ndarray
         Shape ``[n]``, float. 0/1 for classification.
     kind : {"classification", "regression"}
     source : str
         Where the task came from (file name or dataset id).
+    domain : str
+        Name of the input domain (:data:`sciml.domains.DOMAINS`).
     """
 
     name: str
-    smiles: list[str]
+    inputs: list[str]
     labels: np.ndarray
     kind: TaskKind
     source: str = ""
     meta: dict = field(default_factory=dict)
+    domain: str = "molecules"
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.float64)
-        if self.labels.ndim != 1 or len(self.labels) != len(self.smiles):
+        if self.labels.ndim != 1 or len(self.labels) != len(self.inputs):
             raise ValueError(
-                f"Task {self.name!r}: {len(self.smiles)} inputs but labels of shape {self.labels.shape}"
+                f"Task {self.name!r}: {len(self.inputs)} inputs but labels of shape {self.labels.shape}"
             )
         if np.isnan(self.labels).any():
             raise ValueError(f"Task {self.name!r}: labels contain NaN (drop unmeasured rows first)")
@@ -63,7 +66,7 @@ class Task:
             raise ValueError(f"Task {self.name!r}: unknown kind {self.kind!r}")
 
     def __len__(self) -> int:
-        return len(self.smiles)
+        return len(self.inputs)
 
     @property
     def n_positive(self) -> int:
@@ -78,11 +81,12 @@ class Task:
         idx = np.asarray(list(idx), dtype=np.int64)
         return Task(
             name=self.name,
-            smiles=[self.smiles[i] for i in idx],
+            inputs=[self.inputs[i] for i in idx],
             labels=self.labels[idx],
             kind=self.kind,
             source=self.source,
             meta=dict(self.meta),
+            domain=self.domain,
         )
 
 
@@ -135,16 +139,16 @@ class TaskCollection:
         return [self.tasks[n] for n in getattr(self, part)]
 
     @property
-    def all_smiles(self) -> list[str]:
-        """Unique SMILES over all tasks, in first-seen order."""
+    def all_inputs(self) -> list[str]:
+        """Unique inputs over all tasks, in first-seen order."""
         seen: dict[str, None] = {}
         for t in self.tasks.values():
-            for s in t.smiles:
+            for s in t.inputs:
                 seen.setdefault(s, None)
         return list(seen)
 
     def summary(self) -> str:
         return (
             f"{self.name}: {len(self.tasks)} tasks ({len(self.train)} train / {len(self.val)} val / "
-            f"{len(self.test)} test), {len(self.all_smiles)} molecules, {len(self.invalid)} invalid rows"
+            f"{len(self.test)} test), {len(self.all_inputs)} inputs, {len(self.invalid)} invalid rows"
         )

@@ -45,7 +45,7 @@ def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step:
     from assays.episodes import EpisodeSampler
     from pipelines.run import load_collection
     from pipelines.train import TrainConfig, _task_kind, build_model
-    from sciml.featurize.molecules import MolGraphFeaturizer
+    from sciml.domains.molecules.graphs import MolGraphFeaturizer
     from sciml.graphs import GraphStore
     from sciml.learners.base import TargetScaler
 
@@ -56,8 +56,8 @@ def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step:
     cfg = TrainConfig(learner=learner, encoder_config=dict(ENCODER), seed=seed, learner_config=learner_config or {},
                       **SHAPES[dataset])
     featurizer = MolGraphFeaturizer()
-    store = GraphStore(featurizer, list(dict.fromkeys(s for t in tasks for s in t.smiles)), progress=False)
-    pos = {t.name: store.positions(t.smiles) for t in tasks}
+    store = GraphStore(featurizer, list(dict.fromkeys(s for t in tasks for s in t.inputs)), progress=False)
+    pos = {t.name: store.positions(t.inputs) for t in tasks}
     model = build_model(cfg, featurizer, task)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     sampler = iter(EpisodeSampler(tasks, cfg.k_shot, cfg.n_query, seed=seed, kshot_choices=cfg.kshot_choices))

@@ -91,13 +91,13 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     if len(kind) != 1:
         raise ValueError(f"{collection.name}: {split} tasks mix {sorted(kind)}")
     metrics_fn = EPISODE_METRICS[kind.pop()]
-    smiles = list(dict.fromkeys(s for t in tasks for s in t.smiles))
+    smiles = list(dict.fromkeys(s for t in tasks for s in t.inputs))
     t0 = time.time()
     X = learner.featurize(smiles)
     logger.info("%s: featurized %d test molecules of %s in %.1fs", learner.name, len(smiles),
                 collection.name, time.time() - t0)
     pos = {s: i for i, s in enumerate(smiles)}
-    task_rows = {t.name: np.fromiter((pos[s] for s in t.smiles), dtype=np.int64, count=len(t)) for t in tasks}
+    task_rows = {t.name: np.fromiter((pos[s] for s in t.inputs), dtype=np.int64, count=len(t)) for t in tasks}
     seeds = list(seeds)
     # known-hit-rate rows need a Platt calibration that records its reference base rate
     rate_rows = bool(calibration) and calibration.get("method") == "platt" and "base_rate" in calibration

@@ -48,7 +48,7 @@ def _calibration_refit(learner, coll, train_cfg: dict, task: str) -> dict:
     k = int(train_cfg.get("k_shot", 10))
     eps = evaluation_episodes(val_tasks, k, seeds=range(1000, 1000 + int(train_cfg.get("val_seeds", 3))))
     eps = _cap_query(eps, int(train_cfg.get("val_query_cap", 2000)), int(train_cfg.get("seed", 0)), task)
-    return fit_calibration(task, validation_predictions(learner, eps, {t.name: list(t.smiles) for t in val_tasks}))
+    return fit_calibration(task, validation_predictions(learner, eps, {t.name: list(t.inputs) for t in val_tasks}))
 
 
 def _open_for_validation(checkpoint: Path, dataset: str, data_dir) -> tuple[dict, object, str]:

@@ -30,7 +30,7 @@ import torch
 from assays.episodes import EpisodeSampler, evaluation_episodes
 from assays.task import TaskCollection
 from sciml.encoders import build_encoder
-from sciml.featurize.molecules import MolGraphFeaturizer
+from sciml.domains.molecules.graphs import MolGraphFeaturizer
 from sciml.graphs import GraphStore
 from sciml.learners.base import Prediction, TargetScaler
 from sciml.metrics import r2, roc_auc
@@ -254,7 +254,7 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
     val_tasks = collection.split("val")
     task = _task_kind(train_tasks + val_tasks)
     metric = "roc_auc" if task == "classification" else "r2"
-    smiles = list(dict.fromkeys(s for t in train_tasks + val_tasks for s in t.smiles))
+    smiles = list(dict.fromkeys(s for t in train_tasks + val_tasks for s in t.inputs))
     store = GraphStore(featurizer, smiles, progress=progress)
     logger.info("meta-training %s (%s) on %d train tasks, selecting on %d validation tasks, %d molecules",
                 cfg.learner, task, len(train_tasks), len(val_tasks), len(store))
@@ -273,8 +273,8 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
     # calibration needs the natural class ratio: the proportional subsample (the same episodes when nothing is capped)
     cal_eps = _cap_query(full_val, cfg.val_query_cap, cfg.seed, task) \
         if cfg.val_keep_rare and task == "classification" else val_eps
-    task_pos = {t.name: store.positions(t.smiles) for t in train_tasks + val_tasks}
-    task_smiles = {t.name: list(t.smiles) for t in val_tasks}
+    task_pos = {t.name: store.positions(t.inputs) for t in train_tasks + val_tasks}
+    task_smiles = {t.name: list(t.inputs) for t in val_tasks}
 
     history: list[dict] = []
     best = (-float("inf"), 0, copy.deepcopy(model.state_dict()))

@@ -18,7 +18,7 @@ from torch import nn
 
 import sciml
 from sciml.encoders import build_encoder
-from sciml.featurize.molecules import FeaturizerSpec, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import FeaturizerSpec, MolGraphFeaturizer
 
 logger = logging.getLogger(__name__)
 

@@ -295,7 +295,7 @@ def predict(
         if hit_rate is not None and t.kind != "classification":
             _fail(f"--hit-rate applies to classification only; {support} was read as {t.kind}")
         model = FewShotModel.from_checkpoint(checkpoint, task=t.kind, device=device, level=level, hit_rate=hit_rate)
-        model.fit(t.smiles, t.labels)
+        model.fit(t.inputs, t.labels)
         qdf = read_table(query)
         col = smiles_col if smiles_col in qdf.columns else _guess_smiles_column(qdf, query)
         smiles = qdf[col].tolist()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sciml.featurize.fingerprints import morgan_fingerprints, tanimoto_matrix
+from sciml.domains.molecules.fingerprints import morgan_fingerprints, tanimoto_matrix
 
 __all__ = ["applicability_domain"]
 

@@ -106,7 +106,7 @@ def parse_smiles_column(
         if reason is not None:
             valid[i] = False
             raw = value if isinstance(value, str) else ("" if _is_empty_cell(value) else str(value))
-            invalid.append(InvalidRow(file=file, row=i, smiles=raw, reason=reason))
+            invalid.append(InvalidRow(file=file, row=i, input=raw, reason=reason))
     if invalid:
         rows = ", ".join(str(r.row) for r in invalid[:_N_ROWS_IN_SUMMARY])
         more = ", ..." if len(invalid) > _N_ROWS_IN_SUMMARY else ""

@@ -137,7 +137,7 @@ def load_multitask_csv(
         task_name = f"{name}/{col}"
         tasks[task_name] = Task(
             name=task_name,
-            smiles=smiles[keep].tolist(),
+            inputs=smiles[keep].tolist(),
             labels=labels,
             kind=col_kind,
             source=path.name,

@@ -950,7 +950,7 @@ def load_user_table(
         meta["threshold"] = decision.threshold
     task = Task(
         name=name,
-        smiles=report.loc[ok, "smiles"].tolist(),
+        inputs=report.loc[ok, "smiles"].tolist(),
         labels=report.loc[ok, "value"].to_numpy(dtype=np.float64),
         kind=decision.kind,
         source=src,

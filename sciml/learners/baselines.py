@@ -4,7 +4,7 @@
 * :class:`KNNTanimotoBaseline` (``"knn"``): similarity-weighted vote of the ``k``
   most Tanimoto-similar support molecules.
 
-Both featurize with :func:`sciml.featurize.fingerprints.morgan_fingerprints`
+Both featurize with :func:`sciml.domains.molecules.fingerprints.morgan_fingerprints`
 (radius 2, 2048 bits by default) and predict the probability of class 1
 (``task="classification"``) or a value with a spread (``task="regression"``).
 """
@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.exceptions import NotFittedError
 
-from sciml.featurize.fingerprints import morgan_fingerprints, tanimoto_matrix
+from sciml.domains.molecules.fingerprints import morgan_fingerprints, tanimoto_matrix
 from sciml.learners.base import FewShotLearner, Prediction, check_support
 
 __all__ = ["RandomForestBaseline", "KNNTanimotoBaseline"]

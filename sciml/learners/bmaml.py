@@ -469,7 +469,7 @@ class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
     Parameters
     ----------
     model : BMAML
-    featurizer : sciml.featurize.molecules.MolGraphFeaturizer
+    featurizer : sciml.domains.molecules.graphs.MolGraphFeaturizer
     device : str, optional
         Default ``"cuda"`` when available.
     batch_size : int, default 256

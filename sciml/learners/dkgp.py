@@ -271,7 +271,7 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
     Parameters
     ----------
     model : DeepKernelGP
-    featurizer : sciml.featurize.molecules.MolGraphFeaturizer
+    featurizer : sciml.domains.molecules.graphs.MolGraphFeaturizer
     device : str, optional
         Where the encoder runs (default ``"cuda"`` when available). GP algebra runs on
         the CPU in float64.

@@ -95,7 +95,7 @@ def tanimoto_kernel(A: Tensor, B: Tensor) -> Tensor:
     """Tanimoto (Jaccard) kernel on binary fingerprints, ``|a & b| / |a | b|``.
 
     Any non-zero entry counts as an on-bit, as in
-    :func:`sciml.featurize.fingerprints.tanimoto_matrix`; for 0/1 vectors this is also the
+    :func:`sciml.domains.molecules.fingerprints.tanimoto_matrix`; for 0/1 vectors this is also the
     min-max kernel ``sum(min(a, b)) / sum(max(a, b))``. It is positive semi-definite
     (Ralaivola et al. 2005). A pair of all-zero rows gets 0 (not NaN), so an all-zero
     fingerprint has zero prior variance (the matrix stays PSD: such rows and columns are

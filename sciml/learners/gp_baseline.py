@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from sciml.featurize.fingerprints import morgan_fingerprints
+from sciml.domains.molecules.fingerprints import morgan_fingerprints
 from sciml.learners.base import FewShotLearner, Prediction, check_support
 from sciml.learners.baselines import _check_features, _not_fitted
 from sciml.learners.gp import ExactGP, LaplaceGPClassifier, probability_summary

@@ -473,7 +473,7 @@ class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
     Parameters
     ----------
     model : MAML
-    featurizer : sciml.featurize.molecules.MolGraphFeaturizer
+    featurizer : sciml.domains.molecules.graphs.MolGraphFeaturizer
     device : str, optional
         Default ``"cuda"`` when available. The model is moved there.
     batch_size : int, default 256

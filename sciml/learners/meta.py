@@ -106,7 +106,7 @@ class ConfigModelLearnerMixin(MetaLearnerMixin):
     Parameters (of the constructor)
     -------------------------------
     model : nn.Module
-    featurizer : sciml.featurize.molecules.MolGraphFeaturizer
+    featurizer : sciml.domains.molecules.graphs.MolGraphFeaturizer
     device : str, optional
         Default ``"cuda"`` when available; the model is moved there.
     batch_size : int, default 256

@@ -16,11 +16,11 @@ from assays.task import Task
 def clf_task(name: str, n_pos: int, n_neg: int, seed: int = 0) -> Task:
     labels = np.array([1.0] * n_pos + [0.0] * n_neg)
     np.random.default_rng(seed).shuffle(labels)
-    return Task(name=name, smiles=[f"C{'C' * i}" for i in range(len(labels))], labels=labels, kind="classification")
+    return Task(name=name, inputs=[f"C{'C' * i}" for i in range(len(labels))], labels=labels, kind="classification")
 
 
 def reg_task(name: str, n: int) -> Task:
-    return Task(name=name, smiles=["C" * (i + 1) for i in range(n)], labels=np.arange(n) * 0.5, kind="regression")
+    return Task(name=name, inputs=["C" * (i + 1) for i in range(n)], labels=np.arange(n) * 0.5, kind="regression")
 
 
 def assert_consistent(ep: Episode, task: Task) -> None:

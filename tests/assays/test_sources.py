@@ -43,7 +43,7 @@ def test_parse_smiles_column_reasons_and_rows(caplog):
         (7, REASON_EMPTY),
     ]
     assert all(r.file == "f.csv" for r in invalid)
-    assert invalid[3].smiles == "C1CC"
+    assert invalid[3].input == "C1CC"
     summary = [r.getMessage() for r in caplog.records]
     assert len(summary) == 1 and "f.csv" in summary[0] and "6 of 8" in summary[0] and "1, 2, 3, 4, 6" in summary[0]
 
@@ -75,13 +75,13 @@ def test_multitask_labels_stay_aligned_with_molecules(tmp_path):
 
     act = tasks["assay/active"]
     assert act.kind == "classification"
-    assert act.smiles == ["CCO", "CCN", "CC(=O)O", "CCCl"]
+    assert act.inputs == ["CCO", "CCN", "CC(=O)O", "CCCl"]
     assert act.labels.tolist() == [1, 1, 0, 0]
 
     val = tasks["assay/value"]
     assert val.kind == "regression"
     # value = row + 0.5, so each label names the row it came from
-    assert dict(zip(val.smiles, val.labels)) == {"CCO": 0.5, "c1ccccc1": 2.5, "CCN": 3.5, "CCCl": 6.5}
+    assert dict(zip(val.inputs, val.labels)) == {"CCO": 0.5, "c1ccccc1": 2.5, "CCN": 3.5, "CCCl": 6.5}
     assert val.meta == {"column": "value", "column_index": 1}
     assert val.source == "assay.csv"
 
@@ -97,8 +97,8 @@ def test_multitask_smiles_col_not_first(tmp_path):
     path = write(tmp_path / "t.csv", "y1,mol,y2\n1,CCO,0\n0,CCN,1\n1,NA,1\n")
     tasks, invalid = load_multitask_csv(path, smiles_col="mol")
     assert list(tasks) == ["t/y1", "t/y2"]
-    assert tasks["t/y2"].smiles == ["CCO", "CCN"] and tasks["t/y2"].labels.tolist() == [0, 1]
-    assert [r.row for r in invalid] == [2] and invalid[0].smiles == "NA"
+    assert tasks["t/y2"].inputs == ["CCO", "CCN"] and tasks["t/y2"].labels.tolist() == [0, 1]
+    assert [r.row for r in invalid] == [2] and invalid[0].input == "NA"
     with pytest.raises(ValueError, match="no column 'nope'"):
         load_multitask_csv(path, smiles_col="nope")
 
@@ -156,7 +156,7 @@ def test_fewshot_split_from_json(tmp_path):
     assert coll.test == ["tox21/t5"]
     assert "tox21/sparse" not in coll.tasks and len(coll.tasks) == 5
     assert [r.row for r in coll.invalid] == [2]
-    assert coll.tasks["tox21/t2"].smiles == ["CCO", "CCN", "c1ccccc1"]
+    assert coll.tasks["tox21/t2"].inputs == ["CCO", "CCN", "c1ccccc1"]
     assert coll.tasks["tox21/t2"].labels.tolist() == [1, 0, 1]
     assert all(t.kind == "classification" for t in coll.tasks.values())
     # another validation seed gives another (still disjoint) carve-out; the molecules folder itself is accepted
@@ -206,10 +206,10 @@ def test_moleculeace_labels_units_and_split(tmp_path):
     assert (coll.train, coll.val, coll.test) == (["CHEMBL1_Ki"], ["CHEMBL3_Ki"], ["CHEMBL2_EC50"])
     ki = coll.tasks["CHEMBL1_Ki"]
     assert ki.kind == "regression" and ki.meta == {"unit": "pKi"}
-    assert ki.smiles == ["CCO", "CCN"]
+    assert ki.inputs == ["CCO", "CCN"]
     np.testing.assert_allclose(ki.labels, [8.0, 6.0])  # 10 nM -> pKi 8, 1 uM -> 6
     assert coll.tasks["CHEMBL2_EC50"].meta == {"unit": "pEC50"}
-    assert coll.tasks["CHEMBL3_Ki"].smiles == ["CC"]
+    assert coll.tasks["CHEMBL3_Ki"].inputs == ["CC"]
     assert [(r.file, r.row) for r in coll.invalid] == [("CHEMBL1_Ki.csv.gz", 1), ("CHEMBL3_Ki.csv.gz", 1)]
 
     (root / "molecules/moleculeace/CHEMBL3_Ki.csv.gz").unlink()
@@ -223,7 +223,7 @@ def test_moleculeace_labels_units_and_split(tmp_path):
 def _check_disjoint(coll):
     test = set(coll.test)
     assert not test & set(coll.train) and not test & set(coll.val) and not set(coll.train) & set(coll.val)
-    train_smiles = {s for t in coll.split("train") for s in t.smiles}
+    train_smiles = {s for t in coll.split("train") for s in t.inputs}
     assert train_smiles  # sanity
 
 
@@ -235,8 +235,8 @@ def test_real_tox21_and_sider_splits(shared_data_dir):
     _check_disjoint(tox21)
     # the file has a few SMILES RDKit rejects; they are reported and dropped, not fatal
     assert all(r.file == "tox21.csv.gz" and 0 <= r.row < 7831 for r in tox21.invalid)
-    bad = {r.smiles for r in tox21.invalid}
-    assert not bad & set(tox21.all_smiles)
+    bad = {r.input for r in tox21.invalid}
+    assert not bad & set(tox21.all_inputs)
     for task in tox21.tasks.values():
         assert task.kind == "classification" and task.n_positive > 100 and task.n_negative > 1000
 

@@ -44,7 +44,7 @@ def test_report_has_one_row_per_input_row_and_task_only_ok_rows(tmp_path):
     assert report.value[0] == 5.5 and np.isnan(report.value[1:6]).all() and report.value[6] == 8.25
 
     assert task.name == "user" and task.kind == "regression" and task.source == "mine.csv"
-    assert task.smiles == ["CCO", "c1ccccc1"] and task.labels.tolist() == [5.5, 8.25]
+    assert task.inputs == ["CCO", "c1ccccc1"] and task.labels.tolist() == [5.5, 8.25]
     assert task.meta == {"smiles_col": "SMILES", "value_col": "pIC50"}
 
 
@@ -58,7 +58,7 @@ def test_tsv_gzip_semicolon_and_file_objects(tmp_path):
     with gzip.open(gz, "wt") as fh:
         fh.write("smi,y\nCCO,1.5\nCCN,2.5\n")
     task, _ = load_user_table(gz)
-    assert task.smiles == ["CCO", "CCN"] and task.kind == "regression"
+    assert task.inputs == ["CCO", "CCN"] and task.kind == "regression"
 
     semi = tmp_path / "t.txt"
     semi.write_text("Structure;Activity\nCCO;1,5\nCCN;2\nCCC;3\n")
@@ -74,7 +74,7 @@ def test_dataframe_input_with_nan_and_none():
     task, report = load_user_table(df)
     assert report.status.tolist() == ["ok", "invalid structure", "missing value", "ok"]
     assert report.smiles.tolist() == ["CCO", "", "CCN", "CCC"]
-    assert task.smiles == ["CCO", "CCC"] and task.labels.tolist() == [1.0, 0.5]
+    assert task.inputs == ["CCO", "CCC"] and task.labels.tolist() == [1.0, 0.5]
 
 
 def test_explicit_columns_case_insensitive_and_missing_column(tmp_path):

@@ -77,7 +77,7 @@ def test_excel_from_path_and_bytes(tmp_path):
     for source, kw in ((path, {}), (data, {"filename": "plate.xlsx"}), (data, {})):  # last: sniffed from content
         task, report = load_user_table(source, **kw)
         assert report.status.tolist() == ["ok", "ok", "non-numeric value"]  # fully blank sheet row skipped
-        assert task.smiles == ["CCO", "CCN"] and task.labels.tolist() == [5.5, 7.0]
+        assert task.inputs == ["CCO", "CCN"] and task.labels.tolist() == [5.5, 7.0]
         assert task.meta["value_col"] == "pEC50"
     df = read_table(data, filename="plate.xlsx")
     assert df.columns.tolist() == ["Compound", "SMILES", "pEC50"] and df["pEC50"].tolist() == ["5.5", "7", "n.d."]
@@ -118,7 +118,7 @@ def test_sdf_structures_properties_unreadable_records_and_missing_property(tmp_p
     task, report = load_user_table(path, value_col="pKi")
     assert report.status.tolist() == ["ok", "missing value", "invalid structure", "ok"]
     assert "SDF record 3" in report.error[2] and report.error[1] == "no value"
-    assert task.smiles == ["CCO", "CCCl"] and task.labels.tolist() == [6.5, 7.25]
+    assert task.inputs == ["CCO", "CCCl"] and task.labels.tolist() == [6.5, 7.25]
     assert load_user_table(path)[0].meta["value_col"] == "pKi"  # the only numeric property
 
 
@@ -225,7 +225,7 @@ def test_duplicates_merged_and_conflicting_by_canonical_smiles():
     assert "row 0" in report.error[1] and "row 4" in report.error[6]
     assert "row 3" in report.error[2] and "row 2" in report.error[3] and "6.5" in report.error[2]
     assert np.isnan(report.value[[1, 2, 3, 5, 6]]).all()
-    assert task.smiles == ["CCO", "CCN", "CCCl"] and task.labels.tolist() == [5.0, 7.0, 8.0]
+    assert task.inputs == ["CCO", "CCN", "CCCl"] and task.labels.tolist() == [5.0, 7.0, 8.0]
     assert status_counts(report) == {"ok": 3, "duplicate (conflicting values)": 2, "duplicate (merged)": 3}
     assert set(status_counts(report)) <= set(STATUSES)
 

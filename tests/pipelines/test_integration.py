@@ -86,8 +86,8 @@ def test_synthetic_collection_is_usable():
     for t in coll.tasks.values():
         need = 2 + 4 if t.name in TRAIN else 2 + 1
         assert t.n_positive >= need and t.n_negative >= need, t.name
-    assert not test_only & {s for n in TRAIN + VAL for s in coll.tasks[n].smiles}
-    assert test_only <= set(coll.tasks[TEST[0]].smiles)
+    assert not test_only & {s for n in TRAIN + VAL for s in coll.tasks[n].inputs}
+    assert test_only <= set(coll.tasks[TEST[0]].inputs)
 
 
 @pytest.mark.slow
@@ -108,7 +108,7 @@ def test_train_checkpoint_evaluate_report(tmp_path, monkeypatch):
     res = meta_train(guarded, cfg, device="cpu", progress=False)
     assert len(stores) == 1
     featurized = set(stores[0])
-    assert featurized == {s for n in TRAIN + VAL for s in coll.tasks[n].smiles}
+    assert featurized == {s for n in TRAIN + VAL for s in coll.tasks[n].inputs}
     assert not featurized & test_only
 
     assert res.steps_run == 30

@@ -13,7 +13,7 @@ from pipelines.select import grid_candidates, select_test_time, selection_markdo
 from sciml.api import FewShotModel
 from sciml.checkpoint import CheckpointError, save_checkpoint
 from sciml.encoders import build_encoder
-from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
 from sciml.learners import LEARNERS, make_learner
 from tests.pipelines.test_integration import _collection
 

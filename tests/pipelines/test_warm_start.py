@@ -7,7 +7,7 @@ import torch
 
 from pipelines.train import TrainConfig, build_model, init_encoder_from, learner_class, meta_train
 from sciml.checkpoint import save_checkpoint
-from sciml.featurize.molecules import MolGraphFeaturizer
+from sciml.domains.molecules.graphs import MolGraphFeaturizer
 from tests.pipelines.test_integration import TEST, TINY, TRAIN, VAL, _collection
 
 

@@ -10,7 +10,7 @@ import torch
 from sciml.api import FewShotClassifier
 from sciml.checkpoint import CheckpointError, save_checkpoint
 from sciml.encoders import build_encoder
-from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
 from sciml.graphs import embed_smiles
 from sciml.learners.base import SupportSetError
 from sciml.learners.protonet import ProtoNet, prototypes, squared_distances

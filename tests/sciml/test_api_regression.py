@@ -13,7 +13,7 @@ import torch
 from sciml.api import FewShotModel, load
 from sciml.checkpoint import save_checkpoint
 from sciml.encoders import build_encoder
-from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
 from sciml.learners import LEARNERS, make_learner
 from sciml.learners.base import SupportSetError
 

@@ -13,7 +13,7 @@ from torch import nn
 from torch_geometric.data import Batch
 
 from sciml.encoders.gin import GINEConfig, GINEncoder
-from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
 from sciml.learners.base import FewShotLearner, Prediction, SupportSetError
 from sciml.learners.bmaml import (BMAML, BMAMLConfig, BMAMLLearner, mixture_interval, mixture_prediction,
                                   rbf_kernel, svgd_direction, svgd_step)

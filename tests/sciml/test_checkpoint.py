@@ -13,7 +13,7 @@ from torch_geometric.data import Batch
 import sciml
 from sciml.checkpoint import CONFIG, WEIGHTS, CheckpointError, load_checkpoint, read_config, save_checkpoint
 from sciml.encoders import build_encoder
-from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, MolGraphFeaturizer
 from sciml.graphs import embed_smiles
 from sciml.learners.protonet import ProtoNet
 

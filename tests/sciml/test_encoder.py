@@ -7,7 +7,7 @@ import torch
 from torch_geometric.data import Batch
 
 from sciml.encoders import ENCODERS, GINEConfig, GINEncoder, build_encoder
-from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
 
 SMILES = ["CCO", "c1ccccc1", "CC(=O)Nc1ccc(O)cc1", "[NH4+]", "C/C=C/C"]
 

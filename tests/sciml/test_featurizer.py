@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from sciml.featurize import molecules as M
+from sciml.domains.molecules import graphs as M
 from sciml.featurize.cache import GraphCache
-from sciml.featurize.molecules import (
+from sciml.domains.molecules.graphs import (
     ATOM_DIM,
     BOND_DIM,
     FEATURIZER_VERSION,

@@ -9,7 +9,7 @@ import pytest
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from sciml.featurize.fingerprints import morgan_fingerprints, tanimoto_matrix
+from sciml.domains.molecules.fingerprints import morgan_fingerprints, tanimoto_matrix
 
 SMILES = ["c1ccccc1", "Cc1ccccc1", "CCO", "CCCCO", "CC(=O)Oc1ccccc1C(=O)O"]
 

@@ -10,7 +10,7 @@ from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from sciml.featurize.fingerprints import morgan_fingerprints, tanimoto_matrix
+from sciml.domains.molecules.fingerprints import morgan_fingerprints, tanimoto_matrix
 from sciml.learners.base import FewShotLearner, Prediction, SupportSetError
 from sciml.learners.dkgp import DeepKernelGP, DeepKernelGPLearner
 from sciml.learners.gp import (
@@ -303,7 +303,7 @@ def test_tanimoto_gp_regression():
 def test_deep_kernel_gp_checkpoint_round_trip_and_smiles(tmp_path):
     from sciml.checkpoint import CheckpointError, save_checkpoint
     from sciml.encoders import build_encoder
-    from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+    from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
 
     torch.manual_seed(0)
     feat = MolGraphFeaturizer()
@@ -333,7 +333,7 @@ def test_deep_kernel_gp_checkpoint_round_trip_and_smiles(tmp_path):
 def test_split_sum_kernel_adds_blocks_and_dkgp_fingerprint_kernel_round_trip(tmp_path):
     from sciml.checkpoint import save_checkpoint
     from sciml.encoders import build_encoder
-    from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+    from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
     from sciml.learners.gp import ScaledKernel, SplitSumKernel, rbf_kernel, tanimoto_kernel
 
     g = torch.Generator().manual_seed(0)

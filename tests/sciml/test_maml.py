@@ -13,7 +13,7 @@ from torch import nn
 from torch_geometric.data import Batch
 
 from sciml.encoders.gin import GINEConfig, GINEncoder
-from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
 from sciml.learners.base import FewShotLearner, SupportSetError
 from sciml.learners.maml import FOMAMLLearner, MAML, MAMLConfig, MAMLLearner, gaussian_nll, split_inputs
 

@@ -11,7 +11,7 @@ from torch import nn
 from torch_geometric.data import Batch
 
 from sciml.encoders import build_encoder
-from sciml.featurize.molecules import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
 from sciml.learners.base import FewShotLearner, SupportSetError
 from sciml.learners.protonet import ProtoNet, ProtoNetLearner, prototypes, squared_distances
 

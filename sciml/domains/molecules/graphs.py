@@ -16,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdFingerprintGenerator
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
+
+from sciml.domains.base import FeaturizeResult
 
 logger = logging.getLogger(__name__)
 RDLogger.DisableLog("rdApp.*")
@@ -135,22 +137,6 @@ class FeaturizerSpec:
         return f"{self.name}-v{self.version}-{hashlib.sha1(blob).hexdigest()[:10]}"
 
 
-@dataclass
-class FeaturizeResult:
-    """Output of :meth:`MolGraphFeaturizer.featurize`.
-
-    ``graphs[i]`` is the graph of input ``i`` or ``None`` when ``i`` is in ``errors``
-    (which maps input position -> reason). Nothing is dropped or reordered.
-    """
-
-    graphs: list[Data | None]
-    errors: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def valid_index(self) -> np.ndarray:
-        return np.array([i for i, g in enumerate(self.graphs) if g is not None], dtype=np.int64)
-
-
 class MolGraphFeaturizer:
     """SMILES -> PyG ``Data(x [n_atoms, ATOM_DIM], edge_index [2, 2*n_bonds], edge_attr [2*n_bonds, BOND_DIM])``.
 
@@ -187,6 +173,16 @@ class MolGraphFeaturizer:
                 f"Re-train the model or install the sciml version it was made with."
             )
         return cls(spec.fingerprint_bits, spec.fingerprint_radius, cache=cache)
+
+    def encoder_dims(self) -> dict:
+        """Input widths a graph encoder needs: ``atom_dim``, ``bond_dim`` and ``gfeat_dim``."""
+        return {"atom_dim": self.spec.atom_dim, "bond_dim": self.spec.bond_dim,
+                "gfeat_dim": self.spec.fingerprint_bits}
+
+    @staticmethod
+    def collate(items: Sequence[Data]) -> Batch:
+        """One PyG ``Batch`` of graphs (what graph encoders take in ``forward``)."""
+        return Batch.from_data_list(list(items))
 
     def mol_to_graph(self, mol: Chem.Mol) -> Data:
         """Graph of an RDKit molecule (no hydrogens added)."""
@@ -255,4 +251,4 @@ class MolGraphFeaturizer:
         if errors:
             logger.info("featurize: %d of %d inputs failed (first rows: %s)", len(errors), len(smiles),
                         sorted(errors)[:5])
-        return FeaturizeResult(graphs=graphs, errors=errors)
+        return FeaturizeResult(items=graphs, errors=errors)

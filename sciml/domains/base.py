@@ -1,0 +1,150 @@
+"""The :class:`Domain` interface: everything the library needs to know about one kind of input.
+
+A domain (molecules today; crystals and compositions next) turns what a user supplies
+(a SMILES string, later a CIF text or a formula) into model inputs, and answers the
+questions that the rest of the library asks about inputs: how to name them in a
+table, whether one is valid, which two inputs are the same, how similar two inputs
+are (applicability domain), how to group them for grouped cross-validation, how to
+show one, and which encoder suits them. Learners, pipelines, the API, the CLI and the
+app go through this interface and never branch on the domain's name.
+
+Featurizers, returned by :meth:`Domain.featurizer`, share one small protocol:
+
+* ``spec.to_dict()`` — a JSON-serialisable, versioned description, stored in
+  checkpoints; :meth:`Domain.featurizer` rebuilds the featurizer from it (and refuses a
+  spec this installation cannot reproduce);
+* ``featurize(inputs) -> FeaturizeResult`` — ``items[i]`` for input ``i`` or ``None``
+  with ``errors[i]`` the reason (never an exception for the whole batch);
+* ``collate(items) -> batch`` — what the domain's encoders take in ``forward``;
+* ``encoder_dims() -> dict`` — input sizes the default encoder needs (e.g. atom and
+  bond feature widths).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from sciml.registry import ClassRegistry
+
+__all__ = ["DOMAINS", "DEFAULT_DOMAIN", "Domain", "FeaturizeResult", "get_domain"]
+
+#: name -> Domain subclass; feeds the CLI's ``--domain`` choices and the checkpoint ``domain`` field.
+DOMAINS: ClassRegistry = ClassRegistry("domain")
+
+#: The domain of checkpoints written before the ``domain`` field existed.
+DEFAULT_DOMAIN = "molecules"
+
+
+@dataclass
+class FeaturizeResult:
+    """Output of a featurizer's ``featurize``, aligned with its input.
+
+    ``items[i]`` is the featurized input ``i`` or ``None`` when ``i`` is in ``errors``
+    (input position -> reason). Nothing is dropped or reordered.
+    """
+
+    items: list[Any | None]
+    errors: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def graphs(self) -> list[Any | None]:
+        """``items`` under the name graph featurizers use."""
+        return self.items
+
+    @property
+    def valid_index(self) -> np.ndarray:
+        return np.array([i for i, g in enumerate(self.items) if g is not None], dtype=np.int64)
+
+
+class Domain(ABC):
+    """One kind of input. Subclasses are registered in :data:`DOMAINS` by ``@DOMAINS.register()``.
+
+    Class attributes
+    ----------------
+    name : str
+        Registry key, stored in checkpoints (``config["domain"]``).
+    label : str
+        How one input is called in messages and column headers ("SMILES", "structure").
+    input_columns : tuple of str
+        Normalised column names (lower case, spaces and hyphens as ``_``) that hold this
+        domain's inputs in a user table, in order of preference.
+    column_hint : str
+        A substring that marks a column as this domain's when no name matches exactly.
+    file_suffixes : tuple of str
+        Structure-file suffixes this domain reads besides tables (e.g. ``.sdf``, ``.cif``).
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str] = "structure"
+    input_columns: ClassVar[tuple[str, ...]] = ()
+    column_hint: ClassVar[str] = ""
+    file_suffixes: ClassVar[tuple[str, ...]] = ()
+
+    # ------------------------------------------------------------------ inputs
+    @abstractmethod
+    def parse(self, raw: object) -> tuple[Any | None, str | None]:
+        """``(record, None)`` for a usable input, ``(None, reason)`` otherwise."""
+
+    def problem(self, raw: object) -> str | None:
+        """Why ``raw`` is not a usable input, or ``None``."""
+        return self.parse(raw)[1]
+
+    @abstractmethod
+    def key(self, raw: object) -> str:
+        """Canonical text of a valid input: equal for inputs that are the same structure."""
+
+    def looks_like(self, values: Sequence[object], min_fraction: float = 0.8) -> bool:
+        """Whether at least ``min_fraction`` of the non-empty text cells in ``values`` parse."""
+        cells = [v.strip() for v in values if isinstance(v, str) and v.strip()][:100]
+        if not cells:
+            return False
+        return sum(self.problem(c) is None for c in cells) >= min_fraction * len(cells)
+
+    # ------------------------------------------------------------------ features
+    @abstractmethod
+    def featurizer(self, spec: dict | None = None, **options):
+        """The featurizer for ``spec`` (a checkpoint's ``featurizer`` entry) or, without it, for ``options``.
+
+        Raises ``ValueError`` when ``spec`` cannot be reproduced by this installation.
+        """
+
+    @abstractmethod
+    def default_encoder(self, featurizer, **overrides) -> tuple[str, dict]:
+        """``(encoder name, encoder config)`` that suits this domain's featurizer output."""
+
+    # ------------------------------------------------------------------ comparisons
+    @abstractmethod
+    def similarity(self, a: Sequence[object], b: Sequence[object]) -> np.ndarray:
+        """Structural similarity in [0, 1] of valid inputs ``a`` ``[n_a]`` and ``b`` ``[n_b]`` -> ``[n_a, n_b]``."""
+
+    #: What :meth:`similarity` measures, for messages ("Tanimoto (Morgan r=2, 2048 bits)").
+    similarity_name: ClassVar[str] = "similarity"
+    #: Below this nearest-support similarity a query is flagged out of domain.
+    similarity_threshold: ClassVar[float] = 0.35
+
+    def group_keys(self, inputs: Sequence[object]) -> list[str]:
+        """A group label per valid input, for grouped splits (scaffolds for molecules); default: the key."""
+        return [self.key(x) for x in inputs]
+
+    # ------------------------------------------------------------------ display
+    def describe(self, raw: object) -> dict[str, object]:
+        """Short display fields of one input (e.g. formula and weight); default: its key."""
+        return {self.label: self.key(raw)}
+
+    def depict(self, raw: object, width: int = 180, height: int = 120) -> str | None:
+        """A picture of one input as an image data URI, or ``None`` (the default: no picture)."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def get_domain(name: str | None = None) -> Domain:
+    """An instance of domain ``name`` (default :data:`DEFAULT_DOMAIN`); a ``KeyError`` lists the known ones."""
+    import sciml.domains  # noqa: F401 - registers the shipped domains
+
+    return DOMAINS[name or DEFAULT_DOMAIN]()

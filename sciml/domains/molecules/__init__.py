@@ -1,0 +1,136 @@
+"""Molecules: SMILES in, RDKit graphs out (the first :class:`~sciml.domains.base.Domain`).
+
+* inputs: SMILES strings (tables) and SD files;
+* :meth:`MoleculeDomain.key`: RDKit canonical SMILES;
+* featurizer: :class:`~sciml.domains.molecules.graphs.MolGraphFeaturizer` (atom / bond
+  graphs, optional Morgan count fingerprint), encoder: GINE;
+* similarity: Tanimoto on Morgan fingerprints (radius 2, 2048 bits);
+* groups: Bemis–Murcko scaffolds (:mod:`sciml.domains.molecules.scaffolds`, deepchem).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Sequence
+
+import numpy as np
+
+from sciml.domains.base import DOMAINS, Domain
+
+__all__ = ["MoleculeDomain", "SMILES_COLUMN_NAMES", "REASON_EMPTY", "REASON_UNPARSEABLE"]
+
+#: Column names read as SMILES, in order of preference (normalised: lower case, ``_`` for spaces/hyphens).
+SMILES_COLUMN_NAMES: tuple[str, ...] = (
+    "smiles",
+    "canonical_smiles",
+    "isomeric_smiles",
+    "smi",
+    "structure",
+    "mol",
+    "molecule",
+)
+#: Reason given for an empty / missing SMILES cell.
+REASON_EMPTY = "empty SMILES"
+#: Reason given for a SMILES that RDKit rejects (syntax or sanitization error).
+REASON_UNPARSEABLE = "RDKit could not parse SMILES"
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _mol(smiles: str):
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        return Chem.MolFromSmiles(smiles)
+    except Exception:  # noqa: BLE001 - RDKit raises for a few pathological inputs
+        return None
+
+
+def _is_empty(value: object) -> bool:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    return not isinstance(value, str) or not value.strip()
+
+
+@DOMAINS.register()
+class MoleculeDomain(Domain):
+    """Small molecules given as SMILES."""
+
+    name = "molecules"
+    label = "SMILES"
+    input_columns = SMILES_COLUMN_NAMES
+    column_hint = "smiles"
+    file_suffixes = (".sdf", ".sd")
+    similarity_name = "Tanimoto (Morgan radius 2, 2048 bits)"
+    similarity_threshold = 0.35
+
+    def parse(self, raw: object):
+        if _is_empty(raw):
+            return None, REASON_EMPTY
+        mol = _mol(raw.strip())  # type: ignore[union-attr]
+        if mol is None:
+            return None, REASON_UNPARSEABLE
+        return mol, None
+
+    def key(self, raw: object) -> str:
+        from rdkit import Chem
+
+        mol, _ = self.parse(raw)
+        return Chem.MolToSmiles(mol) if mol is not None else str(raw)
+
+    def featurizer(self, spec: dict | None = None, **options):
+        from sciml.domains.molecules.graphs import FeaturizerSpec, MolGraphFeaturizer
+
+        if spec is None:
+            return MolGraphFeaturizer(**options)
+        return MolGraphFeaturizer.from_spec(FeaturizerSpec.from_dict(spec), **options)
+
+    def default_encoder(self, featurizer, **overrides) -> tuple[str, dict]:
+        from dataclasses import asdict
+
+        from sciml.encoders.gin import GINEConfig
+
+        dims = featurizer.encoder_dims()
+        config = asdict(GINEConfig(atom_dim=dims["atom_dim"], bond_dim=dims["bond_dim"]))
+        config.update(overrides)
+        config.update(dims)
+        return "gine", config
+
+    def similarity(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+        from sciml.domains.molecules.fingerprints import morgan_fingerprints, tanimoto_matrix
+
+        return tanimoto_matrix(morgan_fingerprints(list(a)), morgan_fingerprints(list(b)))
+
+    def group_keys(self, inputs: Sequence[str]) -> list[str]:
+        from sciml.domains.molecules.scaffolds import murcko_scaffolds
+
+        return murcko_scaffolds(inputs)
+
+    def describe(self, raw: object) -> dict[str, object]:
+        from rdkit.Chem import Descriptors, rdMolDescriptors
+
+        mol, reason = self.parse(raw)
+        if mol is None:
+            return {"SMILES": raw, "error": reason}
+        return {"SMILES": self.key(raw), "formula": rdMolDescriptors.CalcMolFormula(mol),
+                "molecular weight": round(Descriptors.MolWt(mol), 2), "heavy atoms": mol.GetNumHeavyAtoms()}
+
+    def depict(self, raw: object, width: int = 180, height: int = 120) -> str | None:
+        """``data:image/png;base64,...`` of one molecule drawn by RDKit, or ``None`` when it cannot be drawn."""
+        import base64
+
+        from rdkit.Chem.Draw import rdMolDraw2D
+
+        mol, _ = self.parse(raw)
+        if mol is None or mol.GetNumAtoms() == 0:
+            return None
+        try:
+            drawer = rdMolDraw2D.MolDraw2DCairo(width, height)
+            drawer.drawOptions().clearBackground = False
+            rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+            drawer.FinishDrawing()
+            png = drawer.GetDrawingText()
+        except (RuntimeError, ValueError):
+            return None
+        return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
