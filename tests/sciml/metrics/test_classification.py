@@ -1,4 +1,4 @@
-"""Episode metrics: ROC-AUC, average precision, delta-AUPRC and the report."""
+"""sciml.metrics.classification: ROC-AUC, average precision, delta-AUPRC, the report and the Brier score."""
 
 from __future__ import annotations
 
@@ -7,7 +7,18 @@ import math
 import numpy as np
 import pytest
 
-from sciml.metrics import METRICS, average_precision, classification_report, delta_auprc, roc_auc
+from sciml.metrics.classification import (
+    METRICS,
+    average_precision,
+    brier,
+    classification_report,
+    delta_auprc,
+    roc_auc,
+)
+
+
+def test_metrics_registry():
+    assert METRICS == {"roc_auc": roc_auc, "delta_auprc": delta_auprc}
 
 
 def test_roc_auc_hand_computed():
@@ -60,3 +71,18 @@ def test_input_validation():
         roc_auc([0, 2], [0.2, 0.3])
     with pytest.raises(ValueError, match="NaN"):
         delta_auprc([0, 1], [0.2, float("nan")])
+
+
+def test_brier_hand_value():
+    # (0.9-1)^2 + (0.2-0)^2 + (0.6-1)^2 + (0.5-0)^2 = 0.01 + 0.04 + 0.16 + 0.25 = 0.46 -> / 4
+    assert brier([1, 0, 1, 0], [0.9, 0.2, 0.6, 0.5]) == pytest.approx(0.115)
+    assert brier([1, 0], [1.0, 0.0]) == 0.0
+    assert brier([1, 1, 1], [0.5, 0.5, 0.5]) == pytest.approx(0.25)  # defined for one class
+    assert math.isnan(brier([], []))
+
+
+def test_brier_input_validation():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        brier([0, 1], [-0.1, 0.5])  # not a probability
+    with pytest.raises(ValueError, match="same length"):
+        brier([0, 1, 1], [0.1, 0.5])

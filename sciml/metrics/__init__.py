@@ -1,0 +1,83 @@
+"""Evaluation metrics for few-shot episodes: classification, calibration, regression, uncertainty.
+
+Every metric takes 1-D arrays of equal length ``[n]`` and returns a Python ``float``.
+Metrics that are undefined on an episode (e.g. ROC-AUC when the query set holds one
+class, R^2 when the targets are constant, anything on an empty query) return ``NaN``
+instead of raising, so that aggregations over many episodes can use ``np.nanmean`` and
+count the gaps. Malformed inputs (length mismatch, non-finite values, labels outside
+{0, 1}, probabilities outside [0, 1], negative standard deviations, ``lower > upper``)
+raise ``ValueError``.
+
+Modules: :mod:`~sciml.metrics.classification` (ranking metrics and the Brier score),
+:mod:`~sciml.metrics.calibration` (ECE and the reliability curve of binary
+probabilities), :mod:`~sciml.metrics.regression` (point metrics, Gaussian predictive
+distributions and their intervals); every public name is importable from
+``sciml.metrics``.
+
+Registries (name -> function):
+
+* :data:`METRICS` -- classification ranking metrics, ``f(y_true, prob)``;
+  :func:`classification_report` and ``pipelines.evaluate`` iterate over it.
+* :data:`CLASSIFICATION_CALIBRATION` -- ``ece``, ``brier``, ``f(y_true, prob)``.
+* :data:`REGRESSION_METRICS` -- ``r2``, ``rmse``, ``spearman``, ``f(y_true, mean)``.
+* :data:`GAUSSIAN_METRICS` -- ``nll``, ``coverage90``, ``f(y_true, mean, std)``.
+  :func:`width90` (``f(mean, std)``, no targets) is kept out of it because its
+  signature differs; call it separately.
+
+To add a metric, write a function with the signature of its registry and register it
+there (or in a new registry for another task type).
+"""
+
+from __future__ import annotations
+
+from sciml.metrics.calibration import CLASSIFICATION_CALIBRATION, ece, reliability_curve
+from sciml.metrics.classification import (
+    METRICS,
+    average_precision,
+    brier,
+    classification_report,
+    delta_auprc,
+    roc_auc,
+)
+from sciml.metrics.regression import (
+    GAUSSIAN_METRICS,
+    REGRESSION_METRICS,
+    central_interval,
+    coverage90,
+    gaussian_nll,
+    interval_coverage,
+    interval_width,
+    r2,
+    regression_calibration_curve,
+    rmse,
+    spearman,
+    width90,
+)
+
+__all__ = [
+    # classification ranking
+    "roc_auc",
+    "average_precision",
+    "delta_auprc",
+    "classification_report",
+    "METRICS",
+    # classification calibration
+    "brier",
+    "ece",
+    "reliability_curve",
+    "CLASSIFICATION_CALIBRATION",
+    # regression point metrics
+    "r2",
+    "rmse",
+    "spearman",
+    "REGRESSION_METRICS",
+    # Gaussian predictive distributions
+    "gaussian_nll",
+    "central_interval",
+    "interval_coverage",
+    "interval_width",
+    "coverage90",
+    "width90",
+    "regression_calibration_curve",
+    "GAUSSIAN_METRICS",
+]
