@@ -139,6 +139,14 @@ class TaskCollection:
         return [self.tasks[n] for n in getattr(self, part)]
 
     @property
+    def domain(self) -> str:
+        """The input domain of the tasks (``ValueError`` when they mix domains; molecules when empty)."""
+        domains = {t.domain for t in self.tasks.values()} or {"molecules"}
+        if len(domains) > 1:
+            raise ValueError(f"{self.name}: tasks of several domains {sorted(domains)}")
+        return domains.pop()
+
+    @property
     def all_inputs(self) -> list[str]:
         """Unique inputs over all tasks, in first-seen order."""
         seen: dict[str, None] = {}

@@ -40,7 +40,7 @@ def main() -> None:
     for c, cfg in zip(args.candidates, cfgs):
         tr = cfg["training"]
         # a setting absent from an older checkpoint's config had its class default
-        defaults = getattr(LEARNERS[cfg["learner"]].load(), "config_cls", dict)().__dict__
+        defaults = getattr(LEARNERS[cfg["learner"]], "config_cls", dict)().__dict__
         settings = {k: cfg["learner_config"].get(k, defaults.get(k)) for k in keys}
         if cfg.get("featurizer", {}).get("fingerprint_bits"):  # the encoder also reads a fingerprint
             settings["fingerprint_bits"] = cfg["featurizer"]["fingerprint_bits"]

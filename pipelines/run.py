@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from assays.sources import FEWSHOT_COLLECTIONS as FEWSHOT_DATASETS
+from assays.sources import SHARED_COLLECTIONS as DATASETS
 from pipelines.evaluate import evaluate_learner, merge_records, summarize
 from pipelines.report import published_fewshot_moleculenet, write_report
 from pipelines.train import TrainConfig, TrainResult, learner_class, meta_train
@@ -23,8 +25,6 @@ from sciml.config import resolve_data_dir
 
 logger = logging.getLogger(__name__)
 
-FEWSHOT_DATASETS = ("tox21", "sider", "muv", "toxcast")
-DATASETS = FEWSHOT_DATASETS + ("moleculeace",)
 #: Default support sizes per benchmark.
 DEFAULT_SHOTS = {"fewshot_moleculenet": (1, 10), "moleculeace": (16, 32, 64)}
 
@@ -53,7 +53,8 @@ def train_on_dataset(dataset: str, cfg: TrainConfig, out: Path, *, data_dir=None
     coll = load_collection(dataset, data_dir, val_fraction=val_fraction, val_seed=cfg.seed)
     res = meta_train(coll, cfg, device=device, progress=progress)
     save_checkpoint(
-        out, res.model, res.featurizer, encoder=cfg.encoder, encoder_config=res.model.encoder.config.to_dict(),
+        out, res.model, res.featurizer, domain=cfg.domain, encoder=res.encoder,
+        encoder_config=res.model.encoder.config.to_dict(),
         learner=cfg.learner, learner_config=learner_class(cfg.learner).model_config(res.model),
         calibration=res.calibration,
         training={

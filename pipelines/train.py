@@ -29,8 +29,9 @@ import torch
 
 from assays.episodes import EpisodeSampler, evaluation_episodes
 from assays.task import TaskCollection
+from sciml.config import default_device
+from sciml.domains import get_domain
 from sciml.encoders import build_encoder
-from sciml.domains.molecules.graphs import MolGraphFeaturizer
 from sciml.graphs import GraphStore
 from sciml.learners.base import Prediction, TargetScaler
 from sciml.metrics import r2, roc_auc
@@ -44,12 +45,12 @@ class TrainConfig:
 
     learner: str = "protonet"
     learner_config: dict = field(default_factory=dict)
-    encoder: str = "gine"
-    encoder_config: dict = field(default_factory=lambda: {
-        "hidden": 256, "depth": 5, "out_dim": 256, "pooling": "mean+max", "dropout": 0.1,
-        "norm": "batch", "residual": True, "gfeat_hidden": 256,
-    })
-    fingerprint_bits: int = 0
+    domain: str = "molecules"
+    #: Encoder name; ``None`` takes the domain's default encoder (GINE for molecules).
+    encoder: str | None = None
+    #: Encoder hyperparameters over the encoder's defaults (input widths come from the featurizer).
+    encoder_config: dict = field(default_factory=dict)
+    fingerprint_bits: int = 0  # featurizer option: a graph-level fingerprint of this width (0 = none)
     k_shot: int = 10
     kshot_choices: list[int] | None = None
     n_query: int = 16
@@ -65,8 +66,7 @@ class TrainConfig:
     val_query_cap: int = 2000
     # A capped classification query keeps every molecule of its rarer class (up to half the cap), so
     # ROC-AUC on rare-active assays (MUV: ~20 actives in ~15k) rests on all of them; the calibration is
-    # still fitted on a subsample at the natural ratio. Runs before 2026-11-30 subsampled both classes
-    # in proportion (their configs lack this key; False reproduces them).
+    # still fitted on a subsample at the natural ratio. False subsamples both classes in proportion.
     val_keep_rare: bool = True
     patience: int = 5
     seed: int = 0
@@ -75,11 +75,15 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def featurizer_options(self) -> dict:
+        """Options of the domain's featurizer that this run sets."""
+        return {"fingerprint_bits": self.fingerprint_bits} if self.fingerprint_bits else {}
+
 
 @dataclass
 class TrainResult:
     model: torch.nn.Module
-    featurizer: MolGraphFeaturizer
+    featurizer: object
     history: list[dict]
     best_step: int
     best_val_score: float
@@ -90,60 +94,69 @@ class TrainResult:
     calibration: dict = field(default_factory=dict)
     cost: dict = field(default_factory=dict)
     init_encoder: dict | None = None  # provenance of a warm-started encoder (see init_encoder_from)
-
-    @property
-    def best_val_auc(self) -> float:  # the name used before regression was supported
-        return self.best_val_score
+    encoder: str = "gine"  # registry name of the model's encoder
 
 
 def learner_class(name: str):
     """The registered meta-learner class ``name`` (ValueError for baselines and unknown names)."""
-    from sciml.learners import LEARNERS
+    from sciml.learners import LEARNERS, meta_learner_names
 
-    entry = LEARNERS.get(name)
-    if entry is None or not entry.needs_checkpoint:
-        raise ValueError(f"{name!r} is not a meta-learner; choose from "
-                         f"{', '.join(k for k, v in LEARNERS.items() if v.needs_checkpoint)}")
-    return entry.load()
+    cls = LEARNERS.get(name)
+    if cls is None or not cls.needs_checkpoint:
+        raise ValueError(f"{name!r} is not a meta-learner; choose from {', '.join(meta_learner_names())}")
+    return cls
 
 
 def model_learner_config(cfg: TrainConfig, task: str) -> dict:
-    """The learner config of the model: ``cfg.learner_config`` plus the task (and
-    ``learn_scale`` for ProtoNet); FOMAML is MAML with ``first_order=True``."""
-    lc = dict(cfg.learner_config)
-    if cfg.learner == "protonet":
-        if task != "classification":
-            raise ValueError("ProtoNet is a classifier: meta-train maml, fomaml, bmaml or dkgp for regression")
-        lc.setdefault("learn_scale", cfg.learn_scale)
-        return lc
-    lc["task"] = task
-    if cfg.learner == "fomaml":
-        lc["first_order"] = True
-    return lc
+    """The learner config of the model, from the learner class (``learner_config_for``): ``cfg.learner_config``
+    plus what the class adds for ``task`` (e.g. ProtoNet's ``learn_scale``, FOMAML's ``first_order``)."""
+    from sciml.learners import LEARNERS
+
+    cls = learner_class(cfg.learner)
+    if task not in cls.tasks:
+        able = [k for k, c in LEARNERS.items() if c.needs_checkpoint and task in c.tasks]
+        raise ValueError(f"{cfg.learner} does {', '.join(cls.tasks)} only: meta-train one of {', '.join(able)} "
+                         f"for {task}")
+    return cls.learner_config_for(dict(cfg.learner_config), task, learn_scale=cfg.learn_scale)
 
 
-def build_model(cfg: TrainConfig, featurizer: MolGraphFeaturizer, task: str = "classification") -> torch.nn.Module:
-    enc_cfg = dict(cfg.encoder_config)
-    enc_cfg.update(atom_dim=featurizer.spec.atom_dim, bond_dim=featurizer.spec.bond_dim,
-                   gfeat_dim=featurizer.spec.fingerprint_bits)
-    return learner_class(cfg.learner).build_model(build_encoder(cfg.encoder, enc_cfg), model_learner_config(cfg, task))
+def encoder_spec(cfg: TrainConfig, featurizer) -> tuple[str, dict]:
+    """``(encoder name, config)``: the domain's default encoder, or ``cfg.encoder``, with the featurizer's input widths."""
+    name, config = get_domain(cfg.domain).default_encoder(featurizer, **cfg.encoder_config)
+    if cfg.encoder is not None and cfg.encoder != name:
+        name, config = cfg.encoder, {**cfg.encoder_config, **featurizer.encoder_dims()}
+    return name, config
 
 
-def init_encoder_from(model: torch.nn.Module, path: str | Path, featurizer: MolGraphFeaturizer,
+def build_model(cfg: TrainConfig, featurizer, task: str = "classification") -> torch.nn.Module:
+    """A fresh model of ``cfg.learner`` around a fresh encoder for ``featurizer``'s inputs."""
+    return learner_class(cfg.learner).build_model(build_encoder(*encoder_spec(cfg, featurizer)),
+                                                  model_learner_config(cfg, task))
+
+
+def build_featurizer(cfg: TrainConfig):
+    """The featurizer of ``cfg.domain`` with this run's options."""
+    return get_domain(cfg.domain).featurizer(**cfg.featurizer_options())
+
+
+def init_encoder_from(model: torch.nn.Module, path: str | Path, featurizer,
                       collection: TaskCollection) -> dict:
     """Copy the encoder weights of the checkpoint at ``path`` into ``model.encoder`` (a warm start).
 
-    The source must read molecules the same way (featurizer spec), have the same encoder
+    The source must read inputs the same way (same domain and featurizer spec), have the same encoder
     shape, and must not have been meta-trained on this collection's validation or test
     tasks, so the warm start leaks nothing the selection or the benchmark reads. Returns the
     source's provenance (path, learner, command, validation score) for the new checkpoint.
     """
-    from sciml.checkpoint import CheckpointError, load_checkpoint
+    from sciml.checkpoint import CheckpointError
+    from sciml.learners.loading import load_checkpoint
 
     try:
         src, src_feat, src_cfg = load_checkpoint(path)
     except CheckpointError as e:
         raise ValueError(f"--init-encoder: {e}") from e
+    if src_cfg.get("domain") != collection.domain:
+        raise ValueError(f"--init-encoder {path}: it reads {src_cfg.get('domain')}, this run reads {collection.domain}")
     if src_feat.spec.to_dict() != featurizer.spec.to_dict():
         raise ValueError(f"--init-encoder {path}: its featurizer {src_feat.spec.to_dict()} differs from this run's "
                          f"{featurizer.spec.to_dict()}")
@@ -246,17 +259,20 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
                progress: bool = True) -> TrainResult:
     """Meta-train ``cfg.learner`` on ``collection.train``, keep the weights best on ``collection.val``,
     and fit the post-hoc calibration on ``collection.val``."""
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or default_device()
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
-    featurizer = MolGraphFeaturizer(fingerprint_bits=cfg.fingerprint_bits)
     train_tasks = collection.split("train")
     val_tasks = collection.split("val")
+    domains = {t.domain for t in train_tasks + val_tasks}
+    if domains != {cfg.domain}:
+        raise ValueError(f"the run reads {cfg.domain} (TrainConfig.domain) but the tasks are {sorted(domains)}")
+    featurizer = build_featurizer(cfg)
     task = _task_kind(train_tasks + val_tasks)
     metric = "roc_auc" if task == "classification" else "r2"
-    smiles = list(dict.fromkeys(s for t in train_tasks + val_tasks for s in t.inputs))
-    store = GraphStore(featurizer, smiles, progress=progress)
-    logger.info("meta-training %s (%s) on %d train tasks, selecting on %d validation tasks, %d molecules",
+    inputs = list(dict.fromkeys(s for t in train_tasks + val_tasks for s in t.inputs))
+    store = GraphStore(featurizer, inputs, progress=progress)
+    logger.info("meta-training %s (%s) on %d train tasks, selecting on %d validation tasks, %d inputs",
                 cfg.learner, task, len(train_tasks), len(val_tasks), len(store))
 
     model = build_model(cfg, featurizer, task)
@@ -344,4 +360,5 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
         cost["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return TrainResult(model=model, featurizer=featurizer, history=history, best_step=best[1],
                        best_val_score=best[0], seconds=time.time() - t0, steps_run=step, task=task,
-                       val_metric=metric, calibration=calibration, cost=cost, init_encoder=init_source)
+                       val_metric=metric, calibration=calibration, cost=cost, init_encoder=init_source,
+                       encoder=encoder_spec(cfg, featurizer)[0])

@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sciml.config import default_device
+from sciml.domains import Domain, get_domain
+from sciml.errors import NotFittedError
 from sciml.learners.base import Prediction, SupportSetError, check_support
 
 logger = logging.getLogger(__name__)
@@ -29,15 +32,16 @@ logger = logging.getLogger(__name__)
 TASKS = ("classification", "regression")
 
 
-def _as_smiles_list(X, smiles_col: str | None) -> list:
+def _as_inputs(X, column: str | None, domain) -> list:
+    """The inputs of ``X``: a DataFrame's structure column (``column``, else auto-detected), a string, or a sequence."""
     if isinstance(X, pd.DataFrame):
-        if smiles_col is None:
-            from assays.sources.user_csv import find_smiles_column
+        if column is None:
+            from assays.sources.tables import find_structure_column
 
-            smiles_col = find_smiles_column(X)
-        if smiles_col not in X.columns:
-            raise KeyError(f"column {smiles_col!r} not found; available: {list(X.columns)}")
-        return X[smiles_col].tolist()
+            column = find_structure_column(X, domain=domain)
+        if column not in X.columns:
+            raise KeyError(f"column {column!r} not found; available: {list(X.columns)}")
+        return X[column].tolist()
     if isinstance(X, str):
         return [X]
     return list(X)
@@ -45,7 +49,7 @@ def _as_smiles_list(X, smiles_col: str | None) -> list:
 
 @dataclass(frozen=True)
 class LoadedCheckpoint:
-    """A checkpoint in memory: the meta-trained model (eval mode), its featurizer and config."""
+    """A checkpoint in memory: the meta-trained model (eval mode), its featurizer, config and input domain."""
 
     path: str
     model: object
@@ -53,9 +57,11 @@ class LoadedCheckpoint:
     config: dict
     device: str
     learner: str = field(init=False)
+    domain: Domain = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "learner", self.config["learner"])
+        object.__setattr__(self, "domain", get_domain(self.config.get("domain")))
 
     @property
     def trained_task(self) -> str:
@@ -64,21 +70,24 @@ class LoadedCheckpoint:
         return trained or self.config.get("learner_config", {}).get("task", "classification")
 
     @property
+    def learner_class(self) -> type:
+        from sciml.learners import LEARNERS
+
+        return LEARNERS[self.learner]
+
+    @property
     def tasks(self) -> tuple[str, ...]:
-        """Tasks this checkpoint can serve, its own first: the deep-kernel GP serves both
-        (the embedding and kernel carry over, only the likelihood changes), the others their own."""
-        if self.learner == "dkgp":
-            return (self.trained_task,) + tuple(t for t in TASKS if t != self.trained_task)
+        """Tasks this checkpoint can serve, its own first (learners that ``serve_other_task`` serve both)."""
+        if self.learner_class.serves_other_task:
+            return (self.trained_task,) + tuple(t for t in self.learner_class.tasks if t != self.trained_task)
         return (self.trained_task,)
 
 
 def load(checkpoint: str | Path, device: str | None = None) -> LoadedCheckpoint:
     """Load a checkpoint folder once (raises :class:`sciml.checkpoint.CheckpointError` with the reason)."""
-    import torch
+    from sciml.learners.loading import load_checkpoint
 
-    from sciml.checkpoint import load_checkpoint
-
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or default_device()
     model, featurizer, config = load_checkpoint(checkpoint, device=device)
     return LoadedCheckpoint(str(checkpoint), model, featurizer, config, device)
 
@@ -143,9 +152,7 @@ class FewShotModel:
             from sciml.calibration import prior_shift
 
             prior_shift(self.calibration, hit_rate)  # refuses a bad rate or a calibration without base rate
-        from sciml.learners import LEARNERS
-
-        cls = LEARNERS[loaded.learner].load()
+        cls = loaded.learner_class
         kwargs = {**cls.test_time_settings(loaded.config, loaded.path), "device": loaded.device}
         kwargs.update({k: v for k, v in (("task", task), ("level", self.level)) if cls.accepts(k)})
         self.learner_ = cls.for_model(loaded.model, loaded.featurizer, **kwargs)
@@ -168,13 +175,13 @@ class FewShotModel:
     def features(self, smiles: list) -> tuple[np.ndarray | None, np.ndarray, dict[int, str]]:
         """Features of the usable inputs, their positions ``[n_ok]``, and errors by input position.
 
-        Features are cached per SMILES on this object.
+        Features are cached per input on this object.
         """
         errors: dict[int, str] = {}
         todo = []
         for i, s in enumerate(smiles):
             if not isinstance(s, str) or not s.strip():
-                errors[i] = "empty SMILES"
+                errors[i] = f"empty {self.loaded_.domain.label}"
             elif s not in self._cache:
                 todo.append(s)
         todo = list(dict.fromkeys(todo))
@@ -221,17 +228,18 @@ class FewShotModel:
         Unusable rows (invalid SMILES, missing or non-finite labels) are left out and listed in
         ``support_errors_``; an unusable support (empty, one class) raises :class:`SupportSetError`.
         """
-        smiles = _as_smiles_list(X, self.smiles_col)
+        smiles = _as_inputs(X, self.smiles_col, self.loaded_.domain)
         y = self._labels(y, len(smiles))
         feats, ok, errors = self.features(smiles)
         for i in np.flatnonzero(~np.isfinite(y)):
             errors.setdefault(int(i), "missing or non-numeric label")
         keep = np.array([j for j, i in enumerate(ok) if i not in errors], dtype=np.int64)
+        col = self.loaded_.domain.output_column
         self.support_errors_ = pd.DataFrame(
-            [{"row": i, "smiles": smiles[i], "error": e} for i, e in sorted(errors.items())],
-            columns=["row", "smiles", "error"])
+            [{"row": i, col: smiles[i], "error": e} for i, e in sorted(errors.items())],
+            columns=["row", col, "error"])
         for _, r in self.support_errors_.head(10).iterrows():
-            logger.warning("support row %d (%r) left out: %s", r["row"], r["smiles"], r["error"])
+            logger.warning("support row %d (%r) left out: %s", r["row"], r[col], r["error"])
         if keep.size == 0:
             raise SupportSetError(f"none of the {len(smiles)} support rows is usable; see support_errors_")
         rows = ok[keep]
@@ -246,7 +254,7 @@ class FewShotModel:
     # ------------------------------------------------------------------- predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_support_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(support_smiles, values) first.")
+            raise NotFittedError.for_object(self, "fit(support_inputs, values)")
 
     def predict_features(self, X) -> Prediction:
         """Calibrated :class:`Prediction` for features from :meth:`features` (fields ``[n]``)."""
@@ -259,7 +267,7 @@ class FewShotModel:
         """One row per input: ``smiles, prediction`` (value, or P(active) for classification),
         ``std``, ``lower``, ``upper`` (central ``level`` interval) and ``error`` ('' when ok)."""
         self._check_fitted()
-        smiles = _as_smiles_list(X, self.smiles_col)
+        smiles = _as_inputs(X, self.smiles_col, self.loaded_.domain)
         feats, ok, errors = self.features(smiles)
         cols = {k: np.full(len(smiles), np.nan) for k in ("prediction", "std", "lower", "upper")}
         if ok.size:
@@ -267,21 +275,23 @@ class FewShotModel:
             lo, hi = pred.interval(self.level)
             for k, v in (("prediction", pred.mean), ("std", pred.std), ("lower", lo), ("upper", hi)):
                 cols[k][ok] = v
-        return pd.DataFrame({"smiles": smiles, **cols, "error": [errors.get(i, "") for i in range(len(smiles))]})
+        return pd.DataFrame({self.loaded_.domain.output_column: smiles, **cols,
+                             "error": [errors.get(i, "") for i in range(len(smiles))]})
 
-    def domain(self, X, similarity_threshold: float = 0.35) -> pd.DataFrame:
+    def domain(self, X, similarity_threshold: float | None = None) -> pd.DataFrame:
         """Applicability-domain columns for every input row against the support set of the last fit
-        (see :func:`sciml.domain.applicability_domain`); invalid rows get NaN / ``in_domain`` missing."""
-        from sciml.domain import applicability_domain
+        (see :func:`sciml.applicability.applicability_domain`); invalid rows get NaN / ``in_domain`` missing."""
+        from sciml.applicability import applicability_domain
 
         self._check_fitted()
-        smiles = _as_smiles_list(X, self.smiles_col)
+        smiles = _as_inputs(X, self.smiles_col, self.loaded_.domain)
         feats, ok, _ = self.features(smiles)
         emb = feats is not None and isinstance(feats, np.ndarray) and feats.ndim == 2 and feats.dtype != object
         cols = self.learner_.embedding_columns
         dom = applicability_domain(self.support_smiles_, [smiles[i] for i in ok],
                                    support_emb=cols(self.support_features_) if emb else None,
-                                   query_emb=cols(feats) if emb else None, similarity_threshold=similarity_threshold)
+                                   query_emb=cols(feats) if emb else None, similarity_threshold=similarity_threshold,
+                                   domain=self.loaded_.domain)
         out = pd.DataFrame(index=range(len(smiles)), columns=dom.columns)
         out["in_domain"] = pd.array([pd.NA] * len(smiles), dtype="boolean")
         if ok.size:
@@ -291,14 +301,44 @@ class FewShotModel:
         out["domain_reason"] = out["domain_reason"].fillna("")
         return out
 
-    def cross_validate(self, n_folds: int | None = None, seed: int = 0) -> pd.DataFrame:
-        """Leave-one-out (``n_folds=None``) or K-fold predictions on the support set of the last fit.
+    def cross_validate(self, n_folds: int | None = None, seed: int = 0, groups=None) -> pd.DataFrame:
+        """Leave-one-out, random K-fold or grouped K-fold predictions on the support set of the last fit.
 
         Each support molecule is predicted by a model adapted on the other folds (the
         fitted state is restored afterwards). ``hit_rate`` is not applied: the held-out
         molecules come from the support set, whose base rate is its own. Classification
-        folds whose training part lacks a class are skipped (NaN rows). Returns one row per
-        support molecule: ``smiles, measured, prediction, std, lower, upper, covered``.
+        folds whose training part lacks a class are skipped (NaN rows).
+
+        Parameters
+        ----------
+        n_folds : int, optional
+            Without ``groups``: ``None`` for leave-one-out, else random K-fold (at least 2,
+            at most one fold per molecule). With ``groups``: the number of grouped folds;
+            ``None`` leaves one group out at a time.
+        seed : int, default 0
+            Shuffles the random folds, or the order of equal-size groups (see
+            :meth:`sciml.domains.base.Domain.group_kfold`).
+        groups : {None, True, "scaffold", "group", "domain"}, optional
+            Any of these but ``None``: folds keep each group of the domain's
+            :meth:`~sciml.domains.base.Domain.group_kfold` whole (molecules: Bemis–Murcko
+            scaffolds by deepchem's ``ScaffoldSplitter``), so every molecule is predicted by a
+            model adapted on other chemotypes only. With fewer groups than ``n_folds`` one
+            fold per group is used (a warning is logged).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per support molecule, in support order: ``smiles, measured, prediction,
+            std, lower, upper, covered, fold`` (the fold that held the molecule out), plus
+            ``group`` (its group label, e.g. the scaffold SMILES) when grouped. ``attrs``
+            holds ``n_folds`` (folds used) and ``groups`` (``None`` or the domain's group name).
+
+        Raises
+        ------
+        SupportSetError
+            Fewer than 3 support molecules, or, when grouped, all of them in one group.
+        ValueError
+            An unknown ``groups`` value.
         """
         from sciml.calibration import apply_calibration
 
@@ -306,8 +346,32 @@ class FewShotModel:
         X, y, n = self.support_features_, self.support_y_, self.n_support_
         if n < 3:
             raise SupportSetError(f"cross-validation needs at least 3 support molecules, got {n}")
-        k = n if n_folds is None else int(min(max(2, n_folds), n))
-        fold = np.arange(n) % k if n_folds is None else np.random.default_rng(seed).permutation(n) % k
+        group_labels = None
+        if groups is None or groups is False:
+            k = n if n_folds is None else int(min(max(2, n_folds), n))
+            fold = np.arange(n) % k if n_folds is None else np.random.default_rng(seed).permutation(n) % k
+        else:
+            domain = getattr(self.loaded_, "domain", None)  # a Domain, or (older LoadedCheckpoint) absent
+            if domain is None or isinstance(domain, str):
+                from sciml.domains import get_domain
+
+                domain = get_domain(domain or self.loaded_.config.get("domain"))
+            if groups is not True and groups not in ("scaffold", "group", "groups", "domain", domain.group_name):
+                raise ValueError(f"groups must be None or one of True, 'scaffold', 'group', 'domain'; got {groups!r}")
+            group_labels = domain.group_keys(self.support_smiles_)
+            n_groups = len(set(group_labels))
+            what = f"{domain.group_name}s"
+            if n_groups < 2:
+                raise SupportSetError(
+                    f"cross-validation by {domain.group_name} needs support molecules with at least 2 distinct "
+                    f"{what}; all {n} share one{f' ({group_labels[0]})' if group_labels[0] else ''}. Use "
+                    f"leave-one-out or random K-fold, or add molecules of other {what}.")
+            wanted = n_groups if n_folds is None else max(2, int(n_folds))
+            if wanted > n_groups:
+                logger.warning("the %d support molecules have %d distinct %s: %d-fold cross-validation by %s "
+                               "instead of %d-fold", n, n_groups, what, n_groups, domain.group_name, wanted)
+            fold = np.asarray(domain.group_kfold(self.support_smiles_, min(wanted, n_groups), seed), dtype=np.int64)
+            k = int(fold.max()) + 1
         out = {c: np.full(n, np.nan) for c in ("prediction", "std", "lower", "upper")}
         try:
             for f in range(k):
@@ -326,6 +390,10 @@ class FewShotModel:
         covered = pd.array((df["measured"] >= df["lower"]) & (df["measured"] <= df["upper"]), dtype="boolean")
         covered[df["prediction"].isna().to_numpy()] = pd.NA
         df["covered"] = covered
+        df["fold"] = fold
+        if group_labels is not None:
+            df["group"] = group_labels
+        df.attrs.update(n_folds=k, groups=None if group_labels is None else domain.group_name)
         return df
 
     def __repr__(self) -> str:
@@ -343,7 +411,7 @@ class FewShotClassifier(FewShotModel):
     def predict_proba(self, X) -> pd.DataFrame:
         """P(active) for every input row: columns ``smiles``, ``p_active`` (NaN on error), ``error`` ('' when ok)."""
         df = FewShotModel.predict(self, X)
-        return df[["smiles", "prediction", "error"]].rename(columns={"prediction": "p_active"})
+        return df[[self.loaded_.domain.output_column, "prediction", "error"]].rename(columns={"prediction": "p_active"})
 
     def predict(self, X, threshold: float = 0.5) -> pd.DataFrame:
         """``predict_proba`` plus ``label`` (1 if ``p_active >= threshold``; missing where the row failed)."""

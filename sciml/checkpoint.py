@@ -1,10 +1,13 @@
 """Checkpoints: a folder with ``model.safetensors`` (weights only) and ``config.json``.
 
 ``config.json`` holds everything needed to rebuild the model without unpickling
-anything: the learner type and its hyperparameters, the encoder name and
-hyperparameters, the featurizer spec and version, the training tasks and run settings,
-and the sciml version that wrote it. Loading checks the format and the featurizer
-version and fails with a :class:`CheckpointError` that says what is wrong.
+anything: the input domain, the learner type and its hyperparameters, the encoder name
+and hyperparameters, the featurizer spec and version, the training tasks and run
+settings, and the sciml version that wrote it. Reading checks the format and the
+featurizer version and fails with a :class:`CheckpointError` that says what is wrong.
+A config without ``domain`` is read as :data:`~sciml.domains.base.DEFAULT_DOMAIN`
+(molecules). Rebuilding the model needs the learner registry and lives with it
+(:func:`sciml.learners.loading.load_checkpoint`), so this module imports no learner.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-import sciml
+from sciml._version import __version__
+from sciml.domains.base import DEFAULT_DOMAIN
 from sciml.encoders import build_encoder
-from sciml.domains.molecules.graphs import FeaturizerSpec, MolGraphFeaturizer
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +35,16 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, malformed, or incompatible with this installation."""
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, featurizer: MolGraphFeaturizer, *, encoder: str,
+def save_checkpoint(path: str | Path, model: nn.Module, featurizer, *, encoder: str,
                     encoder_config: dict, learner: str = "protonet", learner_config: dict | None = None,
-                    training: dict | None = None, calibration: dict | None = None) -> Path:
+                    training: dict | None = None, calibration: dict | None = None,
+                    domain: str = DEFAULT_DOMAIN) -> Path:
     """Write ``model`` to folder ``path`` (created if needed). Returns the folder.
 
-    ``learner_config`` must let ``LEARNERS[learner]``'s class rebuild ``model`` around
-    the encoder (its ``model_config(model)``); ``calibration`` is the post-hoc
-    calibration fitted on validation tasks (:func:`sciml.calibration.fit_calibration`).
+    ``learner_config`` must let the registered learner class ``learner`` rebuild
+    ``model`` around the encoder (its ``model_config(model)``); ``calibration`` is the
+    post-hoc calibration fitted on validation tasks (:func:`sciml.calibration.fit_calibration`);
+    ``domain`` names the input domain whose featurizer ``featurizer`` is.
     """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -48,7 +53,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, featurizer: MolGraphFeat
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "package_version": sciml.__version__,
+        "package_version": __version__,
+        "domain": domain,
         "learner": learner,
         "learner_config": learner_config or {},
         "encoder": encoder,
@@ -78,48 +84,50 @@ def read_config(path: str | Path) -> dict:
     if config.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"{path}: checkpoint format version {config.get('format_version')} is not supported "
-            f"(this sciml {sciml.__version__} reads version {FORMAT_VERSION})."
+            f"(this sciml {__version__} reads version {FORMAT_VERSION})."
         )
     for key in ("learner", "encoder", "encoder_config", "featurizer"):
         if key not in config:
             raise CheckpointError(f"{cfg_file} lacks the key {key!r}.")
+    config.setdefault("domain", DEFAULT_DOMAIN)  # checkpoints without the field hold molecule models
+    if not isinstance(config["domain"], str):
+        raise CheckpointError(f"{cfg_file}: 'domain' must be a domain name, got {config['domain']!r}.")
     return config
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, MolGraphFeaturizer, dict]:
-    """Rebuild ``(model, featurizer, config)`` from a checkpoint folder; the model is in eval mode.
+def build_featurizer(config: dict, path: str | Path = "checkpoint"):
+    """The featurizer described by a checkpoint config, from its domain (:data:`sciml.domains.DOMAINS`)."""
+    from sciml.domains import get_domain
 
-    The model class comes from the learner registry (:data:`sciml.learners.LEARNERS`):
-    ``config["learner"]`` names the learner whose ``build_model`` rebuilds it from
-    ``config["learner_config"]``.
-    """
-    from sciml.learners import LEARNERS
-
-    path = Path(path)
-    config = read_config(path)
-    entry = LEARNERS.get(config["learner"])
-    if entry is None or not entry.needs_checkpoint:
-        raise CheckpointError(f"{path}: learner {config['learner']!r} is not a meta-learner this sciml version "
-                              f"knows (known: {', '.join(k for k, v in LEARNERS.items() if v.needs_checkpoint)}).")
     try:
-        featurizer = MolGraphFeaturizer.from_spec(FeaturizerSpec.from_dict(config["featurizer"]))
+        return get_domain(config.get("domain", DEFAULT_DOMAIN)).featurizer(config["featurizer"])
+    except KeyError as e:
+        raise CheckpointError(f"{path}: {e}") from e
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: {e}") from e
+
+
+def load_weights(path: str | Path) -> dict:
+    """The tensors of ``model.safetensors`` in checkpoint folder ``path`` (no unpickling)."""
+    path = Path(path)
     try:
-        encoder = build_encoder(config["encoder"], config["encoder_config"])
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: cannot build encoder from its config: {e}") from e
-    try:
-        model = entry.load().build_model(encoder, dict(config.get("learner_config", {})))
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: cannot build the {config['learner']} model from its learner_config: {e}") from e
-    try:
-        state = load_file(str(path / WEIGHTS))
+        return load_file(str(path / WEIGHTS))
     except Exception as e:  # safetensors raises its own error types for corrupt files
         raise CheckpointError(f"{path / WEIGHTS} could not be read as safetensors: {e}") from e
+
+
+def load_state_into(model: nn.Module, state: dict, path: str | Path = "checkpoint") -> nn.Module:
+    """``model.load_state_dict(state, strict=True)`` with a :class:`CheckpointError` that names ``path``."""
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not match the model described in {CONFIG}: {e}") from e
-    model.to(device).eval()
-    return model, featurizer, config
+    return model
+
+
+def build_checkpoint_encoder(config: dict, path: str | Path = "checkpoint") -> nn.Module:
+    """A fresh encoder from a checkpoint config's ``encoder`` / ``encoder_config``."""
+    try:
+        return build_encoder(config["encoder"], config["encoder_config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: cannot build encoder from its config: {e}") from e

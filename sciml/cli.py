@@ -13,7 +13,10 @@ from typing import Optional
 
 import typer
 
-from sciml.learners import LEARNERS
+from assays.sources import SHARED_COLLECTIONS as DATASETS
+from assays.sources import FEWSHOT_COLLECTIONS as FEWSHOT_DATASETS
+from sciml.encoders.gin import GINEConfig
+from sciml.learners import LEARNERS, meta_learner_names
 
 app = typer.Typer(
     help="Few-shot molecular property prediction: meta-train, benchmark and predict.",
@@ -22,9 +25,9 @@ app = typer.Typer(
     add_completion=False,
 )
 
-FEWSHOT_DATASETS = ("tox21", "sider", "muv", "toxcast")
-DATASETS = FEWSHOT_DATASETS + ("moleculeace",)
-META_LEARNERS = tuple(k for k, v in LEARNERS.items() if v.needs_checkpoint)
+META_LEARNERS = meta_learner_names()
+#: Defaults of the encoder options of ``train`` (the GINE encoder's own defaults).
+_GINE = GINEConfig(atom_dim=0, bond_dim=0)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -83,12 +86,12 @@ def train(
                                       "(e.g. 16,32,64); empty = always --k-shot."),
     n_query: int = typer.Option(16, help="Query molecules per class (classification) or in all (regression) "
                                 "in training episodes."),
-    hidden: int = typer.Option(256, help="GNN hidden width."),
-    depth: int = typer.Option(5, help="Number of GINE message-passing layers."),
-    out_dim: int = typer.Option(256, help="Embedding width."),
-    pooling: str = typer.Option("mean+max", help="Graph pooling: mean, sum, max, mean+max or attention."),
-    dropout: float = typer.Option(0.1, help="Dropout in the encoder."),
-    norm: str = typer.Option("batch", help="Normalisation in the encoder: batch, layer or none."),
+    hidden: int = typer.Option(_GINE.hidden, help="GNN hidden width."),
+    depth: int = typer.Option(_GINE.depth, help="Number of GINE message-passing layers."),
+    out_dim: int = typer.Option(_GINE.out_dim, help="Embedding width."),
+    pooling: str = typer.Option(_GINE.pooling, help="Graph pooling: mean, sum, max, mean+max or attention."),
+    dropout: float = typer.Option(_GINE.dropout, help="Dropout in the encoder."),
+    norm: str = typer.Option(_GINE.norm, help="Normalisation in the encoder: batch, layer or none."),
     fingerprint_bits: int = typer.Option(0, help="Also feed a Morgan count fingerprint of this length "
                                          "(radius 2) to the encoder; 0 = pure GNN."),
     init_encoder: Optional[Path] = typer.Option(None, help="Start the encoder from this checkpoint's encoder "
@@ -103,8 +106,8 @@ def train(
     seed: int = typer.Option(0, help="Seed for weights, episode sampling and the validation split."),
     val_keep_rare: bool = typer.Option(True, "--val-keep-rare/--val-proportional",
                                        help="Validation queries over 2,000 molecules keep every molecule of the "
-                                       "rarer class (default; runs before 2026-11-30 subsampled both classes in "
-                                       "proportion). Calibration always uses the proportional subsample."),
+                                       "rarer class (default), or subsample both classes in proportion. "
+                                       "Calibration always uses the proportional subsample."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
@@ -133,7 +136,7 @@ def train(
     cfg = TrainConfig(
         learner=learner, learner_config=lc,
         encoder_config={"hidden": hidden, "depth": depth, "out_dim": out_dim, "pooling": pooling,
-                        "dropout": dropout, "norm": norm, "residual": True, "gfeat_hidden": 256},
+                        "dropout": dropout, "norm": norm},
         fingerprint_bits=fingerprint_bits, k_shot=k_shot, kshot_choices=kchoices, n_query=n_query, steps=steps,
         tasks_per_step=tasks_per_step, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
         patience=patience, seed=seed, init_encoder=str(init_encoder) if init_encoder else None,
@@ -154,7 +157,7 @@ def evaluate(
     datasets: str = typer.Option(",".join(FEWSHOT_DATASETS), help=f"Comma-separated datasets: {', '.join(DATASETS)}."),
     learners: str = typer.Option("protonet,rf,knn", "--learners", "--learner",
                                  help="Comma-separated learners: " + "; ".join(
-                                     f"{k} ({v.description})" for k, v in LEARNERS.items()) + "."),
+                                     f"{k} ({cls.description})" for k, cls in LEARNERS.items()) + "."),
     shots: str = typer.Option("", help="Comma-separated support sizes: K per class for few-shot MoleculeNet, "
                               "K molecules for MoleculeACE (default: 1,10 and 16,32,64)."),
     seeds: int = typer.Option(10, help="Number of support draws (seeds 0..N-1)."),
@@ -276,7 +279,7 @@ def predict(
     _setup_logging(verbose)
     import pandas as pd
 
-    from assays.sources.user_csv import UserTableError, load_user_table, read_table
+    from assays.sources.tables import UserTableError, load_user_table, read_table
     from sciml.api import FewShotModel
     from sciml.checkpoint import CheckpointError
     from sciml.learners.base import SupportSetError
@@ -314,10 +317,10 @@ def predict(
 
 
 def _guess_smiles_column(df, path) -> str:
-    from assays.sources.user_csv import UserTableError, find_smiles_column
+    from assays.sources.tables import UserTableError, find_structure_column
 
     try:
-        return find_smiles_column(df)
+        return find_structure_column(df)
     except UserTableError as e:
         _fail(f"{path}: {e}")
 

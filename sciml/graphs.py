@@ -1,4 +1,8 @@
-"""Holding featurized molecules in memory, batching them, and embedding them with an encoder."""
+"""Holding featurized inputs in memory, batching them, and embedding them with an encoder.
+
+Domain-generic: the featurizer of the input's domain featurizes (``featurize``) and
+batches (``collate``); graph domains batch with PyG's ``Batch``.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,23 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-from torch_geometric.data import Batch
-
 logger = logging.getLogger(__name__)
 
 
 class GraphStore:
-    """Graphs of a fixed list of SMILES, addressable by SMILES or position.
+    """Featurized items (graphs) of a fixed list of inputs, addressable by input or position.
 
-    Invalid SMILES are kept out of the store and listed in ``errors`` (input position ->
-    reason); ``index[smiles]`` gives the position of a valid molecule in ``graphs``.
+    Invalid inputs are kept out of the store and listed in ``errors`` (input position ->
+    reason); ``index[input]`` gives the position of a valid input in ``graphs``.
     """
 
-    def __init__(self, featurizer, smiles: Sequence[str], progress: bool = False):
-        res = featurizer.featurize(list(smiles), progress=progress)
+    def __init__(self, featurizer, inputs: Sequence[str], progress: bool = False):
+        res = featurizer.featurize(list(inputs), progress=progress)
+        self.collate = featurizer.collate
         self.errors = res.errors
         self.graphs = []
         self.index: dict[str, int] = {}
-        for s, g in zip(smiles, res.graphs):
+        for s, g in zip(inputs, res.items):
             if g is not None and s not in self.index:
                 self.index[s] = len(self.graphs)
                 self.graphs.append(g)
@@ -33,12 +36,13 @@ class GraphStore:
     def __len__(self) -> int:
         return len(self.graphs)
 
-    def positions(self, smiles: Sequence[str]) -> np.ndarray:
-        """Store positions of ``smiles`` (all must be valid)."""
-        return np.fromiter((self.index[s] for s in smiles), dtype=np.int64, count=len(smiles))
+    def positions(self, inputs: Sequence[str]) -> np.ndarray:
+        """Store positions of ``inputs`` (all must be valid)."""
+        return np.fromiter((self.index[s] for s in inputs), dtype=np.int64, count=len(inputs))
 
-    def batch(self, positions: Sequence[int]) -> Batch:
-        return Batch.from_data_list([self.graphs[i] for i in positions])
+    def batch(self, positions: Sequence[int]):
+        """The collated batch of the items at ``positions`` (what the encoder takes)."""
+        return self.collate([self.graphs[i] for i in positions])
 
 
 @contextmanager
@@ -54,8 +58,12 @@ def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
 
 @torch.no_grad()
 def embed_graphs(encoder: torch.nn.Module, graphs: list, device: str = "cpu", batch_size: int = 256,
-                 progress: bool = False) -> np.ndarray:
-    """Embed graphs in eval mode. Returns ``[n_graphs, out_dim]`` float32."""
+                 progress: bool = False, collate=None) -> np.ndarray:
+    """Embed featurized items in eval mode, batched by ``collate`` (default: PyG ``Batch``). Returns ``[n, out_dim]`` float32."""
+    if collate is None:
+        from torch_geometric.data import Batch
+
+        collate = Batch.from_data_list
     out = []
     starts = range(0, len(graphs), batch_size)
     if progress and len(graphs) > 5 * batch_size:
@@ -64,18 +72,18 @@ def embed_graphs(encoder: torch.nn.Module, graphs: list, device: str = "cpu", ba
         starts = tqdm(starts, desc="embedding", unit="batch", disable=None)
     with eval_mode(encoder):
         for i in starts:
-            b = Batch.from_data_list(graphs[i : i + batch_size]).to(device)
+            b = collate(graphs[i : i + batch_size]).to(device)
             out.append(encoder(b).float().cpu())
     if not out:
         return np.zeros((0, getattr(encoder, "out_dim", 0)), dtype=np.float32)
     return torch.cat(out).numpy()
 
 
-def embed_smiles(encoder, featurizer, smiles: Sequence[str], device: str = "cpu", batch_size: int = 256,
+def embed_inputs(encoder, featurizer, inputs: Sequence[str], device: str = "cpu", batch_size: int = 256,
                  progress: bool = False) -> np.ndarray:
-    """Embed valid SMILES (raises ``ValueError`` naming the first invalid one)."""
-    res = featurizer.featurize(list(smiles), progress=progress)
+    """Embed valid inputs ``[n]`` -> ``[n, out_dim]`` (raises ``ValueError`` naming the first invalid one)."""
+    res = featurizer.featurize(list(inputs), progress=progress)
     if res.errors:
         i = min(res.errors)
-        raise ValueError(f"input {i} ({smiles[i]!r}): {res.errors[i]}")
-    return embed_graphs(encoder, res.graphs, device, batch_size, progress)
+        raise ValueError(f"input {i} ({inputs[i]!r}): {res.errors[i]}")
+    return embed_graphs(encoder, res.items, device, batch_size, progress, collate=featurizer.collate)

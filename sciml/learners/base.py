@@ -132,6 +132,14 @@ class FewShotLearner(ABC):
     """
 
     name: ClassVar[str] = "base"
+    #: One line for CLI help and tables.
+    description: ClassVar[str] = ""
+    #: Task kinds the learner can do.
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
+    #: Meta-learners are built from a checkpoint; baselines from their defaults and a task.
+    needs_checkpoint: ClassVar[bool] = False
+    #: Whether a checkpoint meta-trained for one task kind can serve the other.
+    serves_other_task: ClassVar[bool] = False
     task: str = "classification"
 
     @abstractmethod

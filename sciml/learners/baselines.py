@@ -11,12 +11,15 @@ Both featurize with :func:`sciml.domains.molecules.fingerprints.morgan_fingerpri
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.exceptions import NotFittedError
 
 from sciml.domains.molecules.fingerprints import morgan_fingerprints, tanimoto_matrix
 from sciml.learners.base import FewShotLearner, Prediction, check_support
+from sciml.learners.registry import LEARNERS
 
 __all__ = ["RandomForestBaseline", "KNNTanimotoBaseline"]
 
@@ -67,6 +70,7 @@ class MorganLearner(FewShotLearner):
         return X, y
 
 
+@LEARNERS.register()
 class RandomForestBaseline(MorganLearner):
     """Random forest on Morgan fingerprints of the support set.
 
@@ -92,7 +96,8 @@ class RandomForestBaseline(MorganLearner):
         (``class_weight="balanced"`` for classification, ``n_jobs=1``).
     """
 
-    name = "rf"
+    name: ClassVar[str] = "rf"
+    description: ClassVar[str] = "random forest on Morgan fingerprints, fitted on the support set alone"
 
     def __init__(self, n_estimators: int = 100, radius: int = 2, n_bits: int = 2048, seed: int = 0,
                  task: str = "classification"):
@@ -163,6 +168,7 @@ class RandomForestBaseline(MorganLearner):
         return model.predict_proba(X)[:, col].astype(np.float64)
 
 
+@LEARNERS.register()
 class KNNTanimotoBaseline(MorganLearner):
     """Similarity-weighted k-nearest-neighbour vote under Tanimoto similarity.
 
@@ -193,7 +199,8 @@ class KNNTanimotoBaseline(MorganLearner):
         Support labels.
     """
 
-    name = "knn"
+    name: ClassVar[str] = "knn"
+    description: ClassVar[str] = "Tanimoto k-nearest neighbours on Morgan fingerprints, support set alone"
 
     def __init__(self, k: int = 5, radius: int = 2, n_bits: int = 2048, eps: float = 1e-6,
                  task: str = "classification"):

@@ -55,6 +55,7 @@ from sciml.graphs import eval_mode
 from sciml.learners.base import FewShotLearner, Prediction
 from sciml.learners.meta import ConfigModelLearnerMixin
 from sciml.learners.maml import LOG_VAR_MAX, LOG_VAR_MIN
+from sciml.learners.registry import LEARNERS
 
 __all__ = ["BMAMLConfig", "BMAML", "BMAMLLearner", "rbf_kernel", "svgd_direction", "svgd_step",
            "mixture_quantile", "mixture_interval", "mixture_prediction"]
@@ -463,6 +464,7 @@ class BMAML(nn.Module):
 
 
 # --------------------------------------------------------------------------------- learner
+@LEARNERS.register()
 class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
     """A meta-trained :class:`BMAML` used as a few-shot learner on SMILES.
 
@@ -497,6 +499,7 @@ class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
     """
 
     name: ClassVar[str] = "bmaml"
+    description: ClassVar[str] = "Bayesian MAML: SVGD particle heads, chaser loss, particle-mixture predictions"
     checkpoint_learners = ("bmaml",)
     model_cls = BMAML
     config_cls = BMAMLConfig
@@ -508,9 +511,9 @@ class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
 
     def featurize(self, smiles: list[str]) -> np.ndarray:
         """Eval-mode encoder embeddings, ``float32 [n, d]``."""
-        from sciml.graphs import embed_smiles
+        from sciml.graphs import embed_inputs
 
-        return embed_smiles(self.model.encoder, self.featurizer, list(smiles), self.device, self.batch_size)
+        return embed_inputs(self.model.encoder, self.featurizer, list(smiles), self.device, self.batch_size)
 
     def _embeddings(self, X: np.ndarray) -> Tensor:
         X = np.asarray(X)

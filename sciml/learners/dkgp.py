@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from sciml.config import default_device
 from sciml.learners.base import FewShotLearner, Prediction
 from sciml.learners.gp import (
     DTYPE,
@@ -63,6 +64,7 @@ from sciml.learners.gp import (
 )
 from sciml.learners.gp_baseline import GPLearnerMixin, gp_prediction
 from sciml.learners.meta import MetaLearnerMixin
+from sciml.learners.registry import LEARNERS
 
 __all__ = ["DeepKernelGP", "DeepKernelGPLearner"]
 
@@ -265,6 +267,7 @@ class DeepKernelGP(nn.Module):
         return probability_summary(mu, var, self.likelihood)[0]
 
 
+@LEARNERS.register()
 class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
     """A meta-trained :class:`DeepKernelGP` used as a few-shot learner on SMILES.
 
@@ -295,10 +298,11 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
     """
 
     name: ClassVar[str] = "dkgp"
+    description: ClassVar[str] = "GP with a deep kernel on the meta-learned embedding (DKT/ADKF-style)"
 
     def __init__(self, model: DeepKernelGP, featurizer, device: str | None = None, batch_size: int = 256,
                  adapt_steps: int = 50, adapt_lr: float = 0.05, level: float = 0.9, task: str | None = None):
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = device or default_device()
         self.model = model.to(self.device)
         self.featurizer = featurizer
         self.batch_size = int(batch_size)
@@ -321,6 +325,8 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
 
     checkpoint_learners = ("dkgp",)
     tasks = ("classification", "regression")
+    #: The embedding and kernel carry over to the other task kind; only the likelihood changes.
+    serves_other_task = True
 
     @classmethod
     def build_model(cls, encoder: nn.Module, learner_config: dict) -> DeepKernelGP:

@@ -19,7 +19,7 @@ uses it too.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -28,6 +28,7 @@ from sciml.domains.molecules.fingerprints import morgan_fingerprints
 from sciml.learners.base import FewShotLearner, Prediction, check_support
 from sciml.learners.baselines import _check_features, _not_fitted
 from sciml.learners.gp import ExactGP, LaplaceGPClassifier, probability_summary
+from sciml.learners.registry import LEARNERS
 
 __all__ = ["TanimotoGPBaseline", "gp_prediction", "check_support_targets"]
 
@@ -98,6 +99,7 @@ class GPLearnerMixin:
         return X
 
 
+@LEARNERS.register()
 class TanimotoGPBaseline(GPLearnerMixin, FewShotLearner):
     """Exact GP with a Tanimoto kernel on Morgan fingerprints of the support set.
 
@@ -126,7 +128,8 @@ class TanimotoGPBaseline(GPLearnerMixin, FewShotLearner):
         fingerprints).
     """
 
-    name = "gp_tanimoto"
+    name: ClassVar[str] = "gp_tanimoto"
+    description: ClassVar[str] = "exact GP with a Tanimoto kernel on Morgan fingerprints, support set alone"
 
     def __init__(self, task: Task = "classification", radius: int = 2, n_bits: int = 2048, steps: int = 50,
                  lr: float = 0.05, likelihood: Literal["probit", "logistic"] = "probit", level: float = 0.9):

@@ -56,6 +56,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from sciml.graphs import eval_mode
 from sciml.learners.base import FewShotLearner, Prediction
 from sciml.learners.meta import ConfigModelLearnerMixin
+from sciml.learners.registry import LEARNERS
 
 __all__ = ["MAMLConfig", "MAML", "MAMLLearner", "FOMAMLLearner", "gaussian_nll", "split_inputs"]
 
@@ -467,6 +468,7 @@ class MAML(nn.Module):
         return mean, torch.exp(0.5 * log_var)
 
 
+@LEARNERS.register()
 class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
     """A meta-trained :class:`MAML` used as a few-shot learner on SMILES.
 
@@ -506,6 +508,7 @@ class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
     """
 
     name: ClassVar[str] = "maml"
+    description: ClassVar[str] = "MAML (second order; ANIL head adaptation by default) on a GINE encoder"
     checkpoint_learners = ("maml", "fomaml")
     model_cls = MAML
     config_cls = MAMLConfig
@@ -606,7 +609,13 @@ class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
         return out
 
 
+@LEARNERS.register()
 class FOMAMLLearner(MAMLLearner):
     """:class:`MAMLLearner` for a first-order (FOMAML) meta-trained model (registry name ``"fomaml"``)."""
 
     name: ClassVar[str] = "fomaml"
+    description: ClassVar[str] = "first-order MAML on a GINE encoder"
+
+    @classmethod
+    def learner_config_for(cls, learner_config: dict, task: str, **train_options) -> dict:
+        return {**super().learner_config_for(learner_config, task), "first_order": True}

@@ -18,6 +18,8 @@ import numpy as np
 
 from torch import nn
 
+from sciml.config import default_device
+
 
 class MetaLearnerMixin:
     """Checkpoint plumbing for learners whose ``model`` is meta-trained.
@@ -29,6 +31,7 @@ class MetaLearnerMixin:
     checkpoint_learners: ClassVar[tuple[str, ...]] = ()
     #: Tasks the model can be meta-trained for.
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
+    needs_checkpoint: ClassVar[bool] = True
 
     @classmethod
     def build_model(cls, encoder: nn.Module, learner_config: dict) -> nn.Module:
@@ -39,6 +42,15 @@ class MetaLearnerMixin:
     def model_config(cls, model: nn.Module) -> dict:
         """JSON-serialisable ``learner_config`` that :meth:`build_model` turns back into ``model``."""
         raise NotImplementedError
+
+    @classmethod
+    def learner_config_for(cls, learner_config: dict, task: str, **train_options) -> dict:
+        """The ``learner_config`` of a new model for ``task`` from the user's ``learner_config``.
+
+        ``train_options`` are run-level settings a learner may read (``learn_scale``);
+        the default adds the task.
+        """
+        return {**learner_config, "task": task}
 
     @classmethod
     def for_model(cls, model: nn.Module, featurizer, **kwargs):
@@ -84,11 +96,10 @@ class MetaLearnerMixin:
         sciml.checkpoint.CheckpointError
             If the folder is not a checkpoint of a learner this class can load.
         """
-        import torch
+        from sciml.checkpoint import CheckpointError, read_config
+        from sciml.learners.loading import load_checkpoint
 
-        from sciml.checkpoint import CheckpointError, load_checkpoint, read_config
-
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = device or default_device()
         learner_name = read_config(path)["learner"]
         if learner_name not in cls.checkpoint_learners:
             raise CheckpointError(f"{path}: it holds a {learner_name!r} model, which {cls.__name__} cannot load "
@@ -123,9 +134,7 @@ class ConfigModelLearnerMixin(MetaLearnerMixin):
 
     def __init__(self, model: nn.Module, featurizer, device: str | None = None, batch_size: int = 256,
                  inner_steps: int | None = None, level: float = 0.9):
-        import torch
-
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = device or default_device()
         self.model = model.to(self.device)
         self.featurizer = featurizer
         self.batch_size = int(batch_size)

@@ -8,13 +8,16 @@ learned scalar when ``learn_scale`` is on, i.e. a learned metric temperature).
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sciml.learners.meta import MetaLearnerMixin
+from sciml.config import default_device
 from sciml.learners.base import FewShotLearner, check_binary_support
+from sciml.learners.meta import MetaLearnerMixin
+from sciml.learners.registry import LEARNERS
 
 
 def prototypes(emb: Tensor, y: Tensor, n_classes: int = 2) -> Tensor:
@@ -73,6 +76,7 @@ class ProtoNet(nn.Module):
         return nn.functional.cross_entropy(logits, query_y.long())
 
 
+@LEARNERS.register()
 class ProtoNetLearner(MetaLearnerMixin, FewShotLearner):
     """A meta-trained :class:`ProtoNet` used as a few-shot learner on SMILES.
 
@@ -81,15 +85,21 @@ class ProtoNetLearner(MetaLearnerMixin, FewShotLearner):
     Learned state: ``prototypes_`` ``[2, d]``.
     """
 
-    name = "protonet"
+    name: ClassVar[str] = "protonet"
+    description: ClassVar[str] = "prototypical network on a meta-trained GINE encoder"
 
     def __init__(self, model: ProtoNet, featurizer, device: str | None = None, batch_size: int = 256):
         self.model = model
         self.featurizer = featurizer
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = device or default_device()
         self.batch_size = batch_size
 
     checkpoint_learners = ("protonet",)
+
+    @classmethod
+    def learner_config_for(cls, learner_config: dict, task: str, learn_scale: bool = True, **_) -> dict:
+        """ProtoNet's config has no task (it classifies); ``learn_scale`` defaults to the run's."""
+        return {"learn_scale": learn_scale, **learner_config}
 
     @classmethod
     def build_model(cls, encoder: nn.Module, learner_config: dict) -> ProtoNet:
@@ -100,9 +110,9 @@ class ProtoNetLearner(MetaLearnerMixin, FewShotLearner):
         return {"learn_scale": bool(model.log_scale.requires_grad)}
 
     def featurize(self, smiles: list[str]) -> np.ndarray:
-        from sciml.graphs import embed_smiles
+        from sciml.graphs import embed_inputs
 
-        return embed_smiles(self.model.encoder, self.featurizer, smiles, self.device, self.batch_size)
+        return embed_inputs(self.model.encoder, self.featurizer, smiles, self.device, self.batch_size)
 
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "ProtoNetLearner":
         y = check_binary_support(y)

@@ -18,7 +18,8 @@ from assays.task import Task, TaskCollection
 from pipelines.evaluate import RECORD_KEYS, evaluate_learner, merge_records, summarize
 from pipelines.report import write_report
 from pipelines.train import TrainConfig, meta_train
-from sciml.checkpoint import load_checkpoint, save_checkpoint
+from sciml.checkpoint import save_checkpoint
+from sciml.learners.loading import load_checkpoint
 from sciml.cli import app
 from sciml.learners.baselines import RandomForestBaseline
 from sciml.learners.protonet import ProtoNetLearner
@@ -121,7 +122,7 @@ def test_train_checkpoint_evaluate_report(tmp_path, monkeypatch):
     assert not res.model.training
 
     # --- checkpoint round trip
-    ckpt = save_checkpoint(tmp_path / "protonet-syn", res.model, res.featurizer, encoder=cfg.encoder,
+    ckpt = save_checkpoint(tmp_path / "protonet-syn", res.model, res.featurizer, encoder=res.encoder,
                            encoder_config=res.model.encoder.config.to_dict(),
                            learner_config={"learn_scale": cfg.learn_scale},
                            training={"dataset": "syn", "config": cfg.to_dict(), "best_step": res.best_step})

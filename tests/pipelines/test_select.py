@@ -27,7 +27,7 @@ def _checkpoint(path, learner="dkgp", *, test_time=None, calibration=None, datas
     torch.manual_seed(0)
     enc = build_encoder("gine", dict(atom_dim=ATOM_DIM, bond_dim=BOND_DIM, hidden=16, depth=2, out_dim=8,
                                       dropout=0.0, norm="batch", pooling="mean"))
-    cls = LEARNERS[learner].load()
+    cls = LEARNERS[learner]
     lc = {"task": "classification"}
     if learner == "maml":
         lc.update(head_hidden=8, inner_steps=2)

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import norm
 
 from sciml.acquisition import ACQUISITIONS, acquisition_scores, expected_improvement
-from sciml.domain import applicability_domain
+from sciml.applicability import applicability_domain
 
 
 def test_expected_improvement_hand_values():

@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from sciml.api import FewShotClassifier
+from sciml.errors import NotFittedError
 from sciml.checkpoint import CheckpointError, save_checkpoint
 from sciml.encoders import build_encoder
 from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
-from sciml.graphs import embed_smiles
+from sciml.graphs import embed_inputs
 from sciml.learners.base import SupportSetError
 from sciml.learners.protonet import ProtoNet, prototypes, squared_distances
 
@@ -57,13 +58,13 @@ def test_fit_uses_the_right_rows(clf, ckpt):
     clf.fit(SUPPORT, LABELS)
     model = clf.learner_.model
     ok = [0, 1, 3, 4, 5, 7]
-    emb = torch.from_numpy(embed_smiles(model.encoder, clf.loaded_.featurizer, [SUPPORT[i] for i in ok]))
+    emb = torch.from_numpy(embed_inputs(model.encoder, clf.loaded_.featurizer, [SUPPORT[i] for i in ok]))
     y = torch.tensor([LABELS[i] for i in ok])
     torch.testing.assert_close(clf.learner_.prototypes_, prototypes(emb, y))
 
     # predict_proba = softmax(-scale * d) for class 1, computed by hand from those prototypes
     query = ["CCN", "Brc1ccccc1"]
-    q = torch.from_numpy(embed_smiles(model.encoder, clf.loaded_.featurizer, query))
+    q = torch.from_numpy(embed_inputs(model.encoder, clf.loaded_.featurizer, query))
     d = squared_distances(q, prototypes(emb, y))
     s = model.scale.item()
     expected = np.exp(-s * d[:, 1].numpy()) / (np.exp(-s * d[:, 0].numpy()) + np.exp(-s * d[:, 1].numpy()))
@@ -123,7 +124,7 @@ def test_length_mismatch_raises(clf):
 
 
 def test_predict_before_fit_raises(clf):
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         clf.predict_proba(["CCO"])
 
 

@@ -11,10 +11,11 @@ import torch
 from torch_geometric.data import Batch
 
 import sciml
-from sciml.checkpoint import CONFIG, WEIGHTS, CheckpointError, load_checkpoint, read_config, save_checkpoint
+from sciml.checkpoint import CONFIG, WEIGHTS, CheckpointError, read_config, save_checkpoint
+from sciml.learners.loading import load_checkpoint
 from sciml.encoders import build_encoder
 from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION, MolGraphFeaturizer
-from sciml.graphs import embed_smiles
+from sciml.graphs import embed_inputs
 from sciml.learners.protonet import ProtoNet
 
 SMILES = ["CCO", "c1ccccc1", "CC(=O)Nc1ccc(O)cc1", "C[C@H](N)O", "[NH4+]"]
@@ -64,8 +65,8 @@ def test_round_trip_gives_identical_embeddings(ckpt):
     assert not loaded.training  # eval mode
     assert lfeat.spec == feat.spec
     assert loaded.scale.item() == pytest.approx(np.exp(-1.234))
-    before = embed_smiles(model.encoder, feat, SMILES)
-    after = embed_smiles(loaded.encoder, lfeat, SMILES)
+    before = embed_inputs(model.encoder, feat, SMILES)
+    after = embed_inputs(loaded.encoder, lfeat, SMILES)
     assert before.shape == (len(SMILES), 8)
     np.testing.assert_array_equal(before, after)
     for k, v in model.state_dict().items():
@@ -80,7 +81,7 @@ def test_round_trip_with_fingerprint(tmp_path):
     save_checkpoint(tmp_path, model, feat, encoder="gine", encoder_config=enc_cfg)
     loaded, lfeat, _ = load_checkpoint(tmp_path)
     assert lfeat.spec.fingerprint_bits == 32
-    np.testing.assert_array_equal(embed_smiles(model.encoder, feat, SMILES), embed_smiles(loaded.encoder, lfeat, SMILES))
+    np.testing.assert_array_equal(embed_inputs(model.encoder, feat, SMILES), embed_inputs(loaded.encoder, lfeat, SMILES))
 
 
 def test_folder_holds_only_safetensors_and_json_and_loading_never_unpickles(ckpt, monkeypatch):

@@ -2,9 +2,11 @@
 
 Two signals, both relative to the support set the model was adapted on:
 
-* **Structural**: the Tanimoto similarity (Morgan radius 2, 2048 bits) of a query to its
-  nearest support molecule. Below ``similarity_threshold`` (default 0.35, a common
-  "same chemical series" boundary for these fingerprints) the query is flagged.
+* **Structural**: the domain's similarity (:meth:`sciml.domains.base.Domain.similarity`;
+  Tanimoto on Morgan fingerprints, radius 2, 2048 bits, for molecules) of a query to its
+  nearest support input. Below ``similarity_threshold`` (default: the domain's, 0.35 for
+  molecules, a common "same chemical series" boundary for these fingerprints) the query
+  is flagged.
 * **Embedding**: the Euclidean distance of the query's meta-learned embedding to its
   nearest support embedding, compared with the support's own leave-one-out nearest-
   neighbour distances: beyond their maximum times ``embedding_factor`` it is flagged.
@@ -18,28 +20,32 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sciml.domains.molecules.fingerprints import morgan_fingerprints, tanimoto_matrix
+from sciml.domains import Domain, get_domain
 
 __all__ = ["applicability_domain"]
 
 
 def applicability_domain(support_smiles: list[str], query_smiles: list[str], *, support_emb=None, query_emb=None,
-                         similarity_threshold: float = 0.35, embedding_factor: float = 1.5) -> pd.DataFrame:
+                         similarity_threshold: float | None = None, embedding_factor: float = 1.5,
+                         domain: Domain | str | None = None) -> pd.DataFrame:
     """Domain check of valid ``query_smiles`` against valid ``support_smiles``.
 
     Parameters
     ----------
     support_smiles, query_smiles : list of str
-        Parseable SMILES (``[n_s]``, ``[n_q]``).
+        Valid inputs of ``domain`` (``[n_s]``, ``[n_q]``; SMILES for molecules).
     support_emb, query_emb : np.ndarray, optional
         Embeddings ``[n_s, d]`` and ``[n_q, d]``; the embedding signal is skipped without them.
-    similarity_threshold : float
+    similarity_threshold : float, optional
+        Default: the domain's ``similarity_threshold``.
     embedding_factor : float
+    domain : Domain or str, optional
+        Default: molecules.
 
     Returns
     -------
     pandas.DataFrame
-        ``n_q`` rows: ``nearest_support`` (SMILES), ``nearest_similarity`` (Tanimoto),
+        ``n_q`` rows: ``nearest_support`` (the input), ``nearest_similarity`` (the domain's similarity),
         ``embedding_distance`` (NaN without embeddings), ``in_domain`` (bool),
         ``domain_reason`` ('' when in domain).
     """
@@ -47,12 +53,16 @@ def applicability_domain(support_smiles: list[str], query_smiles: list[str], *, 
     if n_q == 0:
         return pd.DataFrame(columns=["nearest_support", "nearest_similarity", "embedding_distance", "in_domain",
                                      "domain_reason"])
-    sim = tanimoto_matrix(morgan_fingerprints(query_smiles), morgan_fingerprints(support_smiles))
+    domain = domain if isinstance(domain, Domain) else get_domain(domain)
+    if similarity_threshold is None:
+        similarity_threshold = domain.similarity_threshold
+    sim = domain.similarity(query_smiles, support_smiles)
     nn = sim.argmax(axis=1)
     best = sim[np.arange(n_q), nn]
     reasons = [[] for _ in range(n_q)]
     for i in np.flatnonzero(best < similarity_threshold):
-        reasons[i].append(f"nearest measured compound has Tanimoto {best[i]:.2f} < {similarity_threshold:.2f}")
+        reasons[i].append(f"nearest measured compound has {domain.similarity_label} {best[i]:.2f} "
+                          f"< {similarity_threshold:.2f}")
     dist = np.full(n_q, np.nan)
     if support_emb is not None and query_emb is not None and len(support_smiles) >= 2:
         s = np.asarray(support_emb, dtype=np.float64)
