@@ -22,6 +22,7 @@ Featurizers, returned by :meth:`Domain.featurizer`, share one small protocol:
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Sequence
@@ -30,7 +31,9 @@ import numpy as np
 
 from sciml.registry import ClassRegistry
 
-__all__ = ["DOMAINS", "DEFAULT_DOMAIN", "Domain", "FeaturizeResult", "get_domain"]
+__all__ = ["DOMAINS", "DEFAULT_DOMAIN", "Domain", "FeaturizeResult", "get_domain", "group_folds"]
+
+logger = logging.getLogger(__name__)
 
 #: name -> Domain subclass; feeds the CLI's ``--domain`` choices and the checkpoint ``domain`` field.
 DOMAINS: ClassRegistry = ClassRegistry("domain")
@@ -126,9 +129,25 @@ class Domain(ABC):
     #: Below this nearest-support similarity a query is flagged out of domain.
     similarity_threshold: ClassVar[float] = 0.35
 
+    #: What one group of :meth:`group_keys` is called in messages ("scaffold").
+    group_name: ClassVar[str] = "group"
+
     def group_keys(self, inputs: Sequence[object]) -> list[str]:
         """A group label per valid input, for grouped splits (scaffolds for molecules); default: the key."""
         return [self.key(x) for x in inputs]
+
+    def group_kfold(self, inputs: Sequence[object], n_folds: int, seed: int = 0) -> np.ndarray:
+        """A fold id ``[n]`` per valid input such that no group of :meth:`group_keys` is in two folds.
+
+        Default: inputs grouped by equal :meth:`group_keys`, groups dealt whole by
+        :func:`group_folds`; domains with their own grouping (molecules: deepchem's scaffold
+        sets) override it. Fewer groups than ``n_folds`` give one fold per group.
+        """
+        by_key: dict[str, list[int]] = {}
+        for i, k in enumerate(self.group_keys(inputs)):
+            by_key.setdefault(k, []).append(i)
+        sets = [np.asarray(v, dtype=np.int64) for v in by_key.values()]
+        return group_folds(sets, len(inputs), n_folds, seed, what=f"{self.group_name}s")
 
     # ------------------------------------------------------------------ display
     def describe(self, raw: object) -> dict[str, object]:
@@ -141,6 +160,35 @@ class Domain(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def group_folds(sets: Sequence[np.ndarray], n: int, n_folds: int, seed: int = 0, what: str = "groups") -> np.ndarray:
+    """Deal groups of positions whole to folds: a fold id per position, ``[n]`` int64.
+
+    Groups go largest first, each to the fold that holds the fewest positions so far
+    (lowest fold id on a tie); ``seed`` shuffles the order of groups of equal size, so a
+    seed always gives the same folds. ``sets`` must partition ``range(n)``. With fewer
+    groups than ``n_folds`` each group is its own fold (logged as a warning, ``what``
+    naming the groups); every fold id in ``0 .. min(n_folds, len(sets)) - 1`` is used.
+    """
+    if int(n_folds) != n_folds or n_folds < 2:
+        raise ValueError(f"n_folds must be an integer of at least 2, got {n_folds!r}")
+    fold = np.full(n, -1, dtype=np.int64)
+    if not len(sets):
+        return fold
+    k = min(int(n_folds), len(sets))
+    if k < n_folds:
+        logger.warning("only %d distinct %s among %d inputs: %d folds instead of %d", len(sets), what, n, k, n_folds)
+    tie = np.random.default_rng(seed).permutation(len(sets))
+    order = sorted(range(len(sets)), key=lambda j: (-len(sets[j]), tie[j]))
+    counts = np.zeros(k, dtype=np.int64)
+    for j in order:
+        f = int(np.argmin(counts))
+        fold[np.asarray(sets[j], dtype=np.int64)] = f
+        counts[f] += len(sets[j])
+    if (fold < 0).any() or counts.sum() != n:
+        raise ValueError(f"the {what} do not partition the {n} inputs")
+    return fold
 
 
 def get_domain(name: str | None = None) -> Domain:

@@ -102,10 +102,18 @@ class MoleculeDomain(Domain):
 
         return tanimoto_matrix(morgan_fingerprints(list(a)), morgan_fingerprints(list(b)))
 
+    group_name = "scaffold"
+
     def group_keys(self, inputs: Sequence[str]) -> list[str]:
         from sciml.domains.molecules.scaffolds import murcko_scaffolds
 
         return murcko_scaffolds(inputs)
+
+    def group_kfold(self, inputs: Sequence[str], n_folds: int, seed: int = 0) -> np.ndarray:
+        """Scaffold K-fold: deepchem's scaffold sets dealt whole to folds (:func:`~sciml.domains.molecules.scaffolds.scaffold_kfold`)."""
+        from sciml.domains.molecules.scaffolds import scaffold_kfold
+
+        return scaffold_kfold(inputs, n_folds, seed)
 
     def describe(self, raw: object) -> dict[str, object]:
         from rdkit.Chem import Descriptors, rdMolDescriptors
