@@ -60,6 +60,6 @@ def depiction(smiles: str) -> str | None:
 @st.cache_data(show_spinner=False, max_entries=64)
 def unreadable_count(smiles: tuple) -> int:
     """How many SMILES RDKit cannot read (cached: the candidate list is re-checked on every rerun)."""
-    from assays.sources.common import smiles_problem
+    from sciml.domains import get_domain
 
-    return sum(smiles_problem(s) is not None for s in smiles)
+    return sum(get_domain().problem(s) is not None for s in smiles)

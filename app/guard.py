@@ -8,7 +8,7 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from assays.sources.user_csv import UserTableError
+from assays.sources.tables import UserTableError
 from sciml.checkpoint import CheckpointError
 from sciml.learners.base import SupportSetError
 

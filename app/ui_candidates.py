@@ -9,7 +9,7 @@ from app import user_tables as ut
 from app.assets import example_file
 from app.config import EXAMPLES_DIR, MAX_CANDIDATES, UPLOAD_TYPES
 from app.ui_support import example_by_name
-from assays.sources import user_csv
+from assays.sources import tables
 
 EXAMPLE = "Candidates of the example assay"
 UPLOAD = "Upload a file"
@@ -45,14 +45,14 @@ def _candidates(mode: str, examples: dict) -> ut.Candidates | None:
                              f"Source: {ex['source']}.")
     if mode == UPLOAD:
         f = st.file_uploader("Candidates (CSV, TSV, Excel .xlsx, SDF or .smi)", type=UPLOAD_TYPES, key="cand_file",
-                             max_upload_size=max(1, int(user_csv.MAX_UPLOAD_MB + 0.999)),
+                             max_upload_size=max(1, int(tables.MAX_UPLOAD_MB + 0.999)),
                              help=f"One row per structure with a SMILES column; other columns (IDs, notes) are kept "
                                   f"in the download. At most {MAX_CANDIDATES:,} rows and "
-                                  f"{user_csv.MAX_UPLOAD_MB:g} MB.")
+                                  f"{tables.MAX_UPLOAD_MB:g} MB.")
         if f is None:
             return None
         table = ut.table_from_bytes(f.getvalue(), f.name)
-        cols = [c for c in table.df.columns if c != user_csv.RECORD_ERROR_COLUMN]
+        cols = [c for c in table.df.columns if c != tables.RECORD_ERROR_COLUMN]
         auto = ut.guess_smiles_column(table.df)
         col = st.selectbox("Structure column (SMILES)", cols, index=cols.index(auto) if auto in cols else 0,
                            key=f"cand_smiles:{table.sha256[:12]}", help="The column holding the candidates' SMILES.")

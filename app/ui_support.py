@@ -9,7 +9,7 @@ from app import guard
 from app import user_tables as ut
 from app.assets import example_file
 from app.config import EXAMPLES_DIR, MIN_SUPPORT, UPLOAD_TYPES
-from assays.sources import user_csv
+from assays.sources import tables
 
 UPLOAD = "Upload a file"
 EDITOR = "Type or paste into a table"
@@ -27,10 +27,10 @@ def example_by_name(examples: dict, name: str | None) -> dict | None:
 def _input_table(mode: str, examples: dict) -> tuple[ut.InputTable | None, dict | None]:
     if mode == UPLOAD:
         f = st.file_uploader("Measured compounds (CSV, TSV, Excel .xlsx or SDF)", type=UPLOAD_TYPES, key="support_file",
-                             max_upload_size=max(1, int(user_csv.MAX_UPLOAD_MB + 0.999)),
+                             max_upload_size=max(1, int(tables.MAX_UPLOAD_MB + 0.999)),
                              help="One row per compound: a SMILES column and a column of measured values (numbers, "
                                   "0/1 or two labels such as active/inactive). SDF: structures from the records, "
-                                  f"values from an SD property. Limit {user_csv.MAX_UPLOAD_MB:g} MB.")
+                                  f"values from an SD property. Limit {tables.MAX_UPLOAD_MB:g} MB.")
         return (ut.table_from_bytes(f.getvalue(), f.name) if f is not None else None), None
     if mode == EDITOR:
         empty = pd.DataFrame({"smiles": pd.Series(dtype="str"), "value": pd.Series(dtype="str")})
@@ -58,7 +58,7 @@ def _input_table(mode: str, examples: dict) -> tuple[ut.InputTable | None, dict 
 
 def _columns(table: ut.InputTable, example: dict | None, tasks: tuple[str, ...]) -> dict:
     sid = table.sha256[:12]
-    cols = [c for c in table.df.columns if c != user_csv.RECORD_ERROR_COLUMN]
+    cols = [c for c in table.df.columns if c != tables.RECORD_ERROR_COLUMN]
     auto_s = example["smiles_col"] if example else ut.guess_smiles_column(table.df)
     auto_v = example["value_col"] if example else ut.guess_value_column(table, auto_s)
     c1, c2 = st.columns(2)
@@ -106,11 +106,11 @@ def _columns(table: ut.InputTable, example: dict | None, tasks: tuple[str, ...])
 
 
 def _show_report(support: ut.SupportSet) -> None:
-    counts = user_csv.status_counts(support.report)
+    counts = tables.status_counts(support.report)
     n = len(support.report)
     parts = " · ".join(f"{v} {k}" for k, v in counts.items())
     st.markdown(f"**{len(support.y)} of {n} rows usable** ({parts}). {support.kind_reason[:1].upper()}{support.kind_reason[1:]}.")
-    problems = n - counts.get(user_csv.STATUS_OK, 0)
+    problems = n - counts.get(tables.STATUS_OK, 0)
     with st.expander(f"Per-row status of {support.table.name} ({n} rows, {problems} not used)", expanded=problems > 0):
         st.caption("Rows are numbered from 0 = first row under the header. 'value' is what the model is given.")
         guard.show_report(support.report)

@@ -1,7 +1,7 @@
 """The user's tables: uploads, pasted text and typed rows into support sets and candidate lists.
 
 No Streamlit here: every function either returns a result or raises
-:class:`~assays.sources.user_csv.UserTableError` with a message meant for the user
+:class:`~assays.sources.tables.UserTableError` with a message meant for the user
 (it names the file, the column or the row and says what to do).
 """
 
@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from app.config import MAX_CANDIDATES, MIN_SUPPORT
-from assays.sources import user_csv
-from assays.sources.common import smiles_problem
-from assays.sources.user_csv import UserTableError
+from assays.sources import tables
+from assays.sources.tables import UserTableError
+from sciml.domains import get_domain
+from sciml.domains.molecules import SMILES_COLUMN_NAMES
 
 #: The three ways of reading the measurement column (shown in the app).
 KIND_REGRESSION = "Regression: predict the measured value"
@@ -79,21 +80,21 @@ def _check_rows(df: pd.DataFrame, name: str) -> pd.DataFrame:
 
 
 def table_from_bytes(data: bytes, filename: str, origin: str = "upload") -> InputTable:
-    """An uploaded (or shipped) CSV / TSV / Excel / SDF file; the size limit is ``user_csv.MAX_UPLOAD_MB`` (read now)."""
-    df = user_csv.read_table(data, filename=filename, max_mb=user_csv.MAX_UPLOAD_MB)
+    """An uploaded (or shipped) CSV / TSV / Excel / SDF file; the size limit is ``tables.MAX_UPLOAD_MB`` (read now)."""
+    df = tables.read_table(data, filename=filename, max_mb=tables.MAX_UPLOAD_MB)
     return InputTable(_check_rows(df, filename), filename, _sha(data), origin)
 
 
 def _headerless(first_line: str) -> bool:
     """A first line like ``CCO<TAB>5.2``: a SMILES then a number, and no column names."""
     tokens = [t for t in re.split(r"[\t,;]|\s+", first_line.strip()) if t]
-    if len(tokens) < 2 or tokens[0].lower() in user_csv.SMILES_COLUMN_NAMES:
+    if len(tokens) < 2 or tokens[0].lower() in SMILES_COLUMN_NAMES:
         return False
     try:
         float(tokens[1])
     except ValueError:
         return False
-    return smiles_problem(tokens[0]) is None
+    return get_domain().problem(tokens[0]) is None
 
 
 def table_from_text(text: str, name: str = "pasted text") -> InputTable:
@@ -110,7 +111,7 @@ def table_from_text(text: str, name: str = "pasted text") -> InputTable:
         header = sep.join(["smiles", "value"] + [f"column {k + 3}" for k in range(n - 2)])
         text = "\n".join([header, *lines])
     data = text.encode("utf-8")
-    df = user_csv.read_table(data, filename=f"{name}.txt", max_mb=user_csv.MAX_UPLOAD_MB)
+    df = tables.read_table(data, filename=f"{name}.txt", max_mb=tables.MAX_UPLOAD_MB)
     return InputTable(_check_rows(df, name), name, _sha(data), "paste")
 
 
@@ -131,7 +132,7 @@ def table_from_editor(df: pd.DataFrame, name: str = "typed table") -> InputTable
 
 def guess_smiles_column(df: pd.DataFrame) -> str | None:
     try:
-        return user_csv.find_smiles_column(df)
+        return tables.find_structure_column(df)
     except UserTableError:
         return None
 
@@ -141,17 +142,17 @@ def guess_value_column(table: InputTable, smiles_col: str | None) -> str | None:
     if smiles_col is None:
         return None
     try:
-        _, report = user_csv.load_user_table(table.df, smiles_col=smiles_col, raise_on_empty=False, filename=table.name)
+        _, report = tables.load_user_table(table.df, smiles_col=smiles_col, raise_on_empty=False, filename=table.name)
     except UserTableError:
         return None
     return report.attrs.get("value_col")
 
 
-def kind_choices(table: InputTable, value_col: str, tasks: tuple[str, ...]) -> tuple[list[str], user_csv.KindDecision]:
+def kind_choices(table: InputTable, value_col: str, tasks: tuple[str, ...]) -> tuple[list[str], tables.KindDecision]:
     """The ways the value column can be read (the first is the default) and the automatic decision.
 
     Raises :class:`UserTableError` when the column fits no task, or none the checkpoint serves."""
-    decision = user_csv.decide_task_kind(table.df[value_col], column=value_col)
+    decision = tables.decide_task_kind(table.df[value_col], column=value_col)
     if decision.label_map is not None or decision.kind == "classification":
         choices = [KIND_CLASSIFICATION]
     else:
@@ -178,7 +179,7 @@ def build_support(table: InputTable, smiles_col: str, value_col: str, mode: str,
         raise UserTableError(f"{table.name}: the structure and the measurement column are both {smiles_col!r}. "
                              "Choose the column of measured values as the measurement column.")
     kind = "regression" if mode == KIND_REGRESSION else "classification"
-    task, report = user_csv.load_user_table(
+    task, report = tables.load_user_table(
         table.df, smiles_col=smiles_col, value_col=value_col, kind=kind, filename=table.name, name=table.name,
         threshold=threshold if mode == KIND_THRESHOLD else None,
         positive_label=positive_label if mode == KIND_CLASSIFICATION else None)
@@ -192,8 +193,8 @@ def support_problem(support: SupportSet) -> str | None:
     """Why the usable rows are not enough to adapt on, with what is needed; ``None`` when they are."""
     n = len(support.y)
     need = MIN_SUPPORT[support.kind]
-    counts = user_csv.status_counts(support.report)
-    left = ", ".join(f"{v} {k}" for k, v in counts.items() if k != user_csv.STATUS_OK)
+    counts = tables.status_counts(support.report)
+    left = ", ".join(f"{v} {k}" for k, v in counts.items() if k != tables.STATUS_OK)
     why = f" ({left}; see the status column)" if left else ""
     if n < need:
         return (f"{support.table.name}: only {n} usable row{'s' if n != 1 else ''} out of {len(support.report)}{why}. "
@@ -221,7 +222,7 @@ def candidates_from_table(table: InputTable, smiles_col: str) -> Candidates:
         raise UserTableError(f"{table.name} has {n:,} rows; the app predicts at most {MAX_CANDIDATES:,} candidates at a "
                              "time. Split the file, or use the sciml command line for large libraries.")
     smiles = [str(s).strip() if isinstance(s, str) else "" for s in table.df[smiles_col].tolist()]
-    if not any(smiles_problem(s) is None for s in smiles):
+    if not any(get_domain().problem(s) is None for s in smiles):
         raise UserTableError(f"{table.name}: no cell of column {smiles_col!r} is a SMILES that RDKit can read. "
                              "Choose the column that holds the structures.")
     return Candidates(table.df.reset_index(drop=True), smiles, smiles_col, table.name, table.sha256)
@@ -233,9 +234,9 @@ def candidates_from_text(text: str, name: str = "pasted SMILES") -> Candidates:
     if not lines:
         raise UserTableError(f"{name} is empty: paste one SMILES per line.")
     first = [t for t in re.split(r"[\t,;]|\s+", lines[0].strip()) if t]
-    if any(t.lower() in user_csv.SMILES_COLUMN_NAMES for t in first):
+    if any(t.lower() in SMILES_COLUMN_NAMES for t in first):
         table = table_from_text(text, name)
-        return candidates_from_table(table, user_csv.find_smiles_column(table.df, name))
+        return candidates_from_table(table, tables.find_structure_column(table.df, name))
     rows = [re.split(r"[\t,;]|\s+", line.strip(), maxsplit=1) for line in lines]
     df = pd.DataFrame({"smiles": [r[0] for r in rows], "name": [r[1].strip() if len(r) > 1 else "" for r in rows]})
     if not (df["name"] != "").any():

@@ -3,7 +3,7 @@
 from assays.episodes import Episode, EpisodeSampler, episode_problem, evaluation_episodes, sample_episode
 from assays.sources.moleculeace import load_moleculeace
 from assays.sources.moleculenet import FEWSHOT_DATASETS, load_fewshot_moleculenet, load_multitask_csv
-from assays.sources.user_csv import UserTableError, load_user_table
+from assays.sources.tables import UserTableError, load_user_table
 from assays.task import InvalidRow, Task, TaskCollection, carve_validation
 
 __all__ = [

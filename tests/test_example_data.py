@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from assays.sources.user_csv import load_user_table
+from assays.sources.tables import load_user_table
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "examples"

@@ -1,4 +1,4 @@
-"""Helpers shared by the data-source loaders: SMILES validation and data-folder lookup.
+"""Helpers shared by the data-source loaders: input validation and data-folder lookup.
 
 Row numbers used throughout the loaders (in :class:`~assays.task.InvalidRow` and in
 reports) are **0-based data rows**: the first row after the header is row 0.
@@ -6,85 +6,37 @@ reports) are **0-based data rows**: the first row after the header is row 0.
 
 from __future__ import annotations
 
-import functools
 import logging
-import math
 import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from rdkit import Chem, RDLogger
 
 from assays.task import InvalidRow
 from sciml.config import DATA_DIR_ENV, resolve_data_dir
+from sciml.domains import Domain, get_domain
 
 logger = logging.getLogger(__name__)
-
-# RDKit prints a line to stderr for every unparseable SMILES; we report them ourselves.
-RDLogger.DisableLog("rdApp.*")
-
-#: Reason given for an empty / missing SMILES cell.
-REASON_EMPTY = "empty SMILES"
-#: Reason given for a SMILES that RDKit rejects (syntax or sanitization error).
-REASON_UNPARSEABLE = "RDKit could not parse SMILES"
 
 #: How many row numbers the per-file log summary lists.
 _N_ROWS_IN_SUMMARY = 5
 
 
-def _is_empty_cell(value: object) -> bool:
-    """True for ``None``, NaN, non-strings and blank strings."""
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if not isinstance(value, str):
-        return True
-    return not value.strip()
-
-
-def smiles_problem(value: object) -> str | None:
-    """Why ``value`` is not a usable SMILES, or ``None`` when RDKit parses it.
-
-    Parameters
-    ----------
-    value : object
-        One cell of a SMILES column.
-
-    Returns
-    -------
-    str or None
-        :data:`REASON_EMPTY` for empty / NaN / non-string cells,
-        :data:`REASON_UNPARSEABLE` when ``Chem.MolFromSmiles`` returns ``None``,
-        otherwise ``None``.
-    """
-    if _is_empty_cell(value):
-        return REASON_EMPTY
-    return None if _parses(value.strip()) else REASON_UNPARSEABLE  # type: ignore[union-attr]
-
-
-@functools.lru_cache(maxsize=1 << 17)
-def _parses(smiles: str) -> bool:
-    """Whether RDKit parses (and sanitizes) ``smiles``; cached, as the benchmark files share molecules."""
-    try:
-        return Chem.MolFromSmiles(smiles) is not None
-    except Exception:  # noqa: BLE001 - RDKit raises for a few pathological inputs
-        return False
-
-
-def parse_smiles_column(
-    smiles: Sequence, file: str, *, log_level: int = logging.INFO
+def parse_input_column(
+    values: Sequence, file: str, *, domain: Domain | str | None = None, log_level: int = logging.INFO
 ) -> tuple[np.ndarray, list[InvalidRow]]:
-    """Check every SMILES of a column with RDKit.
+    """Check every cell of an input column with the domain (:meth:`~sciml.domains.base.Domain.problem`).
 
     Parameters
     ----------
-    smiles : sequence
+    values : sequence
         The column, in file order. Element ``i`` is 0-based data row ``i`` of ``file``
         (header excluded).
     file : str
         Name used in the :class:`InvalidRow` records and in the log line.
+    domain : Domain or str, optional
+        The input domain (an instance or a registered name); default molecules.
     log_level : int, optional
         Level of the one-line summary logged when some rows are invalid
         (files without invalid rows are logged at DEBUG).
@@ -92,31 +44,31 @@ def parse_smiles_column(
     Returns
     -------
     valid : np.ndarray
-        Boolean mask of shape ``[len(smiles)]``, True where the SMILES parses.
+        Boolean mask of shape ``[len(values)]``, True where the cell is a valid input.
     invalid : list[InvalidRow]
-        One record per invalid row with ``row`` = 0-based data row, the raw cell as a
-        string (``""`` for missing cells) and the reason (:data:`REASON_EMPTY` or
-        :data:`REASON_UNPARSEABLE`).
+        One record per invalid row with ``row`` = 0-based data row, the raw cell
+        (``""`` for cells that are not text) and the domain's reason (for molecules
+        ``REASON_EMPTY`` or ``REASON_UNPARSEABLE`` of :mod:`sciml.domains.molecules`).
     """
-    n = len(smiles)
+    domain = domain if isinstance(domain, Domain) else get_domain(domain)
+    n = len(values)
     valid = np.ones(n, dtype=bool)
     invalid: list[InvalidRow] = []
-    for i, value in enumerate(smiles):
-        reason = smiles_problem(value)
+    for i, value in enumerate(values):
+        reason = domain.problem(value)
         if reason is not None:
             valid[i] = False
-            raw = value if isinstance(value, str) else ("" if _is_empty_cell(value) else str(value))
-            invalid.append(InvalidRow(file=file, row=i, input=raw, reason=reason))
+            invalid.append(InvalidRow(file=file, row=i, input=value if isinstance(value, str) else "", reason=reason))
     if invalid:
         rows = ", ".join(str(r.row) for r in invalid[:_N_ROWS_IN_SUMMARY])
         more = ", ..." if len(invalid) > _N_ROWS_IN_SUMMARY else ""
         logger.log(
             log_level,
-            "%s: %d of %d rows have an invalid SMILES and are dropped (0-based data rows: %s%s)",
-            file, len(invalid), n, rows, more,
+            "%s: %d of %d rows have an invalid %s and are dropped (0-based data rows: %s%s)",
+            file, len(invalid), n, domain.label, rows, more,
         )
     else:
-        logger.debug("%s: all %d SMILES parse", file, n)
+        logger.debug("%s: all %d %s parse", file, n, domain.label)
     return valid, invalid
 
 

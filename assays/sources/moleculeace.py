@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from assays.sources.common import missing_file_error, molecules_dir, parse_smiles_column
+from assays.sources.common import missing_file_error, molecules_dir, parse_input_column
 from assays.task import InvalidRow, Task, TaskCollection
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def load_moleculeace(data_dir: str | os.PathLike | None = None) -> TaskCollectio
             if col not in df.columns:
                 raise ValueError(f"{path.name}: no column {col!r}; columns are {list(df.columns)}")
         raw = df["smiles"].tolist()
-        valid, bad = parse_smiles_column(raw, path.name)
+        valid, bad = parse_input_column(raw, path.name)
         y = pd.to_numeric(df["y"], errors="coerce").to_numpy(dtype=np.float64)
         no_y = valid & ~np.isfinite(y)
         bad += [InvalidRow(path.name, int(i), raw[i], "missing or non-numeric y") for i in np.flatnonzero(no_y)]

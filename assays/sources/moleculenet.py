@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from assays.sources.common import missing_file_error, molecules_dir, parse_smiles_column
+from assays.sources.common import missing_file_error, molecules_dir, parse_input_column
 from assays.task import InvalidRow, Task, TaskCollection, TaskKind, carve_validation
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def load_multitask_csv(
         raise ValueError(f"{path}: no column {smiles_col!r}; columns are {list(df.columns)}")
 
     raw_smiles = df[smiles_col].tolist()
-    valid, invalid = parse_smiles_column(raw_smiles, path.name)
+    valid, invalid = parse_input_column(raw_smiles, path.name)
     smiles = np.array([s.strip() for s in raw_smiles], dtype=object)
 
     tasks: dict[str, Task] = {}

@@ -236,9 +236,9 @@ def test_unreadable_support_files_give_an_error(app_test, case):
 
 
 def test_huge_file_is_refused_with_the_limit(app_test, support_df, monkeypatch):
-    from assays.sources import user_csv
+    from assays.sources.tables import read
 
-    monkeypatch.setattr(user_csv, "MAX_UPLOAD_MB", 0.001)
+    monkeypatch.setattr(read, "MAX_UPLOAD_MB", 0.001)
     assert_error(upload_support(app_test(), "measured.csv", csv_bytes(support_df)), "too large", "limit is 0.001 MB")
 
 

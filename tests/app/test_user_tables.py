@@ -20,7 +20,7 @@ from app.assets import (
     model_card,
 )
 from app.depict import depict_png_uri
-from assays.sources.user_csv import UserTableError
+from assays.sources.tables import UserTableError
 from tests.app.conftest import csv_bytes
 
 

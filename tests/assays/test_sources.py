@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assays.sources.common import REASON_EMPTY, REASON_UNPARSEABLE, parse_smiles_column
+from assays.sources.common import parse_input_column
 from assays.sources.moleculeace import load_moleculeace
 from assays.sources.moleculenet import FEWSHOT_DATASETS, load_fewshot_moleculenet, load_multitask_csv
 from assays.task import carve_validation
+from sciml.domains.molecules import REASON_EMPTY, REASON_UNPARSEABLE
 
 
 def write(path: Path, text: str) -> Path:
@@ -26,13 +27,13 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-# ---------------------------------------------------------------- parse_smiles_column
+# ---------------------------------------------------------------- parse_input_column
 
 
-def test_parse_smiles_column_reasons_and_rows(caplog):
+def test_parse_input_column_reasons_and_rows(caplog):
     column = ["CCO", "", None, float("nan"), "C1CC", "c1ccccc1", 5, "  "]
     with caplog.at_level(logging.INFO, logger="assays.sources.common"):
-        valid, invalid = parse_smiles_column(column, "f.csv")
+        valid, invalid = parse_input_column(column, "f.csv")
     assert valid.tolist() == [True, False, False, False, False, True, False, False]
     assert [(r.row, r.reason) for r in invalid] == [
         (1, REASON_EMPTY),
@@ -48,10 +49,20 @@ def test_parse_smiles_column_reasons_and_rows(caplog):
     assert len(summary) == 1 and "f.csv" in summary[0] and "6 of 8" in summary[0] and "1, 2, 3, 4, 6" in summary[0]
 
 
-def test_parse_smiles_column_all_valid_logs_nothing_at_info(caplog):
+def test_parse_input_column_all_valid_logs_nothing_at_info(caplog):
     with caplog.at_level(logging.INFO, logger="assays.sources.common"):
-        valid, invalid = parse_smiles_column(["C", "CC"], "ok.csv")
+        valid, invalid = parse_input_column(["C", "CC"], "ok.csv")
     assert valid.all() and invalid == [] and not caplog.records
+
+
+def test_parse_input_column_with_another_domain(caplog):
+    from tests.assays.tables.files import FormulaDomain
+
+    with caplog.at_level(logging.INFO, logger="assays.sources.common"):
+        valid, invalid = parse_input_column(["Fe2O3", "fe", None], "m.csv", domain=FormulaDomain())
+    assert valid.tolist() == [True, False, False]
+    assert [(r.row, r.input, r.reason) for r in invalid] == [(1, "fe", "not a formula"), (2, "", "empty formula")]
+    assert "2 of 3 rows have an invalid formula" in caplog.records[0].getMessage()
 
 
 # ---------------------------------------------------------------- load_multitask_csv
