@@ -328,8 +328,9 @@ class FewShotModel:
         Returns
         -------
         pandas.DataFrame
-            One row per support molecule, in support order: ``smiles, measured, prediction,
-            std, lower, upper, covered, fold`` (the fold that held the molecule out), plus
+            One row per support molecule, in support order: ``smiles`` (the domain's
+            ``output_column``), ``measured, prediction, std, lower, upper, covered`` and
+            ``fold`` (the fold that held the molecule out), plus
             ``group`` (its group label, e.g. the scaffold SMILES) when grouped. ``attrs``
             holds ``n_folds`` (folds used) and ``groups`` (``None`` or the domain's group name).
 
@@ -346,16 +347,11 @@ class FewShotModel:
         X, y, n = self.support_features_, self.support_y_, self.n_support_
         if n < 3:
             raise SupportSetError(f"cross-validation needs at least 3 support molecules, got {n}")
-        group_labels = None
+        domain, group_labels = self.loaded_.domain, None
         if groups is None or groups is False:
             k = n if n_folds is None else int(min(max(2, n_folds), n))
             fold = np.arange(n) % k if n_folds is None else np.random.default_rng(seed).permutation(n) % k
         else:
-            domain = getattr(self.loaded_, "domain", None)  # a Domain, or (older LoadedCheckpoint) absent
-            if domain is None or isinstance(domain, str):
-                from sciml.domains import get_domain
-
-                domain = get_domain(domain or self.loaded_.config.get("domain"))
             if groups is not True and groups not in ("scaffold", "group", "groups", "domain", domain.group_name):
                 raise ValueError(f"groups must be None or one of True, 'scaffold', 'group', 'domain'; got {groups!r}")
             group_labels = domain.group_keys(self.support_smiles_)
@@ -386,7 +382,7 @@ class FewShotModel:
                     out[c][test] = v
         finally:
             self.learner_.fit_features(X, y)
-        df = pd.DataFrame({"smiles": self.support_smiles_, "measured": y, **out})
+        df = pd.DataFrame({domain.output_column: self.support_smiles_, "measured": y, **out})
         covered = pd.array((df["measured"] >= df["lower"]) & (df["measured"] <= df["upper"]), dtype="boolean")
         covered[df["prediction"].isna().to_numpy()] = pd.NA
         df["covered"] = covered

@@ -131,3 +131,80 @@ def test_predict_before_fit_raises(clf):
 def test_bad_checkpoint_path(tmp_path):
     with pytest.raises(CheckpointError):
         FewShotClassifier.from_checkpoint(tmp_path / "missing", device="cpu")
+
+
+# ------------------------------------------------------------------ grouped (scaffold) cross-validation
+
+#: Four scaffolds: benzene (4), pyridine (4), cyclohexane (2) and none (acyclic, 2); both classes in each.
+SCAFFOLD_SUPPORT = ["Cc1ccccc1", "Oc1ccccc1", "Nc1ccccc1", "Clc1ccccc1", "Cc1ccncc1", "Oc1ccncc1", "Nc1ccncc1",
+                    "Clc1ccncc1", "OC1CCCCC1", "NC1CCCCC1", "CCO", "CCCN"]
+SCAFFOLD_LABELS = [1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0]
+
+
+def test_cross_validate_by_scaffold_keeps_each_scaffold_in_one_fold(clf):
+    from sciml.domains.molecules.scaffolds import murcko_scaffolds
+
+    clf.fit(SCAFFOLD_SUPPORT, SCAFFOLD_LABELS)
+    before = clf.predict_proba(["CCN", "c1ccccc1O"])
+    cv = clf.cross_validate(n_folds=3, groups="scaffold")
+    assert list(cv.columns) == ["smiles", "measured", "prediction", "std", "lower", "upper", "covered", "fold", "group"]
+    assert cv["smiles"].tolist() == SCAFFOLD_SUPPORT and cv["group"].tolist() == murcko_scaffolds(SCAFFOLD_SUPPORT)
+    assert cv.groupby("group")["fold"].nunique().eq(1).all()
+    assert sorted(cv["fold"].unique()) == [0, 1, 2] and cv.attrs == {"n_folds": 3, "groups": "scaffold"}
+    assert np.isfinite(cv["prediction"]).all()
+    pd.testing.assert_frame_equal(clf.predict_proba(["CCN", "c1ccccc1O"]), before)  # fitted state restored
+    pd.testing.assert_frame_equal(clf.cross_validate(n_folds=3, groups=True), cv)  # any "grouped" value, same folds
+    # n_folds=None leaves one scaffold out at a time
+    assert clf.cross_validate(groups="scaffold").attrs["n_folds"] == 4
+
+
+def test_cross_validate_plain_folds_have_a_fold_column(clf):
+    clf.fit(SCAFFOLD_SUPPORT, SCAFFOLD_LABELS)
+    loo = clf.cross_validate()
+    assert loo["fold"].tolist() == list(range(len(SCAFFOLD_SUPPORT))) and "group" not in loo
+    kfold = clf.cross_validate(n_folds=4, seed=1)
+    assert sorted(kfold["fold"].value_counts().tolist()) == [3, 3, 3, 3] and kfold.attrs["groups"] is None
+
+
+def test_cross_validate_by_scaffold_with_few_scaffolds(clf, caplog):
+    clf.fit(SCAFFOLD_SUPPORT, SCAFFOLD_LABELS)
+    with caplog.at_level("WARNING", logger="sciml.api"):
+        cv = clf.cross_validate(n_folds=10, groups="scaffold")
+    assert cv.attrs["n_folds"] == 4 and cv["fold"].nunique() == 4
+    assert "4 distinct scaffolds: 4-fold cross-validation by scaffold instead of 10-fold" in caplog.text
+    clf.fit(SCAFFOLD_SUPPORT[:4], SCAFFOLD_LABELS[:4])
+    with pytest.raises(SupportSetError, match=r"at least 2 distinct scaffolds; all 4 share one \(c1ccccc1\)"):
+        clf.cross_validate(n_folds=5, groups="scaffold")
+    with pytest.raises(ValueError, match="groups must be None or one of"):
+        clf.cross_validate(groups="murcko")
+
+
+def test_cross_validate_asks_the_domain_for_its_groups(clf, monkeypatch):
+    """Grouped folds come from the checkpoint's domain (here a stand-in with its own groups), never a name test."""
+    from sciml.domains import Domain, MoleculeDomain
+
+    calls = []
+
+    class ByLength(MoleculeDomain):
+        group_name = "series"
+
+        def group_keys(self, inputs):
+            return ["short" if len(s) < 9 else "long" for s in inputs]
+
+        def group_kfold(self, inputs, n_folds, seed=0):
+            calls.append((len(inputs), n_folds, seed))
+            return Domain.group_kfold(self, inputs, n_folds, seed)
+
+    class WithDomain:
+        def __init__(self, loaded):
+            self._loaded, self.domain = loaded, ByLength()
+
+        def __getattr__(self, name):
+            return getattr(self._loaded, name)
+
+    clf.fit(SCAFFOLD_SUPPORT, SCAFFOLD_LABELS)
+    monkeypatch.setattr(clf, "loaded_", WithDomain(clf.loaded_))
+    cv = clf.cross_validate(n_folds=5, seed=3, groups="series")
+    assert calls == [(len(SCAFFOLD_SUPPORT), 2, 3)]  # only two groups: two folds asked for
+    assert set(cv["group"]) == {"short", "long"} and cv.groupby("group")["fold"].nunique().eq(1).all()
+    assert cv.attrs == {"n_folds": 2, "groups": "series"}
