@@ -47,9 +47,9 @@ def cached_run(_model, checkpoint_key: tuple, task: str, level: float, support_s
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_check(_model, checkpoint_key: tuple, task: str, level: float, support_smiles: tuple, support_y: tuple,
-                 n_folds: int | None):
-    """:func:`app.core.check`, cached on its inputs."""
-    return core.check(_model, support_smiles, support_y, n_folds)
+                 n_folds: int | None, grouped: bool = False):
+    """:func:`app.core.check`, cached on its inputs (the check method is ``n_folds`` and ``grouped``)."""
+    return core.check(_model, support_smiles, support_y, n_folds, grouped=grouped)
 
 
 @st.cache_data(show_spinner=False, max_entries=20_000)

@@ -64,16 +64,19 @@ def run(model, support_smiles, support_y, cand_smiles, *, similarity: float = 0.
     return RunResult(preds, model.support_errors_.copy(), int(model.n_support_), seconds)
 
 
-def check(model, support_smiles, support_y, n_folds: int | None = None) -> tuple[pd.DataFrame | None, str]:
-    """Leave-one-out (``n_folds=None``) or K-fold predictions on the support set: ``(table, "")`` or
-    ``(None, why not)``. Fits first unless the model is already fitted on exactly this support."""
+def check(model, support_smiles, support_y, n_folds: int | None = None,
+          grouped: bool = False) -> tuple[pd.DataFrame | None, str]:
+    """Leave-one-out (``n_folds=None``), K-fold or, with ``grouped``, K-fold by the domain's groups (scaffolds)
+    predictions on the support set: ``(table, "")`` or ``(None, why not)``. The table has a ``fold`` column
+    (and ``group`` when grouped; see :meth:`sciml.api.FewShotModel.cross_validate`). Fits first unless the
+    model is already fitted on exactly this support."""
     y = np.asarray(support_y, dtype=np.float64)
     fitted = getattr(model, "support_y_", None)
     if not (fitted is not None and len(fitted) == len(y) and list(model.support_smiles_) == list(support_smiles)
             and np.array_equal(fitted, y)):
         model.fit(list(support_smiles), y)
     try:
-        return model.cross_validate(n_folds), ""
+        return model.cross_validate(n_folds, groups=True if grouped else None), ""
     except SupportSetError as exc:
         return None, str(exc)
 

@@ -20,17 +20,32 @@ def _pct(x) -> str:
 def check(info, loaded, support: ut.SupportSet, s: RunSettings) -> tuple[pd.DataFrame | None, dict]:
     """Step 5; returns the check table (``None`` when it could not run) and its summary."""
     st.header("5 · Check the model on your own data")
-    st.caption(f"{s.check}: each measured compound is predicted by the model adapted on the others, so you can see "
-               "how far to trust this adaptation before acting on it.")
+    if s.grouped:
+        st.caption(f"{s.check}: compounds that share a Bemis–Murcko ring scaffold stay in one of {s.n_folds} folds "
+                   "and each fold is predicted by the model adapted on the other scaffolds only, which shows how the "
+                   "model does on chemotypes it was not adapted on.")
+    else:
+        st.caption(f"{s.check}: each measured compound is predicted by the model adapted on the "
+                   f"{'others' if s.n_folds is None else 'other folds'}, so you can see how far to trust this "
+                   "adaptation before acting on it.")
     hint = "Change the check in the sidebar or press Predict again."
     with guard.step("Checking the model on your measured compounds", hint), \
             st.spinner(f"{s.check} check on {len(support.y)} measured compounds…"):
         model = cache.session_model(loaded, support.kind, s.level, s.hit_rate)
         cv, why = cache.cached_check(model, (info.name, info.stamp()), support.kind, s.level,
-                                     tuple(support.smiles), tuple(support.y.tolist()), s.n_folds)
+                                     tuple(support.smiles), tuple(support.y.tolist()), s.n_folds, s.grouped)
     if cv is None:
-        st.warning(f"The check could not run: {why} Add measured compounds to check the model.")
+        st.warning(f"The check could not run: {why} Change the check in the sidebar or add measured compounds.")
         return None, {}
+    if "group" in cv.columns:
+        name = loaded.domain.group_name
+        n_groups, n_used = cv["group"].nunique(), cv["fold"].nunique()
+        if n_used < (s.n_folds or 0):
+            st.info(f"Your {len(cv)} measured compounds have only {n_groups} distinct {name}s, so the check used "
+                    f"{n_used} folds (one per {name}) instead of {s.n_folds}.")
+        else:
+            st.markdown(f"{n_groups} distinct {name}s in {n_used} folds.")
+        cv = cv.rename(columns={"group": name})
     summary = core.cv_summary(cv, support.kind, s.level)
     if not summary.get("n_predicted"):
         st.warning("No compound could be predicted in the check (each fold lacked a class); add measurements.")

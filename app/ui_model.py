@@ -17,7 +17,12 @@ from app.config import (
 )
 from sciml.learners import LEARNERS
 
-CHECKS = {"Leave-one-out": None, "5-fold": 5, "10-fold": 10}
+#: Folds of the two K-fold checks.
+CHECK_FOLDS = 5
+#: Check methods of step 5: sidebar label -> (folds, grouped); ``None`` folds = leave-one-out, grouped = folds keep
+#: each group of the checkpoint domain's ``group_kfold`` whole (molecules: Bemis–Murcko scaffolds).
+CHECKS = {"Leave-one-out": (None, False), "K-fold (random)": (CHECK_FOLDS, False),
+          "K-fold by scaffold (new chemotypes)": (CHECK_FOLDS, True)}
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,12 @@ class RunSettings:
 
     @property
     def n_folds(self) -> int | None:
-        return CHECKS[self.check]
+        return CHECKS[self.check][0]
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the check keeps each scaffold (the domain's group) in one fold."""
+        return CHECKS[self.check][1]
 
 
 def render_settings() -> RunSettings:
@@ -45,7 +55,10 @@ def render_settings() -> RunSettings:
                                 "is less similar than this is flagged as outside the applicability domain.")
     check = sb.selectbox("Check on your data", list(CHECKS), key="check",
                          help="How the model is checked on your own measurements (step 5): leave-one-out predicts "
-                              "each measured compound from all the others; K-fold is faster for large support sets.")
+                              f"each measured compound from all the others; K-fold ({CHECK_FOLDS} folds) is faster for "
+                              "large support sets; K-fold by scaffold keeps compounds that share a ring scaffold in "
+                              "one fold, so each is predicted from other chemotypes only (how the model does on new "
+                              "chemical series).")
     rows = sb.number_input("Rows shown with structures", 10, 500, DEFAULT_ROWS_SHOWN, 10, key="rows",
                            help="Result tables show this many rows (with 2D depictions); the downloads hold every row.")
     sb.caption(f"sciml {sciml.__version__}. Everything runs on this server; nothing is sent elsewhere.")

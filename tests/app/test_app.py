@@ -350,3 +350,63 @@ def test_two_sessions_do_not_share_state(app_test, example):
     first.run()  # the first user's page re-runs after the second user adapted a model
     np.testing.assert_allclose(first.session_state["result"]["result"].predictions["prediction"].to_numpy(float),
                                before)
+
+
+# ----------------------------------------------------------------------- scaffold K-fold check
+
+SCAFFOLD_CHECK = "K-fold by scaffold (new chemotypes)"
+
+
+def _check_table(at) -> pd.DataFrame:
+    found = [d.value for d in at.dataframe if {"measured", "fold"} <= set(d.value.columns)]
+    assert found, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+@pytest.mark.slow
+def test_scaffold_kfold_check_on_the_example(app_test, example, captured):
+    at = app_test()
+    assert at.selectbox(key="check").options == ["Leave-one-out", "K-fold (random)", SCAFFOLD_CHECK]
+    at.selectbox(key="check").set_value(SCAFFOLD_CHECK).run()
+    at.button(key="try_example").click().run()
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    assert any("chemotypes it was not adapted on" in c.value for c in at.caption)
+    assert by_label(at.metric, "Coverage of the 90% intervals").value.endswith("%")
+    cv = _check_table(at)
+    assert len(cv) == example["n_support"] and "scaffold" in cv.columns
+    assert cv.groupby("scaffold")["fold"].nunique().eq(1).all()  # no scaffold in two folds
+    assert cv["fold"].nunique() == 5 and cv["prediction"].notna().all()
+    assert any("distinct scaffolds in 5 folds" in m.value for m in at.markdown)
+    download = pd.read_csv(io.BytesIO(captured[-1]))
+    assert {"fold", "scaffold"} <= set(download.columns) and len(download) == example["n_support"]
+    # switching back to leave-one-out is a different cached check: one fold per compound, no scaffold column
+    at.selectbox(key="check").set_value("Leave-one-out").run()
+    assert_clean(at)
+    loo = _check_table(at)
+    assert loo["fold"].nunique() == example["n_support"] and "scaffold" not in loo.columns
+
+
+@pytest.mark.slow
+def test_scaffold_kfold_with_too_few_scaffolds(app_test):
+    benzenes = ["Cc1ccccc1", "Oc1ccccc1", "Nc1ccccc1", "Clc1ccccc1", "Fc1ccccc1", "Brc1ccccc1"]
+    pyridines = ["Cc1ccncc1", "Oc1ccncc1", "Nc1ccncc1"]
+    at = app_test()
+    at.selectbox(key="check").set_value(SCAFFOLD_CHECK).run()
+    at.radio(key="support_mode").set_value("Paste text").run()
+    rows = [f"{s}\t{5 + 0.3 * i:.1f}" for i, s in enumerate(benzenes + pyridines)]
+    at.text_area(key="support_text").input("smiles\tpKi\n" + "\n".join(rows)).run()
+    at.button(key="predict").click().run()
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    assert any("only 2 distinct scaffolds" in i.value and "2 folds" in i.value for i in at.info)
+    assert _check_table(at)["fold"].nunique() == 2
+    # one scaffold only: the check says why it cannot run, the rest of the page stands
+    rows = [f"{s}\t{5 + 0.3 * i:.1f}" for i, s in enumerate(benzenes)]
+    at.text_area(key="support_text").input("smiles\tpKi\n" + "\n".join(rows)).run()
+    at.button(key="predict").click().run()
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    text = " ".join(w.value for w in at.warning)
+    assert "at least 2 distinct scaffolds" in text and "Traceback" not in text
+    assert any(h.value.startswith("6 · What to measure") for h in at.header)
