@@ -36,7 +36,10 @@ def benchmark_of(dataset: str) -> str:
 
 
 def load_collection(dataset: str, data_dir=None, *, val_fraction: float = 0.2, val_seed: int = 0):
-    """The task collection of ``dataset`` (MoleculeACE's validation targets come from its split file)."""
+    """The task collection of ``dataset``: a shared collection (MoleculeACE's validation targets come
+    from its split file), or the path of a lab's own assay table or folder (:func:`collection_from_tasks`)."""
+    if dataset not in DATASETS and Path(dataset).expanduser().exists():
+        return collection_from_tasks(dataset, seed=val_seed, val_fraction=val_fraction)[0]
     data_dir = resolve_data_dir(data_dir)
     if benchmark_of(dataset) == "moleculeace":
         from assays.sources.moleculeace import load_moleculeace
@@ -45,6 +48,80 @@ def load_collection(dataset: str, data_dir=None, *, val_fraction: float = 0.2, v
     from assays.sources.moleculenet import load_fewshot_moleculenet
 
     return load_fewshot_moleculenet(dataset, data_dir, val_fraction=val_fraction, val_seed=val_seed)
+
+
+def collection_from_tasks(path, *, seed: int = 0, data_dir=None, split=None, kind: str | None = None,
+                          domain: str = "molecules", val_fraction: float = 0.15, test_fraction: float = 0.15,
+                          **options):
+    """A lab's own assays (one long-format table or a folder of one table per assay) as a collection to meta-train on.
+
+    Parameters
+    ----------
+    path : path-like
+        See :func:`assays.sources.assay_collection.load_assay_collection`. A relative path
+        that does not exist here is looked up in ``data_dir``.
+    seed : int, optional
+        Seed of the split by assay.
+    data_dir : path-like, optional
+        Folder to look ``path`` (and ``split``) up in when they are relative and not found.
+    split : path-like or mapping, optional
+        JSON split file ``{"train": [...], "val": [...], "test": [...]}``; default a
+        deterministic split by assay name.
+    kind : {"classification", "regression"}, optional
+        Keep the assays of this kind only (the others are reported as skipped); needed
+        when the assays are of both kinds, as meta-training takes tasks of one kind.
+    domain : str, optional
+        Input domain of the structures.
+    val_fraction, test_fraction : float, optional
+        Fractions of the assays held out for validation and test.
+    **options
+        Passed on to ``load_assay_collection`` (column names, ``min_rows``, ``conflicts``...).
+
+    Returns
+    -------
+    collection : TaskCollection
+    report : pandas.DataFrame
+        One row per assay (see ``load_assay_collection``).
+
+    Raises
+    ------
+    ValueError
+        No usable training assay, mixed kinds without ``kind``, or an unknown ``kind``
+        (:class:`~assays.sources.tables.UserTableError` for unreadable input).
+    """
+    from assays.sources.assay_collection import load_assay_collection
+    from assays.task import TaskCollection
+
+    def here(p):
+        p = Path(p).expanduser()
+        if not p.exists() and not p.is_absolute() and data_dir is not None and (Path(data_dir) / p).exists():
+            return Path(data_dir) / p
+        return p
+
+    if kind not in (None, "classification", "regression"):
+        raise ValueError(f"kind must be classification or regression, not {kind!r}")
+    path = here(path)
+    split = split if split is None or isinstance(split, dict) else here(split)
+    coll, report = load_assay_collection(path, domain=domain, split=split, val_fraction=val_fraction,
+                                         test_fraction=test_fraction, seed=seed, **options)
+    kinds = {t.kind for t in coll.tasks.values()}
+    if kind is None and len(kinds) > 1:
+        n = report.loc[report["status"] == "ok", "kind"].value_counts().to_dict()
+        raise ValueError(f"{path.name} holds {n.get('classification', 0)} classification and "
+                         f"{n.get('regression', 0)} regression assays; meta-training takes one kind: choose "
+                         f"classification or regression (kind=...).")
+    if kind is not None:
+        other = [name for name, t in coll.tasks.items() if t.kind != kind]
+        report.loc[report["assay"].isin(other), ["status", "why", "part"]] = ["skipped", f"not {kind}", ""]
+        coll = TaskCollection(coll.name, {n: t for n, t in coll.tasks.items() if t.kind == kind},
+                              train=[n for n in coll.train if n not in other], val=[n for n in coll.val if n not in other],
+                              test=[n for n in coll.test if n not in other], invalid=coll.invalid, source=coll.source)
+    if not coll.train:
+        skipped = report[report["status"] != "ok"]
+        raise ValueError(f"{path.name}: no {kind + ' ' if kind else ''}assay to meta-train on among {len(report)} "
+                         f"read: " + "; ".join(f"{r.assay or '(no assay id)'}: {r.why}"
+                                               for r in skipped.head(5).itertuples()))
+    return coll, report
 
 
 def train_on_dataset(dataset: str, cfg: TrainConfig, out: Path, *, data_dir=None, val_fraction: float = 0.2,
