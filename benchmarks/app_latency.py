@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import statistics
 import sys
 import tempfile
@@ -39,12 +38,13 @@ if str(ROOT) not in sys.path:
 import numpy as np
 import pandas as pd
 
-from pipelines.evaluate import machine_description
+from pipelines.evaluate import machine_description, script_command
 
 PHASES = ("adapt", "predict", "domain", "adapt_predict", "check", "rank_output", "total")
 
 
 def _inputs(n_support: int, seed: int):
+    """``(assay, library, support SMILES [n_support], support values [n_support], candidates)`` of the shipped examples."""
     examples = json.loads((ROOT / "data/examples/examples.json").read_text())
     assay, lib = examples["assays"][0], examples["libraries"][0]
     support = pd.read_csv(ROOT / "data/examples" / assay["support"])
@@ -55,6 +55,7 @@ def _inputs(n_support: int, seed: int):
 
 
 def _one(model, support_smiles, y, cands: pd.DataFrame, level: float) -> dict:
+    """Seconds of each phase in :data:`PHASES` for one Predict press with ``model``."""
     from app import core
 
     t0 = time.perf_counter()
@@ -75,6 +76,7 @@ def _one(model, support_smiles, y, cands: pd.DataFrame, level: float) -> dict:
 
 
 def _stats(values: list[float]) -> dict:
+    """Median, min, max, interquartile range and the sorted values of one phase's timings."""
     v = sorted(values)
     return {"median": statistics.median(v), "min": v[0], "max": v[-1],
             "iqr": float(np.percentile(v, 75) - np.percentile(v, 25)), "values": v}
@@ -115,7 +117,7 @@ def main(argv=None) -> int:
     loadavg = os.getloadavg() if hasattr(os, "getloadavg") else None
     record = {
         "benchmark": "app_latency",
-        "command": " ".join(shlex.quote(a) for a in [".venv/bin/python", "benchmarks/app_latency.py", *(argv or sys.argv[1:])]),
+        "command": script_command(["benchmarks/app_latency.py", *(sys.argv[1:] if argv is None else argv)]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_description(cpu_model=True), "torch_threads": torch.get_num_threads(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "load_average_at_end": loadavg, "note": args.note,
@@ -135,6 +137,7 @@ def main(argv=None) -> int:
 
 
 def _markdown(r: dict) -> str:
+    """The Markdown report of one latency record."""
     names = {"adapt": "adapt (fit on the support; featurizes it)", "predict": "predict the candidates (featurizes them)",
              "domain": "applicability domain",
              "adapt_predict": "**adapt + predict + domain (what Predict waits for before the check)**",

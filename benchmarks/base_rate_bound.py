@@ -15,21 +15,35 @@ train + validation tasks (what a meta-learned constant would aim at), and writes
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 
 def constant_gap_bound(rates: np.ndarray) -> tuple[float, float]:
-    """``(min over c of mean |c − rates|, the minimising c)``: the median minimises it."""
+    """``(min over c of mean |c − rates|, the minimising c)`` for task base rates ``[T]``: the median minimises it."""
     c = float(np.median(rates))
     return float(np.mean(np.abs(c - rates))), c
 
 
+def markdown(records: list[dict], meta: dict) -> str:
+    """The Markdown table of the per-dataset bounds."""
+    lines = ["# A floor under ECE when supports are class-balanced (test tasks)", "",
+             f"Command: `{meta['command']}`; {meta['date']}; {meta['machine']}; labels only, no model, no seeds.",
+             "A learner whose mean P(active) is the same on every task has a test-task average ECE of at least "
+             "the oracle-constant gap; a constant aimed at the train + validation median rate is off by the last "
+             "column. Rates are over each whole task; a query set lacks the 2K support molecules, which moves "
+             "them slightly.", "",
+             "| dataset | test tasks | test rate min / median / max | ECE floor (best constant) | gap at train+val median |",
+             "|---|---|---|---|---|"]
+    for r in records:
+        lines.append(f"| {r['dataset']} | {r['n_test_tasks']} | {r['test_rate_min']:.3f} / {r['test_rate_median']:.3f} / "
+                     f"{r['test_rate_max']:.3f} | {r['ece_bound_oracle_constant']:.3f} | {r['gap_at_train_val_median']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
-    from pipelines.evaluate import machine_description, script_command
+    from pipelines.evaluate import machine_description, script_command, utc_date, write_analysis
     from pipelines.run import load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -48,23 +62,10 @@ def main() -> None:
                         "oracle_constant": c, "ece_bound_oracle_constant": bound,
                         "train_val_median_rate": float(np.median(seen)),
                         "gap_at_train_val_median": float(np.mean(np.abs(np.median(seen) - test)))})
-    meta = {"command": script_command(),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description()}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps({**meta, "records": records}, indent=2))
-    lines = ["# A floor under ECE when supports are class-balanced (test tasks)", "",
-             f"Command: `{meta['command']}`; {meta['date']}; {meta['machine']}; labels only, no model, no seeds.",
-             "A learner whose mean P(active) is the same on every task has a test-task average ECE of at least "
-             "the oracle-constant gap; a constant aimed at the train + validation median rate is off by the last "
-             "column. Rates are over each whole task; a query set lacks the 2K support molecules, which moves "
-             "them slightly.", "",
-             "| dataset | test tasks | test rate min / median / max | ECE floor (best constant) | gap at train+val median |",
-             "|---|---|---|---|---|"]
-    for r in records:
-        lines.append(f"| {r['dataset']} | {r['n_test_tasks']} | {r['test_rate_min']:.3f} / {r['test_rate_median']:.3f} / "
-                     f"{r['test_rate_max']:.3f} | {r['ece_bound_oracle_constant']:.3f} | {r['gap_at_train_val_median']:.3f} |")
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    meta = {"command": script_command(), "date": utc_date(), "machine": machine_description()}
+    md = markdown(records, meta)
+    write_analysis(args.out, meta, records, md)
+    print(md, end="")
 
 
 if __name__ == "__main__":

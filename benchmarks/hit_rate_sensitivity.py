@@ -22,27 +22,23 @@ per-seed test-task average); a later run replaces only the (dataset, learner) pa
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
-
+#: The per-episode metrics summarised, in table order.
 METRICS = ("ece", "rate_gap", "brier")
 
 
 def main() -> None:
-    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description, script_command, summarize
+    from pipelines.evaluate import (analysis_arguments, evaluate_learner, keep_not_redone, machine_description,
+                                    script_command, summarize, utc_date, write_analysis)
     from pipelines.run import build_learner, load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", default="tox21,sider,muv,toxcast")
-    ap.add_argument("--learners", default="bmaml")
+    analysis_arguments(ap, datasets="tox21,sider,muv,toxcast", learners="bmaml",
+                       out="benchmarks/results/hit_rate_sensitivity")
     ap.add_argument("--factors", default="0.5,1,2", help="Multiples of the odds of the true base rate given as the hit rate.")
     ap.add_argument("--shots", type=int, default=10)
-    ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--checkpoint", default="runs/{learner}-{dataset}")
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/hit_rate_sensitivity"))
     args = ap.parse_args()
     factors = [float(f) for f in args.factors.split(",")]
     command = script_command()
@@ -59,18 +55,14 @@ def main() -> None:
             new = summarize(df, benchmark="hit_rate_sensitivity", command=command, metrics=METRICS)
             records += new
             print(ds, ln, {r["calibration"]: round(r["mean"], 3) for r in new if r["metric"] == "ece"}, flush=True)
-    meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
-            "seeds": list(range(args.seeds))}
-    for r in records:
-        r["date"] = meta["date"]
-    path = args.out.with_suffix(".json")
-    records = keep_not_redone(path, records, inherit=("date",))  # each kept row with its own date
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**meta, "records": records}, indent=2))
-    args.out.with_suffix(".md").write_text(markdown(records, meta, factors))
+    meta = {"date": utc_date(), "machine": machine_description(), "seeds": list(range(args.seeds))}
+    # summarize dates each new record; a kept record without a date takes the file's
+    records = keep_not_redone(args.out.with_suffix(".json"), records, inherit=("date",))
+    write_analysis(args.out, meta, records, markdown(records, meta, factors))
 
 
 def _variants(factors: list[float]) -> list[tuple[str, str]]:
+    """``(calibration value, column label)`` of each variant: raw, Platt, then Platt + hit rate per factor."""
     out = [("none", "raw"), ("posthoc", "Platt")]
     for f in factors:
         out.append(("posthoc+rate" if f == 1 else f"posthoc+rate*{f:g}",
@@ -79,17 +71,19 @@ def _variants(factors: list[float]) -> list[tuple[str, str]]:
 
 
 def markdown(records: list[dict], meta: dict, factors: list[float]) -> str:
+    """One table per metric of :data:`METRICS`: a row per (dataset, learner), a column per calibration variant."""
+    from pipelines.report import command_lines, dataset_order, learner_order
+
     by = {(r["dataset"], r["learner"], r["calibration"], r["metric"]): r for r in records}
-    keys = sorted({(r["dataset"], r["learner"]) for r in records}, key=lambda k: (k[1], k[0]))
+    keys = sorted({(r["dataset"], r["learner"]) for r in records}, key=lambda k: (*learner_order(k[1]), *dataset_order(k[0])))
     variants = _variants(factors)
-    commands = sorted({(r.get("date") or meta["date"], r["command"]) for r in records})
     lines = ["# Calibration and the unknown base rate (10-shot test tasks)", "",
              f"{meta['machine']}; seeds {meta['seeds'][0]}..{meta['seeds'][-1]}. Mean ± std over "
-             "seeds of the per-seed test-task average. Commands (date: command): "
-             + "; ".join(f"{d}: `{c}`" for d, c in commands) + ".",
+             "seeds of the per-seed test-task average. "
              "`rate gap` = |mean P(active) − base rate| per task, a lower bound of ECE. The hit-rate columns "
              "use one number from the query labels (its odds times a factor), i.e. what a user who knows (or misjudges) "
-             "the assay's hit rate would enter; they are not few-shot figures.", ""]
+             "the assay's hit rate would enter; they are not few-shot figures. Commands (date: command):", "",
+             *command_lines(records), ""]
     for metric, title in (("ece", "ECE (15 equal-width bins)"), ("rate_gap", "rate gap"), ("brier", "Brier score")):
         lines += [f"## {title}", "", "| dataset | learner | " + " | ".join(v[1] for v in variants) + " |",
                   "|---|---|" + "---|" * len(variants)]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue-4 benchmark: meta-train MAML, FOMAML, BMAML and the deep-kernel GP (selection and
+# Meta-learner benchmark: meta-train MAML, FOMAML, BMAML and the deep-kernel GP (selection and
 # post-hoc calibration on validation tasks only), then evaluate them with ProtoNet and the
 # support-only baselines on identical support draws, 10 seeds.
 #   stage "moleculeace": few-shot regression on the 9 MoleculeACE test targets, support 16/32/64,

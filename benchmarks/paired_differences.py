@@ -13,13 +13,11 @@ writes ``benchmarks/results/paired_<benchmark>.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
-PERCENT = ("roc_auc", "delta_auprc")
+from pipelines.report import PERCENT_METRICS
 
 
 def paired(per_episode: pd.DataFrame, a: str, b: str, metric: str, shots: int, dataset: str) -> dict | None:
@@ -29,7 +27,7 @@ def paired(per_episode: pd.DataFrame, a: str, b: str, metric: str, shots: int, d
     per_seed = df[df["learner"].isin([a, b])].groupby(["learner", "seed"])[metric].mean().unstack(0)
     if a not in per_seed or b not in per_seed:
         return None
-    d = (per_seed[a] - per_seed[b]).dropna() * (100.0 if metric in PERCENT else 1.0)
+    d = (per_seed[a] - per_seed[b]).dropna() * (100.0 if metric in PERCENT_METRICS else 1.0)
     if d.empty:
         return None
     return {"mean": float(d.mean()), "std": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
@@ -37,7 +35,7 @@ def paired(per_episode: pd.DataFrame, a: str, b: str, metric: str, shots: int, d
 
 
 def main() -> None:
-    from pipelines.evaluate import script_command
+    from pipelines.evaluate import script_command, utc_date, write_analysis
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--benchmark", default="fewshot_moleculenet")
@@ -57,12 +55,9 @@ def main() -> None:
                 r = paired(eps, a, b, args.metric, k, ds)
                 if r:
                     records.append({"dataset": ds, "a": a, "b": b, "metric": args.metric, "shots": k, **r})
-    meta = {"command": script_command(),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+    meta = {"command": script_command(), "date": utc_date(),
             "source": str(args.results_dir / f"{args.benchmark}_episodes.csv.gz")}
-    out = args.results_dir / f"paired_{args.benchmark}"
-    out.with_suffix(".json").write_text(json.dumps({**meta, "records": records}, indent=2))
-    unit = " (points)" if args.metric in PERCENT else ""
+    unit = " (points)" if args.metric in PERCENT_METRICS else ""
     lines = [f"# Paired differences on identical support draws ({args.benchmark}, {args.metric}{unit})", "",
              f"Command: `{meta['command']}` ({meta['date']}), from `{meta['source']}` (raw predictions; "
              "seeds, machine and the evaluating commands are in that benchmark's records). "
@@ -72,7 +67,7 @@ def main() -> None:
     for r in records:
         lines.append(f"| {r['dataset']} | {r['shots']} | {r['a']} − {r['b']} | {r['mean']:+.3f} ± {r['std']:.3f} | "
                      f"{r['ahead']} of {r['n_seeds']} |")
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_analysis(args.results_dir / f"paired_{args.benchmark}", meta, records, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -5,8 +5,8 @@ Used by ``benchmarks/meta_selection.sh``: every candidate is a checkpoint folder
 *validation* tasks; test tasks are never read). The winner is copied to ``--out`` and a
 Markdown table of all candidates is written to ``--report``.
 
-With ``--keep-recorded``, candidates listed in an existing ``--report`` whose folder is no
-longer on disk (e.g. a fresh machine: ``runs/`` is not committed) keep competing with their
+With ``--keep-recorded``, candidates listed in an existing ``--report`` whose folder is not
+on disk (e.g. on a fresh machine: ``runs/`` is not committed) keep competing with their
 recorded validation score. If such a candidate still wins, nothing is copied: ``--out`` is
 left as it is, and the benchmark figures committed for that run stay the valid ones.
 
@@ -39,7 +39,7 @@ def main() -> None:
     rows = []
     for c, cfg in zip(args.candidates, cfgs):
         tr = cfg["training"]
-        # a setting absent from an older checkpoint's config had its class default
+        # a setting absent from a checkpoint's learner_config takes its class default
         defaults = getattr(LEARNERS[cfg["learner"]], "config_cls", dict)().__dict__
         settings = {k: cfg["learner_config"].get(k, defaults.get(k)) for k in keys}
         if cfg.get("featurizer", {}).get("fingerprint_bits"):  # the encoder also reads a fingerprint
@@ -70,10 +70,10 @@ _ROW = re.compile(r"^\| (?P<name>[^|]+?) \| `(?P<settings>[^`]*)` \| (?P<step>\d
 
 
 def recorded_rows(report: Path, present: set[str], parent: Path) -> list[tuple]:
-    """Rows of an earlier ``report`` for candidates not among ``present`` and not on disk.
+    """Rows of the existing ``report`` for candidates not among ``present`` and not on disk.
 
-    Each keeps its recorded validation score, best step, settings and command, so a run
-    trained in an earlier session still competes with the same numbers it had then.
+    Each row is ``(score, parent / name, metric, best step, settings JSON, command)`` as
+    recorded, so a candidate whose folder is gone competes with the numbers recorded for it.
     """
     if not report.exists():
         return []

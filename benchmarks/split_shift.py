@@ -2,8 +2,8 @@
 
 An analysis, not a selection: for each dataset and learner it runs the benchmark protocol
 (``sciml evaluate``'s support draws and query sets) on the validation tasks carved out of
-the published train tasks and on the test tasks, and writes mean ± std over seeds of the
-per-seed task-averaged ROC-AUC for each split to ``benchmarks/results/split_shift.{json,md}``.
+the published train tasks and on the test tasks, and writes mean ± std (ddof=0) over seeds
+of the per-seed task-averaged ROC-AUC for each split to ``benchmarks/results/split_shift.{json,md}``.
 Meta-learners need their checkpoint (``--checkpoint``); the fingerprint baselines need none.
 Rows of (dataset, learner) pairs a run does not redo are kept from the existing JSON.
 
@@ -13,27 +13,20 @@ Rows of (dataset, learner) pairs a run does not redo are kept from the existing 
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 
 
 def main() -> None:
-    from pipelines.evaluate import evaluate_learner, keep_not_redone, machine_description, script_command
+    from pipelines.evaluate import (analysis_arguments, evaluate_learner, keep_not_redone, machine_description,
+                                    script_command, seed_statistics, utc_date, write_analysis)
     from pipelines.run import build_learner, load_collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", default="muv")
-    ap.add_argument("--learners", default="rf,knn,gp_tanimoto")
+    analysis_arguments(ap, datasets="muv", learners="rf,knn,gp_tanimoto", out="benchmarks/results/split_shift")
     ap.add_argument("--shots", default="10", help="Comma-separated K per class.")
-    ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--checkpoint", default="runs/{learner}-{dataset}")
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/split_shift"))
     args = ap.parse_args()
-    command = script_command()
-    date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    command, date = script_command(), utc_date()
     shots = [int(s) for s in args.shots.split(",")]
     records = []
     for ds in args.datasets.split(","):
@@ -43,30 +36,31 @@ def main() -> None:
             for split in ("val", "test"):
                 df = evaluate_learner(learner, coll, shots, range(args.seeds), progress=False, split=split)
                 df = df[df["calibration"] == df["calibration"].iloc[0]]  # ROC-AUC is the same under calibration
-                for s, g in df.groupby("shots"):
-                    per_seed = g.groupby("seed")["roc_auc"].mean()
-                    records.append({"dataset": ds, "learner": ln, "split": split, "shots": int(s),
-                                    "tasks": sorted(g["task"].unique().tolist()), "metric": "roc_auc",
-                                    "mean": float(per_seed.mean()), "std": float(per_seed.std(ddof=0)),
-                                    "n_seeds": int(len(per_seed)), "command": command, "date": date})
-                print(ds, ln, split, {r["shots"]: round(r["mean"], 4) for r in records[-len(shots):]}, flush=True)
-    path = args.out.with_suffix(".json")
-    records = keep_not_redone(path, records)
+                new = [{"dataset": ds, "learner": ln, "split": split, "shots": int(s),
+                        "tasks": sorted(g["task"].unique().tolist()), "metric": "roc_auc",
+                        **seed_statistics(g, "roc_auc", ddof=0), "command": command, "date": date}
+                       for s, g in df.groupby("shots")]
+                records += new
+                print(ds, ln, split, {r["shots"]: round(r["mean"], 4) for r in new}, flush=True)
+    records = keep_not_redone(args.out.with_suffix(".json"), records)
     meta = {"machine": machine_description(), "seeds": list(range(args.seeds))}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**meta, "records": records}, indent=2))
-    args.out.with_suffix(".md").write_text(markdown(records, meta))
-    print(markdown(records, meta))
+    md = markdown(records, meta)
+    write_analysis(args.out, meta, records, md)
+    print(md, end="")
 
 
 def markdown(records: list[dict], meta: dict) -> str:
+    """A row per (dataset, learner, shots) with the validation-task and test-task ROC-AUC side by side."""
+    from pipelines.report import command_lines, dataset_order, learner_order
+
     lines = ["# Validation tasks vs test tasks, same protocol (ROC-AUC)", "",
              f"{meta['machine']}; seeds {meta['seeds'][0]}..{meta['seeds'][-1]}. Mean ± std over seeds of the "
              "per-seed task-averaged ROC-AUC on the validation tasks (carved out of the published train tasks; "
-             "what meta-training selects on) and on the test tasks. Commands (date: command):", ""]
-    lines += [f"- {d}: `{c}`" for d, c in sorted({(r["date"], r["command"]) for r in records})]
+             "what meta-training selects on) and on the test tasks. Commands (date: command):", "",
+             *command_lines(records)]
     lines += ["", "| dataset | learner | shots | validation tasks | test tasks |", "|---|---|---|---|---|"]
-    keys = sorted({(r["dataset"], r["learner"], r["shots"]) for r in records})
+    keys = sorted({(r["dataset"], r["learner"], r["shots"]) for r in records},
+                  key=lambda t: (*dataset_order(t[0]), *learner_order(t[1]), t[2]))
     for ds, ln, s in keys:
         cell = {r["split"]: f"{r['mean']:.4f} ± {r['std']:.4f}" for r in records
                 if (r["dataset"], r["learner"], r["shots"]) == (ds, ln, s)}

@@ -37,6 +37,12 @@ SHAPES = {"tox21": {"k_shot": 10, "n_query": 16, "kshot_choices": None},
 
 def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step: int, seed: int,
             learner_config: dict | None = None) -> dict:
+    """Time ``steps`` meta-training steps of ``learner`` on ``dataset``'s train tasks (after ``warmup``).
+
+    Returns the row written to the results: ``learner, learner_config, dataset, task, steps,
+    tasks_per_step, episodes, seconds, episodes_per_second, peak_rss_mb, rss_before_training_mb,
+    torch_threads, n_parameters``.
+    """
     import resource
 
     import numpy as np
@@ -44,8 +50,7 @@ def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step:
 
     from assays.episodes import EpisodeSampler
     from pipelines.run import load_collection
-    from pipelines.train import TrainConfig, _task_kind, build_model
-    from sciml.domains.molecules.graphs import MolGraphFeaturizer
+    from pipelines.train import TrainConfig, _task_kind, build_featurizer, build_model
     from sciml.graphs import GraphStore
     from sciml.learners.base import TargetScaler
 
@@ -55,7 +60,7 @@ def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step:
     task = _task_kind(tasks)
     cfg = TrainConfig(learner=learner, encoder_config=dict(ENCODER), seed=seed, learner_config=learner_config or {},
                       **SHAPES[dataset])
-    featurizer = MolGraphFeaturizer()
+    featurizer = build_featurizer(cfg)
     store = GraphStore(featurizer, list(dict.fromkeys(s for t in tasks for s in t.inputs)), progress=False)
     pos = {t.name: store.positions(t.inputs) for t in tasks}
     model = build_model(cfg, featurizer, task)
@@ -124,14 +129,12 @@ def main() -> None:
             ln = label
             print(f"{ln:9s} {ds:12s} {rows[-1]['episodes_per_second']:6.1f} episodes/s, "
                   f"peak RSS {rows[-1]['peak_rss_mb']:.0f} MB", flush=True)
-    from pipelines.evaluate import machine_description, script_command
+    from pipelines.evaluate import machine_description, script_command, write_analysis
 
     meta = {"command": script_command(),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": machine_description(),
             "load_average": os.getloadavg(), "seed": a.seed, "encoder": ENCODER, "episode_shapes": SHAPES}
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.with_suffix(".json").write_text(json.dumps({**meta, "rows": rows}, indent=1) + "\n")
     lines = ["# Meta-training cost per learner (CPU)", "",
              f"- command: `{meta['command']}`", f"- date: {meta['date']}", f"- machine: {meta['machine']}",
              f"- load average at the end: {tuple(round(x, 2) for x in meta['load_average'])}",
@@ -142,7 +145,7 @@ def main() -> None:
     for r in rows:
         lines.append(f"| {r['dataset']} | {r['label']} | `{json.dumps(r['learner_config'])}` | {r['episodes_per_second']:.1f} | {r['peak_rss_mb']:.0f} | "
                      f"{r['n_parameters']:,} |")
-    a.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_analysis(a.out, meta, rows, "\n".join(lines) + "\n", key="rows")
     print(f"wrote {a.out.with_suffix('.md')}")
 
 

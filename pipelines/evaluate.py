@@ -9,8 +9,8 @@ molecules once, adapts on the support alone and predicts the query. Per seed, me
 are averaged over test tasks; we report the mean and the standard deviation (ddof=1) of
 that average over seeds.
 
-Metrics (:data:`CLASSIFICATION_EVAL`, :data:`REGRESSION_EVAL`) cover accuracy and
-calibration. Learners whose checkpoint carries a post-hoc calibration
+Metrics (:data:`EPISODE_METRICS`, built from the registries of :mod:`sciml.metrics`) cover
+accuracy and calibration. Learners whose checkpoint carries a post-hoc calibration
 (:mod:`sciml.calibration`) are scored twice on the same fits: ``calibration="none"``
 (raw) and ``"posthoc"``. A Platt calibration that records its validation base rate is
 also scored as ``"posthoc+rate"``: shifted to the query's true base rate, i.e. what a
@@ -25,7 +25,7 @@ import json
 import logging
 import platform
 import time
-from datetime import date
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
@@ -34,23 +34,30 @@ import pandas as pd
 
 from assays.episodes import evaluation_episodes
 from assays.task import TaskCollection
+from pipelines.report import PERCENT_METRICS
 from sciml.calibration import apply_calibration
 from sciml.learners.base import FewShotLearner, Prediction
-from sciml.metrics import METRICS, brier, ece, gaussian_nll, interval_coverage, r2, rmse, spearman
+from sciml.metrics import (
+    CLASSIFICATION_CALIBRATION,
+    GAUSSIAN_METRICS,
+    METRICS,
+    REGRESSION_METRICS,
+    gaussian_nll,
+    interval_coverage,
+    interval_width,
+)
 
 logger = logging.getLogger(__name__)
 
+#: The keys of every benchmark record :func:`summarize` writes.
 RECORD_KEYS = ("benchmark", "dataset", "learner", "shots", "calibration", "metric", "mean", "std", "n_seeds",
                "n_tasks", "selection", "command", "date", "machine", "seeds")
 
-#: Reported in percent, as in the few-shot literature; every other metric in its own units.
-PERCENT_METRICS = ("roc_auc", "delta_auprc")
-
 
 def _classification_metrics(y: np.ndarray, pred: Prediction) -> dict[str, float]:
-    out = {m: fn(y, pred.mean) for m, fn in METRICS.items()}
-    out["ece"] = ece(y, pred.mean, n_bins=15, strategy="uniform")
-    out["brier"] = brier(y, pred.mean)
+    """:data:`~sciml.metrics.METRICS` and :data:`~sciml.metrics.CLASSIFICATION_CALIBRATION` of
+    ``pred.mean [n]`` (ECE with its 15 equal-width bins), plus ``rate_gap``."""
+    out = {m: fn(y, pred.mean) for m, fn in {**METRICS, **CLASSIFICATION_CALIBRATION}.items()}
     # calibration in the large: |mean P(active) - base rate|, a lower bound of ECE (per-episode
     # diagnostic only, used by benchmarks/hit_rate_sensitivity.py; not a benchmark record)
     out["rate_gap"] = float(abs(np.mean(pred.mean) - np.mean(y))) if len(y) else float("nan")
@@ -58,14 +65,16 @@ def _classification_metrics(y: np.ndarray, pred: Prediction) -> dict[str, float]
 
 
 def _regression_metrics(y: np.ndarray, pred: Prediction) -> dict[str, float]:
+    """:data:`~sciml.metrics.REGRESSION_METRICS` of ``pred.mean [n]``, then ``nll``, ``coverage90``
+    and ``width90`` of the prediction's own 90 % interval (asymmetric for particle mixtures)."""
     lo, hi = pred.interval(0.9)
-    return {
-        "r2": r2(y, pred.mean), "rmse": rmse(y, pred.mean), "spearman": spearman(y, pred.mean),
-        # Gaussian NLL with the predictive mean and std (for particle mixtures a Gaussian
-        # approximation); std floored at 1e-6 so a zero-spread baseline gets a large finite value
-        "nll": gaussian_nll(y, pred.mean, np.maximum(pred.std, 1e-6)),
-        "coverage90": interval_coverage(y, lo, hi), "width90": float(np.mean(hi - lo)) if len(y) else float("nan"),
-    }
+    out = {m: fn(y, pred.mean) for m, fn in REGRESSION_METRICS.items()}
+    # Gaussian NLL with the predictive mean and std (for particle mixtures a Gaussian
+    # approximation); std floored at 1e-6 so a zero-spread baseline gets a large finite value
+    out["nll"] = gaussian_nll(y, pred.mean, np.maximum(pred.std, 1e-6))
+    out["coverage90"] = interval_coverage(y, lo, hi)
+    out["width90"] = interval_width(lo, hi)
+    return out
 
 
 #: Per-episode metrics by task: ``f(y [n], Prediction) -> {metric: value}``.
@@ -129,34 +138,57 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     return pd.DataFrame(rows)
 
 
-ALL_METRICS = ("roc_auc", "delta_auprc", "ece", "brier", "r2", "rmse", "spearman", "nll", "coverage90", "width90")
+#: Every metric :data:`EPISODE_METRICS` reports as a benchmark record, in table order.
+ALL_METRICS = (*METRICS, *CLASSIFICATION_CALIBRATION, *REGRESSION_METRICS, *GAUSSIAN_METRICS, "width90")
 
 
 def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, selection: str = "validation",
               metrics: Iterable[str] = ALL_METRICS) -> list[dict]:
     """Tidy records: per (dataset, learner, shots, calibration, metric), mean and std over seeds of the
     task-averaged metric, for each of ``metrics`` present in ``per_episode``.
-    :data:`PERCENT_METRICS` are reported in percent as in the literature.
+    :data:`pipelines.report.PERCENT_METRICS` are reported in percent as in the literature.
     """
     out = []
     if "calibration" not in per_episode.columns:
         per_episode = per_episode.assign(calibration="none")
     metrics = [m for m in metrics if m in per_episode.columns and per_episode[m].notna().any()]
-    machine = machine_description()
+    machine, today = machine_description(), utc_date()
     for (ds, learner, k, cal), g in per_episode.groupby(["dataset", "learner", "shots", "calibration"], sort=True):
         for m in metrics:
-            per_seed = g.groupby("seed")[m].mean()  # mean over tasks (NaN-skipping)
-            vals = per_seed.to_numpy(dtype=float) * (100.0 if m in PERCENT_METRICS else 1.0)
             out.append({
                 "benchmark": benchmark, "dataset": ds, "learner": learner, "shots": int(k), "calibration": cal,
-                "metric": m,
-                "mean": float(np.nanmean(vals)),
-                "std": float(np.nanstd(vals, ddof=1)) if np.isfinite(vals).sum() > 1 else 0.0,
-                "n_seeds": int(np.isfinite(vals).sum()), "n_tasks": int(g["task"].nunique()),
-                "selection": selection, "command": command, "date": date.today().isoformat(),
+                "metric": m, **seed_statistics(g, m, scale=100.0 if m in PERCENT_METRICS else 1.0),
+                "n_tasks": int(g["task"].nunique()),
+                "selection": selection, "command": command, "date": today,
                 "machine": machine, "seeds": sorted(int(s) for s in g["seed"].unique()),
             })
     return out
+
+
+def seed_statistics(per_episode: pd.DataFrame, metric: str, *, ddof: int = 1, scale: float = 1.0) -> dict:
+    """``{"mean", "std", "n_seeds"}`` over seeds of the task-averaged ``metric``.
+
+    Parameters
+    ----------
+    per_episode : pandas.DataFrame
+        Rows of one (learner, dataset, shots, ...) group, columns ``seed`` and ``metric``.
+    ddof : int, default 1
+        Delta degrees of freedom of the standard deviation over seeds.
+    scale : float, default 1.0
+        Factor applied to the per-seed averages (100 for percent).
+
+    Returns
+    -------
+    dict
+        Per seed, the NaN-skipping mean over its tasks; then the mean and the ``ddof``
+        standard deviation (0.0 with fewer than two seeds) over the seeds whose average is
+        finite, and their number ``n_seeds``.
+    """
+    per_seed = per_episode.groupby("seed")[metric].mean().to_numpy(dtype=float) * scale
+    finite = per_seed[np.isfinite(per_seed)]
+    return {"mean": float(np.mean(finite)) if finite.size else float("nan"),
+            "std": float(np.std(finite, ddof=ddof)) if finite.size > 1 else 0.0,
+            "n_seeds": int(finite.size)}
 
 
 def _cpu_count() -> int:
@@ -176,6 +208,11 @@ def _cpu_model() -> str:
     return "unknown CPU"
 
 
+def utc_date() -> str:
+    """Today's date in UTC, ``YYYY-MM-DD``: the ``date`` written into result files."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d")
+
+
 def script_command(argv: list[str] | None = None) -> str:
     """The command line of a benchmark script as written into its result files:
     ``python <script> <args...>``, shell-quoted (``argv`` defaults to ``sys.argv``)."""
@@ -193,6 +230,7 @@ def machine_description(cpu_model: bool = False) -> str:
 
 
 def record_key(r: dict) -> tuple:
+    """The identity of a benchmark record in a results file; a record without ``calibration`` counts as ``"none"``."""
     return (r["benchmark"], r["dataset"], r["learner"], r["shots"], r.get("calibration", "none"), r["metric"])
 
 
@@ -200,8 +238,9 @@ def keep_not_redone(path: Path, records: list[dict], inherit: tuple[str, ...] = 
     """``records`` after the records of the analysis JSON at ``path`` (``{..., "records": [...]}``)
     whose (dataset, learner) pair ``records`` does not redo.
 
-    A kept record that lacks one of the ``inherit`` keys takes it from that file's top level
-    (older files kept the command and date there), so each row keeps its own provenance.
+    A kept record that lacks one of the ``inherit`` keys takes it from that file's top level,
+    where a file may hold the command and date shared by all its rows, so each row keeps its
+    own provenance.
     """
     if not path.is_file():
         return list(records)
@@ -214,13 +253,35 @@ def keep_not_redone(path: Path, records: list[dict], inherit: tuple[str, ...] = 
 def merge_records(path: Path, new: list[dict]) -> list[dict]:
     """Write ``new`` into the JSON list at ``path``, replacing records with the same
     (benchmark, dataset, learner, shots, calibration, metric) key and keeping all others."""
-    key = record_key
     old = json.loads(path.read_text()) if path.is_file() else []
     for r in old:
         r.setdefault("calibration", "none")
-    fresh = {key(r) for r in new}
-    merged = [r for r in old if key(r) not in fresh] + list(new)
-    merged.sort(key=key)
+    fresh = {record_key(r) for r in new}
+    merged = [r for r in old if record_key(r) not in fresh] + list(new)
+    merged.sort(key=record_key)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(merged, indent=1) + "\n")
     return merged
+
+
+def write_analysis(out: Path, meta: dict, records: list[dict], markdown: str, *, key: str = "records") -> None:
+    """Write an analysis script's results: ``<out>.json`` (``{**meta, key: records}``) and ``<out>.md``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps({**meta, key: records}, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown)
+
+
+def analysis_arguments(ap, *, datasets: str, learners: str, out: str) -> None:
+    """Add the options the analysis scripts share to the ``argparse.ArgumentParser`` ``ap``.
+
+    ``--datasets`` and ``--learners`` (comma-separated, defaults ``datasets`` and
+    ``learners``), ``--seeds`` (support draws 0..N-1, default 10), ``--checkpoint`` (folder
+    pattern with ``{learner}`` and ``{dataset}``) and ``--out`` (results path without suffix,
+    default ``out``).
+    """
+    ap.add_argument("--datasets", default=datasets, help="Comma-separated datasets.")
+    ap.add_argument("--learners", default=learners, help="Comma-separated learners.")
+    ap.add_argument("--seeds", type=int, default=10, help="Support draws (seeds 0..N-1).")
+    ap.add_argument("--checkpoint", default="runs/{learner}-{dataset}",
+                    help="Checkpoint folder pattern; '{learner}' and '{dataset}' are replaced by the names.")
+    ap.add_argument("--out", type=Path, default=Path(out), help="Results path without suffix (.json and .md are written).")

@@ -8,6 +8,10 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+#: Reported in percent, as in the few-shot literature; every other metric in its own units.
+PERCENT_METRICS = ("roc_auc", "delta_auprc")
+
+#: Display name of each few-shot MoleculeNet dataset, in table order.
 _DATASET_COLUMNS = {"tox21": "Tox21", "sider": "SIDER", "muv": "MUV", "toxcast": "ToxCast"}
 
 
@@ -45,7 +49,28 @@ def published_fewshot_moleculenet(manifest: Path) -> dict[tuple[str, str, int], 
     return out
 
 
+#: Table order of the learners (meta-learners, then support-only baselines).
 LEARNER_ORDER = ("protonet", "maml", "fomaml", "bmaml", "dkgp", "rf", "knn", "gp_tanimoto")
+
+
+def _ordered(value: str, order) -> tuple[int, str]:
+    """Sort key: the position of ``value`` in ``order`` (values not in it last), then the value."""
+    return (list(order).index(value) if value in order else len(order), value)
+
+
+def dataset_order(dataset: str) -> tuple[int, str]:
+    """Sort key of a dataset in tables: the few-shot MoleculeNet datasets in benchmark order, then others by name."""
+    return _ordered(dataset, _DATASET_COLUMNS)
+
+
+def learner_order(learner: str) -> tuple[int, str]:
+    """Sort key of a learner in tables: :data:`LEARNER_ORDER`, then others by name."""
+    return _ordered(learner, LEARNER_ORDER)
+
+
+def command_lines(records: list[dict]) -> list[str]:
+    """Markdown list items ``- <date>: `<command>``` of the distinct (date, command) pairs of ``records``, sorted."""
+    return [f"- {d}: `{c}`" for d, c in sorted({(r["date"], r["command"]) for r in records})]
 
 #: Section heading per metric; the report shows those present in the records, in this order.
 METRIC_HEADINGS = {
@@ -71,9 +96,7 @@ RANK_METRICS = ("roc_auc", "delta_auprc")
 
 def _columns(recs: list[dict]) -> list[tuple[str, str]]:
     cols = {(r["learner"], r.get("calibration", "none")) for r in recs}
-    order = {ln: i for i, ln in enumerate(LEARNER_ORDER)}
-    cal_order = {c: i for i, c in enumerate(CALIBRATION_LABELS)}
-    return sorted(cols, key=lambda c: (order.get(c[0], 99), c[0], cal_order.get(c[1], 99), c[1]))
+    return sorted(cols, key=lambda c: (*learner_order(c[0]), *_ordered(c[1], CALIBRATION_LABELS)))
 
 
 def markdown_table(records: list[dict], metric: str, *, published: dict | None = None,
@@ -84,8 +107,7 @@ def markdown_table(records: list[dict], metric: str, *, published: dict | None =
     recs = [r for r in records if r["metric"] == metric
             and (metric not in RANK_METRICS or r.get("calibration", "none") == "none")]
     cols = _columns(recs)
-    keys = sorted({(r["dataset"], r["shots"]) for r in recs}, key=lambda k: (list(_DATASET_COLUMNS).index(k[0])
-                                                                             if k[0] in _DATASET_COLUMNS else 99, k[0], k[1]))
+    keys = sorted({(r["dataset"], r["shots"]) for r in recs}, key=lambda k: (*dataset_order(k[0]), k[1]))
     refs = [m for m in ref_methods if published and any(p[0] == m for p in published)] if published else []
     head = ["dataset", "shots"] + [ln + CALIBRATION_LABELS.get(cal, f"+{cal}") for ln, cal in cols] + \
         [f"{m} (published)" for m in refs]
@@ -129,7 +151,7 @@ def write_report(records: list[dict], path: Path, *, title: str, published: dict
             continue
         parts += [f"## {heading}", "",
                   markdown_table(records, metric, published=published if metric == "roc_auc" else None,
-                                 digits=2 if metric in ("roc_auc", "delta_auprc") else 3), ""]
+                                 digits=2 if metric in PERCENT_METRICS else 3), ""]
     parts += [
         "## Provenance", "",
         f"- benchmark: {', '.join(benches)}",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +88,7 @@ def select_test_time(checkpoint, dataset: str, grid: dict[str, list], *, shots=N
         ``{"learner", "dataset", "metric", "shots", "seeds", "val_tasks", "candidates": [{"settings",
         "score", "per_shot": {"<shots>": {metric: mean}}}], "chosen", "calibration", "command", "date"}``.
     """
-    from pipelines.evaluate import evaluate_learner
+    from pipelines.evaluate import evaluate_learner, utc_date
     from pipelines.run import DEFAULT_SHOTS, benchmark_of
     from sciml.checkpoint import CONFIG
     from sciml.learners import make_learner
@@ -120,7 +119,7 @@ def select_test_time(checkpoint, dataset: str, grid: dict[str, list], *, shots=N
     result = {"learner": name, "dataset": dataset, "checkpoint": str(checkpoint), "metric": metric,
               "shots": shots, "seeds": seeds, "val_tasks": list(coll.val), "candidates": candidates,
               "chosen": chosen, "calibration": calibration, "command": command,
-              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
+              "date": utc_date()}
     if write:
         config["test_time"] = chosen
         config["calibration"] = calibration
@@ -134,9 +133,10 @@ def recalibrate(checkpoint, dataset: str, *, data_dir=None, device: str | None =
     """Refit the post-hoc calibration of ``checkpoint`` on the validation episodes of ``dataset``.
 
     Uses the checkpoint's stored test-time settings and the same validation episodes as
-    meta-training, so it reproduces the stored calibration and adds fields recorded by
-    newer versions (the validation ``base_rate`` a hit rate is applied against). Returns the
-    new calibration (also written to ``config.json`` when ``write``).
+    meta-training, so it reproduces the stored calibration with every field
+    :func:`sciml.calibration.fit_calibration` records (including the validation
+    ``base_rate`` a hit rate is applied against). Returns the new calibration (also
+    written to ``config.json`` when ``write``).
     """
     from sciml.checkpoint import CONFIG
     from sciml.learners import make_learner

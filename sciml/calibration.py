@@ -132,7 +132,7 @@ def prior_shift(calibration: dict | None, hit_rate: float | None) -> float:
     ------
     ValueError
         ``hit_rate`` outside (0, 1), or a Platt calibration without a stored ``base_rate``
-        (fitted before base rates were recorded: refit it with ``sciml calibrate``).
+        (refit it with ``sciml calibrate``, which records it).
     """
     if hit_rate is None:
         return 0.0

@@ -30,6 +30,7 @@ there (or in a new registry for another task type).
 
 from __future__ import annotations
 
+from sciml.metrics import calibration, classification, regression
 from sciml.metrics.calibration import CLASSIFICATION_CALIBRATION, ece, reliability_curve
 from sciml.metrics.classification import (
     METRICS,
@@ -54,30 +55,5 @@ from sciml.metrics.regression import (
     width90,
 )
 
-__all__ = [
-    # classification ranking
-    "roc_auc",
-    "average_precision",
-    "delta_auprc",
-    "classification_report",
-    "METRICS",
-    # classification calibration
-    "brier",
-    "ece",
-    "reliability_curve",
-    "CLASSIFICATION_CALIBRATION",
-    # regression point metrics
-    "r2",
-    "rmse",
-    "spearman",
-    "REGRESSION_METRICS",
-    # Gaussian predictive distributions
-    "gaussian_nll",
-    "central_interval",
-    "interval_coverage",
-    "interval_width",
-    "coverage90",
-    "width90",
-    "regression_calibration_curve",
-    "GAUSSIAN_METRICS",
-]
+#: Every public name of the three modules.
+__all__ = [*classification.__all__, *calibration.__all__, *regression.__all__]

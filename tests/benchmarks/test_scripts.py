@@ -76,3 +76,25 @@ def test_constant_gap_bound_is_the_mean_absolute_deviation_from_the_median():
     # no other constant does better
     grid = np.linspace(0, 1, 201)
     assert bound <= min(np.mean(np.abs(x - np.array([0.1, 0.2, 0.9]))) for x in grid) + 1e-12
+
+
+def test_hit_rate_table_has_a_column_per_variant_and_rows_in_benchmark_order():
+    mod = _script("hit_rate_sensitivity")
+    recs = [_rec(dataset=ds, learner="bmaml", calibration=c, metric=m, mean=v)
+            for ds in ("sider", "tox21") for m in mod.METRICS
+            for c, v in (("none", 0.2), ("posthoc", 0.1), ("posthoc+rate", 0.05), ("posthoc+rate*2", 0.07))]
+    md = mod.markdown(recs, {"machine": "vm", "date": "2026-11-30", "seeds": list(range(10))}, [1.0, 2.0])
+    assert "| dataset | learner | raw | Platt | Platt + true hit rate | Platt + hit-rate odds ×2 |" in md
+    assert "| tox21 | bmaml | 0.200 ± 0.010 | 0.100 ± 0.010 | 0.050 ± 0.010 | 0.070 ± 0.010 |" in md
+    assert md.index("| tox21 |") < md.index("| sider |")  # datasets in benchmark order
+    assert md.count("## ") == 3 and "- 2026-11-30: `python x.py`" in md
+
+
+def test_base_rate_bound_table():
+    mod = _script("base_rate_bound")
+    rec = {"dataset": "sider", "n_test_tasks": 6, "test_rate_min": 0.1, "test_rate_median": 0.5, "test_rate_max": 0.9,
+           "oracle_constant": 0.5, "ece_bound_oracle_constant": 0.25, "train_val_median_rate": 0.6,
+           "gap_at_train_val_median": 0.3}
+    md = mod.markdown([rec], {"command": "python b.py", "date": "2026-11-30", "machine": "vm"})
+    assert "| sider | 6 | 0.100 / 0.500 / 0.900 | 0.250 | 0.300 |" in md
+    assert md.startswith("# A floor under ECE") and "Command: `python b.py`; 2026-11-30; vm" in md

@@ -138,8 +138,8 @@ def test_recalibrate_adds_the_base_rate_and_refuses_another_dataset(tmp_path, mo
 
     coll, _ = _collection()
     monkeypatch.setattr(run_mod, "load_collection", lambda dataset, data_dir=None: coll)
-    old = {"method": "platt", "slope": 1.0, "bias": 0.0, "n_points": 1}  # made before base rates were stored
-    ck = _checkpoint(tmp_path / "dk", calibration=old)
+    no_rate = {"method": "platt", "slope": 1.0, "bias": 0.0, "n_points": 1}  # a Platt calibration without base_rate
+    ck = _checkpoint(tmp_path / "dk", calibration=no_rate)
     with pytest.raises(ValueError, match="sciml calibrate"):
         FewShotModel(ck, device="cpu", hit_rate=0.1)
     cal = recalibrate(ck, "tox21")
@@ -149,6 +149,6 @@ def test_recalibrate_adds_the_base_rate_and_refuses_another_dataset(tmp_path, mo
     assert cal["base_rate"] == pytest.approx((val.labels.sum() - 2) / (len(val.labels) - 4))
     stored = json.loads((ck / "config.json").read_text())["calibration"]
     assert stored == cal
-    FewShotModel(ck, device="cpu", hit_rate=0.1)  # now accepted
+    FewShotModel(ck, device="cpu", hit_rate=0.1)  # accepted once the base rate is stored
     with pytest.raises(CheckpointError, match="meta-trained on 'tox21'"):
         recalibrate(ck, "sider")

@@ -100,7 +100,7 @@ def test_hit_rate_must_be_a_fraction(bad):
         prior_shift({}, bad)
 
 
-def test_hit_rate_refuses_old_platt_and_regression_calibrations():
+def test_hit_rate_refuses_platt_without_base_rate_and_regression_calibrations():
     from sciml.calibration import prior_shift
 
     with pytest.raises(ValueError, match="sciml calibrate"):
