@@ -12,7 +12,6 @@ from __future__ import annotations
 import streamlit as st
 
 from app import core
-from app.depict import depict_png_uri
 
 _MODELS_KEY = "_sciml_models"
 
@@ -53,8 +52,11 @@ def cached_check(_model, checkpoint_key: tuple, task: str, level: float, support
 
 
 @st.cache_data(show_spinner=False, max_entries=20_000)
-def depiction(smiles: str) -> str | None:
-    return depict_png_uri(smiles)
+def depiction(raw: str, domain: str | None = None) -> str | None:
+    """The domain's picture of one input (an image data URI; a 2D drawing for molecules), or ``None``."""
+    from sciml.domains import get_domain
+
+    return get_domain(domain).depict(raw)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

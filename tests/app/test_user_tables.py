@@ -19,7 +19,6 @@ from app.assets import (
     load_examples,
     model_card,
 )
-from app.depict import depict_png_uri
 from assays.sources.tables import UserTableError
 from tests.app.conftest import csv_bytes
 
@@ -122,8 +121,3 @@ def test_shipped_assets_and_model_card():
     bare = build_card(CheckpointInfo("x", ckpts[0].path, {"learner": "protonet"}))
     assert "protonet" in bare and "Benchmark figures" in bare
 
-
-def test_depiction_is_a_small_png_data_uri():
-    uri = depict_png_uri("c1ccccc1O")
-    assert uri.startswith("data:image/png;base64,") and len(uri) < 40_000
-    assert depict_png_uri("not a smiles") is None and depict_png_uri("") is None
