@@ -1,6 +1,7 @@
 """Assay data: tasks, loaders for the shared data sets and user tables, and few-shot episodes."""
 
 from assays.episodes import Episode, EpisodeSampler, episode_problem, evaluation_episodes, sample_episode
+from assays.sources.assay_collection import load_assay_collection
 from assays.sources.moleculeace import load_moleculeace
 from assays.sources.moleculenet import FEWSHOT_DATASETS, load_fewshot_moleculenet, load_multitask_csv
 from assays.sources.tables import UserTableError, load_user_table
@@ -21,5 +22,6 @@ __all__ = [
     "load_moleculeace",
     "load_multitask_csv",
     "load_user_table",
+    "load_assay_collection",
     "UserTableError",
 ]

@@ -98,8 +98,8 @@ def _columns(df: pd.DataFrame, src: str, domain: Domain, *, exclude: Sequence[st
              value_col=None, unit_col=None, type_col=None) -> _Columns:
     """The structure, value, unit and type columns of ``df``: as named (checked), else by name, else by content."""
     unit = find_column(df, unit_col, "unit", src) if unit_col else _named(df, UNIT_COLUMN_NAMES)
-    kind = find_column(df, type_col, "assay type", src) if type_col else _named(df, TYPE_COLUMN_NAMES)
-    taken = [c for c in (*exclude, unit, kind) if c]
+    assay_type = find_column(df, type_col, "assay type", src) if type_col else _named(df, TYPE_COLUMN_NAMES)
+    taken = [c for c in (*exclude, unit, assay_type) if c]
     rest = df.drop(columns=taken)
     if structure_col:
         structure = find_column(df, structure_col, domain.label, src)
@@ -108,10 +108,11 @@ def _columns(df: pd.DataFrame, src: str, domain: Domain, *, exclude: Sequence[st
     if value_col:
         value = find_column(df, value_col, "value", src)
     else:
-        value = _named(rest.drop(columns=[structure], errors="ignore"), VALUE_COLUMN_NAMES) or find_value_column(rest, structure, src)
+        named = _named(rest.drop(columns=[structure], errors="ignore"), VALUE_COLUMN_NAMES)
+        value = named or find_value_column(rest, structure, src)
     if value == structure:
         raise UserTableError(f"{src}: the {domain.label} and the value column are the same column ({structure!r}).")
-    return _Columns(structure, value, unit, kind)
+    return _Columns(structure, value, unit, assay_type)
 
 
 def _assay_column(df: pd.DataFrame, src: str, assay_col: str | None) -> str:
@@ -156,7 +157,8 @@ def _from_long_table(path: Path, domain: Domain, assay_col, max_mb, **cols) -> t
 
 
 def _from_folder(folder: Path, domain: Domain, max_mb, **cols) -> list[_Assay]:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and _TABLE_SUFFIX.search(p.name))
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and not p.name.startswith(".") and _TABLE_SUFFIX.search(p.name))
     if not files:
         raise UserTableError(
             f"{folder}: no assay tables in this folder (one .csv, .tsv, .xlsx or .sdf file per assay, named after the assay)."
@@ -176,7 +178,7 @@ def _from_folder(folder: Path, domain: Domain, max_mb, **cols) -> list[_Assay]:
                 raise UserTableError(f"{src} has a header but no data rows.")
             columns = _columns(df, src, domain, **cols)
         except UserTableError as exc:
-            assays.append(_Assay(stem, None, path.name, [], problem=str(exc)))
+            assays.append(_Assay(stem, None, path.name, [], problem=str(exc).removeprefix(f"{path.name}: ")))
             continue
         assays.append(_Assay(stem, df, src, list(range(len(df))), columns))
     return assays
@@ -219,10 +221,9 @@ def _load_assay(a: _Assay, domain: Domain, min_rows: int, conflicts: str) -> tup
     try:
         task, rep = load_user_table(a.df, domain=domain, smiles_col=cols.structure, value_col=cols.value,
                                     kind=kinds.pop() if kinds else None, name=a.name, raise_on_empty=False,
-                                    filename=where, conflicts=conflicts)
+                                    filename=where, conflicts=conflicts, row_numbers=a.rows)
     except UserTableError as exc:
         return None, _report_row(a, why=str(exc).removeprefix(f"{where}: "), **info), []
-    rep["row"] = [a.rows[i] for i in rep["row"]]
     counts = rep["status"].value_counts().to_dict()
     bad = rep[rep["status"] != STATUS_OK]
     invalid = [InvalidRow(a.source, int(r.row), r.smiles, f"assay {a.name}: {r.status}: {r.error}")

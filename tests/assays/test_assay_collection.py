@@ -86,6 +86,8 @@ def test_bad_rows_are_counted_and_valid_rows_still_go_through(tmp_path):
     bad = {(r.row, r.reason.split(":")[1].strip()) for r in coll.invalid if r.reason.startswith("assay kinase-A")}
     assert bad == {(0, "invalid structure"), (1, "missing value"), (2, "non-numeric value")}
     assert all(r.file == "bad.csv" for r in coll.invalid)
+    conflict = [r for r in coll.invalid if r.reason.startswith("assay herg") and r.row == 49]
+    assert len(conflict) == 1 and "row 84" in conflict[0].reason  # rows of the file, not of the assay
 
 
 def test_too_small_one_class_mixed_units_and_assay_type_override(tmp_path):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,7 @@ def load_user_table(
     conflicts: Conflicts = "drop",
     sheet: int | str = 0,
     max_mb: float | None = None,
+    row_numbers: Sequence[int] | None = None,
 ) -> tuple[Task | None, pd.DataFrame]:
     """Read a user table of structures and measured values into a task plus a per-row report.
 
@@ -137,6 +139,10 @@ def load_user_table(
         Excel sheet; default the first.
     max_mb : float, optional
         Size limit; default ``read.MAX_UPLOAD_MB`` as it is at call time.
+    row_numbers : sequence of int, optional
+        The data-row number of each row of ``source`` in the file it comes from (for a
+        DataFrame cut out of a larger table), used in the report and in messages;
+        default ``0 .. n-1``.
 
     Returns
     -------
@@ -148,7 +154,7 @@ def load_user_table(
         ``raise_on_empty`` is False.
     report : pandas.DataFrame
         Exactly one row per input data row, in input order, with columns ``row``
-        (0-based data row, header excluded), ``smiles`` (the structure cell as given,
+        (0-based data row, header excluded, or ``row_numbers``), ``smiles`` (the structure cell as given,
         stripped), ``value`` (the task label, NaN when the row is not used), ``status``
         (one of :data:`STATUSES`) and ``error`` (human-readable, ``""`` when ok).
         ``report.attrs`` holds ``smiles_col``, ``value_col`` and ``kind_reason``.
@@ -185,6 +191,9 @@ def load_user_table(
     except UserTableError as exc:
         raise UserTableError(f"{src}: {exc}") from exc
 
+    numbers = list(range(len(df))) if row_numbers is None else [int(r) for r in row_numbers]
+    if len(numbers) != len(df):
+        raise ValueError(f"{src}: {len(numbers)} row numbers for {len(df)} rows")
     record_errors = df[RECORD_ERROR_COLUMN].tolist() if RECORD_ERROR_COLUMN in df.columns else [""] * len(df)
     records: list[list] = []
     for i, (raw, raw_value, record_error) in enumerate(zip(df[structure_col].tolist(), df[value_col].tolist(), record_errors)):
@@ -197,7 +206,7 @@ def load_user_table(
             status, error = value_status, value_error
         else:
             status, error = STATUS_OK, ""
-        records.append([i, _cell_text(raw), value if status == STATUS_OK else math.nan, status, error])
+        records.append([numbers[i], _cell_text(raw), value if status == STATUS_OK else math.nan, status, error])
 
     usable = [r for r in records if r[3] == STATUS_OK]
     changes = mark_duplicates([r[0] for r in usable], [domain.key(r[1]) for r in usable], [r[2] for r in usable],

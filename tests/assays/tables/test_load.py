@@ -80,6 +80,14 @@ def test_no_usable_rows(tmp_path):
     assert task is None and len(report) == 2
 
 
+def test_row_numbers_of_a_cut_out_table():
+    df = pd.DataFrame({"smiles": ["CCO", "xx", "OCC", "CCN"], "y": [1.0, 2.0, 3.0, 4.0]})
+    _, report = load_user_table(df, row_numbers=[10, 12, 17, 20])
+    assert report.row.tolist() == [10, 12, 17, 20] and "row 17" in report.error[0] and "row 10" in report.error[2]
+    with pytest.raises(ValueError, match="2 row numbers for 3 rows"):
+        load_user_table(df.head(3), row_numbers=[1, 2])
+
+
 def test_bad_conflicts_option():
     with pytest.raises(ValueError, match="conflicts must be 'drop' or 'mean'"):
         load_user_table(pd.DataFrame({"smiles": ["CCO"], "y": [1.0]}), conflicts="max")
