@@ -56,8 +56,7 @@ def main() -> None:
             records += new
             print(ds, ln, {r["calibration"]: round(r["mean"], 3) for r in new if r["metric"] == "ece"}, flush=True)
     meta = {"date": utc_date(), "machine": machine_description(), "seeds": list(range(args.seeds))}
-    # summarize dates each new record; a kept record without a date takes the file's
-    records = keep_not_redone(args.out.with_suffix(".json"), records, inherit=("date",))
+    records = keep_not_redone(args.out.with_suffix(".json"), records)
     write_analysis(args.out, meta, records, markdown(records, meta, factors))
 
 

@@ -45,8 +45,6 @@ def main() -> None:
     ap.add_argument("--results-dir", type=Path, default=Path("benchmarks/results"))
     args = ap.parse_args()
     eps = pd.read_csv(args.results_dir / f"{args.benchmark}_episodes.csv.gz")
-    if "calibration" not in eps:
-        eps["calibration"] = "none"
     records = []
     for pair in args.pairs.split(","):
         a, b = pair.split(":")

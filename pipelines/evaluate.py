@@ -149,8 +149,6 @@ def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, select
     :data:`pipelines.report.PERCENT_METRICS` are reported in percent as in the literature.
     """
     out = []
-    if "calibration" not in per_episode.columns:
-        per_episode = per_episode.assign(calibration="none")
     metrics = [m for m in metrics if m in per_episode.columns and per_episode[m].notna().any()]
     machine, today = machine_description(), utc_date()
     for (ds, learner, k, cal), g in per_episode.groupby(["dataset", "learner", "shots", "calibration"], sort=True):
@@ -230,32 +228,28 @@ def machine_description(cpu_model: bool = False) -> str:
 
 
 def record_key(r: dict) -> tuple:
-    """The identity of a benchmark record in a results file; a record without ``calibration`` counts as ``"none"``."""
-    return (r["benchmark"], r["dataset"], r["learner"], r["shots"], r.get("calibration", "none"), r["metric"])
+    """The identity of a benchmark record in a results file."""
+    return (r["benchmark"], r["dataset"], r["learner"], r["shots"], r["calibration"], r["metric"])
 
 
-def keep_not_redone(path: Path, records: list[dict], inherit: tuple[str, ...] = ("command", "date")) -> list[dict]:
+def keep_not_redone(path: Path, records: list[dict]) -> list[dict]:
     """``records`` after the records of the analysis JSON at ``path`` (``{..., "records": [...]}``)
     whose (dataset, learner) pair ``records`` does not redo.
 
-    A kept record that lacks one of the ``inherit`` keys takes it from that file's top level,
-    where a file may hold the command and date shared by all its rows, so each row keeps its
-    own provenance.
+    Every analysis record carries its own ``command`` and ``date``, so a kept row keeps the
+    provenance of the run that made it.
     """
     if not path.is_file():
         return list(records)
-    old = json.loads(path.read_text())
     done = {(r["dataset"], r["learner"]) for r in records}
-    top = {k: old[k] for k in inherit if k in old}
-    return [{**top, **r} for r in old["records"] if (r["dataset"], r["learner"]) not in done] + list(records)
+    old = json.loads(path.read_text())["records"]
+    return [r for r in old if (r["dataset"], r["learner"]) not in done] + list(records)
 
 
 def merge_records(path: Path, new: list[dict]) -> list[dict]:
     """Write ``new`` into the JSON list at ``path``, replacing records with the same
     (benchmark, dataset, learner, shots, calibration, metric) key and keeping all others."""
     old = json.loads(path.read_text()) if path.is_file() else []
-    for r in old:
-        r.setdefault("calibration", "none")
     fresh = {record_key(r) for r in new}
     merged = [r for r in old if record_key(r) not in fresh] + list(new)
     merged.sort(key=record_key)

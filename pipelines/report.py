@@ -95,7 +95,7 @@ RANK_METRICS = ("roc_auc", "delta_auprc")
 
 
 def _columns(recs: list[dict]) -> list[tuple[str, str]]:
-    cols = {(r["learner"], r.get("calibration", "none")) for r in recs}
+    cols = {(r["learner"], r["calibration"]) for r in recs}
     return sorted(cols, key=lambda c: (*learner_order(c[0]), *_ordered(c[1], CALIBRATION_LABELS)))
 
 
@@ -105,14 +105,14 @@ def markdown_table(records: list[dict], metric: str, *, published: dict | None =
     published columns last. Post-hoc calibrated columns are labelled ``learner+cal`` (and
     ``learner+cal+rate`` with the known hit rate); rank metrics show uncalibrated columns only."""
     recs = [r for r in records if r["metric"] == metric
-            and (metric not in RANK_METRICS or r.get("calibration", "none") == "none")]
+            and (metric not in RANK_METRICS or r["calibration"] == "none")]
     cols = _columns(recs)
     keys = sorted({(r["dataset"], r["shots"]) for r in recs}, key=lambda k: (*dataset_order(k[0]), k[1]))
     refs = [m for m in ref_methods if published and any(p[0] == m for p in published)] if published else []
     head = ["dataset", "shots"] + [ln + CALIBRATION_LABELS.get(cal, f"+{cal}") for ln, cal in cols] + \
         [f"{m} (published)" for m in refs]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    by = {(r["dataset"], r["shots"], r["learner"], r.get("calibration", "none")): r for r in recs}
+    by = {(r["dataset"], r["shots"], r["learner"], r["calibration"]): r for r in recs}
     for ds, k in keys:
         row = [_DATASET_COLUMNS.get(ds, ds), str(k)]
         for ln, cal in cols:

@@ -1,5 +1,5 @@
-"""Result-file helpers of pipelines.evaluate: rows a run does not redo keep their own provenance; seed
-statistics, analysis files and options, the episode metrics."""
+"""Result-file helpers of pipelines.evaluate: rows a run does not redo are kept with their own provenance;
+seed statistics, analysis files and options, the episode metrics."""
 
 from __future__ import annotations
 
@@ -27,21 +27,18 @@ from sciml.learners.base import Prediction
 from sciml.metrics import brier, ece, interval_coverage, r2, roc_auc
 
 
-def test_rows_not_redone_are_kept_with_the_old_files_command_and_date(tmp_path):
+def test_rows_not_redone_are_kept_with_their_own_command_and_date(tmp_path):
     path = tmp_path / "a.json"
-    path.write_text(json.dumps({"command": "python old.py", "date": "2026-11-23", "records": [
-        {"dataset": "tox21", "learner": "maml", "mean": 0.8},
-        {"dataset": "sider", "learner": "maml", "mean": 0.7},
-        {"dataset": "sider", "learner": "bmaml", "mean": 0.6, "date": "2026-11-24", "command": "python mid.py"}]}))
+    path.write_text(json.dumps({"date": "2026-11-24", "records": [
+        {"dataset": "tox21", "learner": "maml", "mean": 0.8, "date": "2026-11-23", "command": "python a.py"},
+        {"dataset": "sider", "learner": "maml", "mean": 0.7, "date": "2026-11-23", "command": "python a.py"},
+        {"dataset": "sider", "learner": "bmaml", "mean": 0.6, "date": "2026-11-24", "command": "python b.py"}]}))
     new = [{"dataset": "sider", "learner": "maml", "mean": 0.79, "command": "python new.py", "date": "2026-11-30"}]
     out = keep_not_redone(path, new)
     assert [(r["dataset"], r["learner"]) for r in out] == [("tox21", "maml"), ("sider", "bmaml"), ("sider", "maml")]
-    assert out[0] == {"dataset": "tox21", "learner": "maml", "mean": 0.8, "command": "python old.py",
-                      "date": "2026-11-23"}
-    assert out[1]["date"] == "2026-11-24" and out[1]["command"] == "python mid.py"  # its own provenance wins
-    assert out[2]["mean"] == 0.79
-    only_date = keep_not_redone(path, new, inherit=("date",))
-    assert "command" not in only_date[0] and only_date[0]["date"] == "2026-11-23"
+    assert out[0] == {"dataset": "tox21", "learner": "maml", "mean": 0.8, "date": "2026-11-23", "command": "python a.py"}
+    assert out[1]["date"] == "2026-11-24" and out[1]["command"] == "python b.py"
+    assert out[2] == new[0]
 
 
 def test_no_file_means_just_the_new_records(tmp_path):
