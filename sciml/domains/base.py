@@ -124,8 +124,12 @@ class Domain(ABC):
     def similarity(self, a: Sequence[object], b: Sequence[object]) -> np.ndarray:
         """Structural similarity in [0, 1] of valid inputs ``a`` ``[n_a]`` and ``b`` ``[n_b]`` -> ``[n_a, n_b]``."""
 
-    #: What :meth:`similarity` measures, for messages ("Tanimoto (Morgan r=2, 2048 bits)").
+    #: What :meth:`similarity` measures, for documentation ("Tanimoto (Morgan radius 2, 2048 bits)").
     similarity_name: ClassVar[str] = "similarity"
+    #: The same in one word, for messages ("nearest measured compound has Tanimoto 0.21").
+    similarity_label: ClassVar[str] = "similarity"
+    #: Column that holds the input in outputs with one row per input (``smiles`` for molecules).
+    output_column: ClassVar[str] = "structure"
     #: Below this nearest-support similarity a query is flagged out of domain.
     similarity_threshold: ClassVar[float] = 0.35
 

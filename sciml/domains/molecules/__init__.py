@@ -63,6 +63,8 @@ class MoleculeDomain(Domain):
     column_hint = "smiles"
     file_suffixes = (".sdf", ".sd")
     similarity_name = "Tanimoto (Morgan radius 2, 2048 bits)"
+    similarity_label = "Tanimoto"
+    output_column = "smiles"
     similarity_threshold = 0.35
 
     def parse(self, raw: object):
