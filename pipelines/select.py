@@ -23,7 +23,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["grid_candidates", "select_test_time", "selection_markdown"]
+__all__ = ["grid_candidates", "select_test_time", "recalibrate", "selection_markdown"]
 
 
 def grid_candidates(grid: dict[str, list]) -> list[dict]:

@@ -19,6 +19,20 @@ __all__ = ["Acquisition", "ACQUISITIONS", "acquisition_scores", "expected_improv
 
 @dataclass(frozen=True)
 class Acquisition:
+    """One entry of :data:`ACQUISITIONS`.
+
+    Attributes
+    ----------
+    label : str
+        Name shown to the user.
+    explanation : str
+        One line on what the ranking favours.
+    fn : callable
+        ``fn(mean [n], std [n], best, kappa) -> scores [n]`` on values oriented so that higher is better.
+    tasks : tuple of str
+        Task kinds the acquisition applies to.
+    """
+
     label: str
     explanation: str
     fn: Callable[..., np.ndarray]

@@ -44,11 +44,13 @@ _EPS = 1e-6
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
+    """``log(p / (1 - p))`` elementwise, ``p`` clipped to ``[_EPS, 1 - _EPS]`` so the result is finite."""
     p = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
     return np.log(p) - np.log1p(-p)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-z))`` elementwise, written with ``tanh`` so it does not overflow."""
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
@@ -108,7 +110,23 @@ def fit_interval_scale(y, mean, lower, upper, level: float = 0.9) -> float:
 
 
 def fit_calibration(task: str, predictions: list[tuple[Prediction, np.ndarray]], level: float = 0.9) -> dict:
-    """Fit the calibration of ``task`` on validation ``(prediction, y)`` pairs (one per episode)."""
+    """Fit the calibration of ``task`` on validation ``(prediction, y)`` pairs (one per episode).
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+        Platt scaling for classification, interval scaling otherwise.
+    predictions : list of (Prediction, ndarray)
+        Per validation episode, the query prediction (``[n_e]`` arrays) and its targets ``[n_e]``;
+        all episodes are pooled.
+    level : float, default 0.9
+        Interval coverage the regression scale is fitted for.
+
+    Returns
+    -------
+    dict
+        The calibration (see the module docstring); ``{}`` for no predictions.
+    """
     if not predictions:
         return {}
     y = np.concatenate([np.asarray(t, dtype=np.float64).ravel() for _, t in predictions])
@@ -155,8 +173,21 @@ def prior_shift(calibration: dict | None, hit_rate: float | None) -> float:
 def apply_calibration(pred: Prediction, calibration: dict | None, hit_rate: float | None = None) -> Prediction:
     """``pred`` with ``calibration`` applied (a new object; ``pred`` is unchanged). ``{}``/``None``: a copy.
 
-    ``hit_rate`` (classification only): the expected fraction of actives among the
-    molecules scored; probabilities are shifted to it (see :func:`prior_shift`).
+    Parameters
+    ----------
+    pred : Prediction
+        Mean, std and interval, each ``[n]``.
+    calibration : dict or None
+        As returned by :func:`fit_calibration`.
+    hit_rate : float, optional
+        Classification only: the expected fraction of actives among the molecules scored;
+        probabilities are shifted to it (see :func:`prior_shift`).
+
+    Returns
+    -------
+    Prediction
+        Arrays ``[n]``: Platt maps mean and interval bounds through ``sigmoid(a logit + b)``
+        (std by the delta method); interval scaling multiplies std and the half-widths by ``s``.
     """
     mean, std = np.asarray(pred.mean, dtype=np.float64), np.asarray(pred.std, dtype=np.float64)
     lower, upper = pred.interval()
