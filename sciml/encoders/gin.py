@@ -10,6 +10,8 @@ from torch import Tensor, nn
 from torch_geometric.nn import GINEConv, global_add_pool, global_max_pool, global_mean_pool
 from torch_geometric.nn.aggr import AttentionalAggregation
 
+from sciml.encoders.registry import ENCODERS
+
 
 def _norm(kind: str | None, dim: int) -> nn.Module:
     if kind == "batch":
@@ -79,6 +81,7 @@ class GINEConfig:
         return asdict(self)
 
 
+@ENCODERS.register("gine")
 class GINEncoder(nn.Module):
     """Molecular graph -> embedding: atom embedding, ``depth`` GINE blocks, pooling, projection.
 
@@ -92,6 +95,8 @@ class GINEncoder(nn.Module):
         - batch.gfeat (optional): ``[n_graphs, gfeat_dim]``
         - output: ``[n_graphs, out_dim]``
     """
+
+    config_cls = GINEConfig
 
     def __init__(self, config: GINEConfig):
         super().__init__()
