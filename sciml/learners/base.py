@@ -1,10 +1,13 @@
 """The few-shot learner interface shared by meta-learners and baselines.
 
-A learner turns molecules into features once (``featurize``) and then adapts on a
-support set and scores queries on those features. The evaluation harness calls
-``featurize`` once per dataset and ``fit_features`` / ``predict_proba_features`` once
-per episode, so every learner sees identical episodes at the cost of one
-featurization; notebook users call ``fit`` / ``predict_proba`` on SMILES.
+A learner turns inputs of its domain (SMILES strings for molecules) into features once
+(``featurize``) and then adapts on a support set and scores queries on those features.
+The evaluation harness calls ``featurize`` once per dataset and ``fit_features`` /
+``predict_proba_features`` once per episode, so every learner sees identical episodes at
+the cost of one featurization; notebook users call ``fit`` / ``predict_proba`` on inputs.
+What ``fit_features`` learned can be exported as numpy arrays (``adapted_state``) and
+loaded into a fresh learner built from the same model (``load_adapted_state``); see
+:mod:`sciml.learners.adapted` for the files.
 """
 
 from __future__ import annotations
@@ -108,27 +111,90 @@ class TargetScaler:
 
     @classmethod
     def fit(cls, y) -> "TargetScaler":
-        y = np.asarray(y, dtype=np.float64).ravel()
-        sd = float(y.std()) if y.size > 1 else 1.0
-        return cls(float(y.mean()) if y.size else 0.0, sd if sd > 0 else 1.0)
+        """The scaler of targets ``y`` ``[n]`` (array-like, or a torch tensor, reduced in torch).
+
+        An empty ``y`` gives ``mean = 0``.
+        """
+        if type(y).__module__.startswith("torch"):
+            y = y.detach().reshape(-1)
+            n = y.numel()
+            mean = float(y.mean()) if n else 0.0
+            sd = float(y.std(correction=0)) if n > 1 else 1.0
+        else:
+            y = np.asarray(y, dtype=np.float64).ravel()
+            n = y.size
+            mean = float(y.mean()) if n else 0.0
+            sd = float(y.std()) if n > 1 else 1.0
+        return cls(mean, sd if sd > 0 else 1.0)
 
     def transform(self, y):
+        """``(y - mean) / std`` (numpy array or tensor, same shape)."""
         return (y - self.mean) / self.std
 
     def inverse_mean(self, z):
+        """Standardised means back to target units: ``z * std + mean``."""
         return z * self.std + self.mean
 
     def inverse_std(self, s):
+        """Standardised standard deviations back to target units: ``s * std``."""
         return s * self.std
+
+    def state(self) -> dict[str, np.ndarray]:
+        """``{"scaler.mean", "scaler.std"}`` as float64 scalars (for adapted-state export)."""
+        return {"scaler.mean": np.asarray(self.mean, dtype=np.float64),
+                "scaler.std": np.asarray(self.std, dtype=np.float64)}
+
+    @classmethod
+    def from_state(cls, state) -> "TargetScaler":
+        """The scaler stored by :meth:`state` (``ValueError`` if a key is missing or ``std <= 0``)."""
+        missing = [k for k in ("scaler.mean", "scaler.std") if k not in state]
+        if missing:
+            raise ValueError(f"the adapted state has no {', '.join(map(repr, missing))} (a regression state "
+                             f"stores the support's target scaler)")
+        mean, std = float(np.asarray(state["scaler.mean"])), float(np.asarray(state["scaler.std"]))
+        if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
+            raise ValueError(f"the adapted state's target scaler is invalid (mean {mean}, std {std})")
+        return cls(mean, std)
+
+
+def check_features(X, what: str) -> np.ndarray:
+    """``X`` as a 2-D array ``[n, d]``; ``ValueError`` (starting with ``what``: "Support", "Query") otherwise."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{what} features must be 2-D [n, d], got shape {X.shape}.")
+    return X
+
+
+#: How to fit a learner, for :meth:`sciml.errors.NotFittedError.for_object` messages.
+FIT_HOW = "fit(inputs, y) or fit_features(X, y) on a support set"
+
+
+def state_entry(state, key: str, ndim: int | None = None):
+    """``state[key]`` of an adapted (or fitted) state, checked.
+
+    Raises
+    ------
+    ValueError
+        Naming ``key`` if it is missing or (with ``ndim``) has another number of dimensions.
+    """
+    if key not in state:
+        raise ValueError(f"the state has no {key!r} (it has: {', '.join(sorted(state)) or 'nothing'})")
+    value = state[key]
+    if ndim is not None and np.ndim(value) != ndim:
+        raise ValueError(f"the state's {key!r} must have {ndim} dimension(s), got shape {tuple(np.shape(value))}")
+    return value
 
 
 class FewShotLearner(ABC):
     """Base class: ``featurize`` once, then ``fit_features`` / ``predict_features`` per episode.
 
     Subclasses set ``name`` (the registry key, also the ``learner`` field of benchmark
-    records) and store learned state in attributes with a trailing underscore.
+    records) and store learned state in attributes with a trailing underscore
+    (``n_support_``, the support size of the last fit, in all of them).
     ``task`` is ``"classification"`` (labels 0/1, predictions are ``P(y=1)``) or
-    ``"regression"``.
+    ``"regression"``. Inputs are those of the model's domain (SMILES for molecules);
+    ``domains`` lists the domains a learner works on (``None``: any, through its
+    featurizer).
     """
 
     name: ClassVar[str] = "base"
@@ -140,11 +206,13 @@ class FewShotLearner(ABC):
     needs_checkpoint: ClassVar[bool] = False
     #: Whether a checkpoint meta-trained for one task kind can serve the other.
     serves_other_task: ClassVar[bool] = False
+    #: Input domains the learner works on (``None``: any domain, through the model's featurizer).
+    domains: ClassVar[tuple[str, ...] | None] = None
     task: str = "classification"
 
     @abstractmethod
-    def featurize(self, smiles: list[str]) -> np.ndarray:
-        """Features for valid SMILES, shape ``[n, d]``."""
+    def featurize(self, inputs: list) -> np.ndarray:
+        """Features of valid inputs of the learner's domain, ``[n, d]`` (``ValueError`` names an invalid one)."""
 
     @abstractmethod
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "FewShotLearner":
@@ -170,12 +238,41 @@ class FewShotLearner(ABC):
         """The part of features ``X`` that is a learned embedding (for distance-based domain checks)."""
         return X
 
-    def fit(self, smiles: list[str], y) -> "FewShotLearner":
-        return self.fit_features(self.featurize(list(smiles)), np.asarray(y))
+    def fit(self, inputs: list, y) -> "FewShotLearner":
+        """:meth:`fit_features` on inputs of the learner's domain and labels ``y`` ``[n]``."""
+        return self.fit_features(self.featurize(list(inputs)), np.asarray(y))
 
-    def predict_proba(self, smiles: list[str]) -> np.ndarray:
-        return self.predict_proba_features(self.featurize(list(smiles)))
+    def predict_proba(self, inputs: list) -> np.ndarray:
+        """:meth:`predict_proba_features` on inputs -> ``[n]``."""
+        return self.predict_proba_features(self.featurize(list(inputs)))
 
-    def predict(self, smiles: list[str]) -> Prediction:
-        """:meth:`predict_features` on SMILES."""
-        return self.predict_features(self.featurize(list(smiles)))
+    def predict(self, inputs: list) -> Prediction:
+        """:meth:`predict_features` on inputs."""
+        return self.predict_features(self.featurize(list(inputs)))
+
+    # ------------------------------------------------------------------ adapted state
+    def adapted_state(self) -> dict[str, np.ndarray]:
+        """Everything :meth:`fit_features` learned, as named numpy arrays (always with ``n_support``).
+
+        Together with the learner's model (its checkpoint) and constructor settings, the
+        state reproduces the learner's predictions without refitting
+        (:meth:`load_adapted_state`; files: :func:`sciml.learners.adapted.save_adapted`).
+
+        Raises
+        ------
+        sciml.errors.NotFittedError
+            Before ``fit``.
+        NotImplementedError
+            For learners whose fitted state is not a set of arrays.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot export its adapted state")
+
+    def load_adapted_state(self, state) -> "FewShotLearner":
+        """Take over a state from :meth:`adapted_state` of a learner built the same way; returns ``self``.
+
+        Raises
+        ------
+        ValueError
+            Naming the key when the state does not fit this learner (missing, wrong shape).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot load an adapted state")

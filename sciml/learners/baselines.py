@@ -5,8 +5,11 @@
   most Tanimoto-similar support molecules.
 
 Both featurize with :func:`sciml.domains.molecules.fingerprints.morgan_fingerprints`
-(radius 2, 2048 bits by default) and predict the probability of class 1
+(radius 2, 2048 bits by default), so they serve the molecule domain only
+(``domains = ("molecules",)``), and predict the probability of class 1
 (``task="classification"``) or a value with a spread (``task="regression"``).
+The k-NN baseline exports its adapted state (support fingerprints and labels); the
+random forest does not (see :meth:`RandomForestBaseline.adapted_state`).
 """
 
 from __future__ import annotations
@@ -15,27 +18,13 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from sklearn.exceptions import NotFittedError
 
 from sciml.domains.molecules.fingerprints import morgan_fingerprints, tanimoto_matrix
-from sciml.learners.base import FewShotLearner, Prediction, check_support
+from sciml.errors import NotFittedError
+from sciml.learners.base import FIT_HOW, FewShotLearner, Prediction, check_features, check_support, state_entry
 from sciml.learners.registry import LEARNERS
 
 __all__ = ["RandomForestBaseline", "KNNTanimotoBaseline"]
-
-
-def _check_features(X: np.ndarray, what: str) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"{what} features must be 2-D [n, d], got shape {X.shape}.")
-    return X
-
-
-def _not_fitted(obj: FewShotLearner) -> NotFittedError:
-    return NotFittedError(
-        f"This {type(obj).__name__} is not fitted yet: call fit(smiles, y) or fit_features(X, y) "
-        f"on a support set before predicting."
-    )
 
 
 class MorganLearner(FewShotLearner):
@@ -47,6 +36,7 @@ class MorganLearner(FewShotLearner):
     radius: int
     n_bits: int
     task: str = "classification"
+    domains: ClassVar[tuple[str, ...]] = ("molecules",)
 
     def _set_task(self, task: str) -> None:
         if task not in ("classification", "regression"):
@@ -57,13 +47,13 @@ class MorganLearner(FewShotLearner):
         if self.task != "classification":
             raise ValueError("predict_proba is for classification: use predict_features for regression")
 
-    def featurize(self, smiles: list[str]) -> np.ndarray:
-        """Morgan bit fingerprints, ``uint8`` ``[n, n_bits]``; ValueError names any invalid SMILES."""
-        return morgan_fingerprints(smiles, radius=self.radius, n_bits=self.n_bits)
+    def featurize(self, inputs: list[str]) -> np.ndarray:
+        """Morgan bit fingerprints of SMILES, ``uint8`` ``[n, n_bits]``; ValueError names any invalid SMILES."""
+        return morgan_fingerprints(inputs, radius=self.radius, n_bits=self.n_bits)
 
     def _support(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Validated support ``(X [n, d], y [n])`` for the learner's task."""
-        X = _check_features(X, "Support")
+        X = check_features(X, "Support")
         y = check_support(y, self.task)
         if X.shape[0] != y.size:
             raise ValueError(f"Support features have {X.shape[0]} rows but there are {y.size} labels.")
@@ -118,6 +108,7 @@ class RandomForestBaseline(MorganLearner):
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "RandomForestBaseline":
         """Fit a fresh forest on support features ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
         X, y = self._support(X, y)
+        self.n_support_ = y.size
         if self.task == "regression":
             self.model_ = RandomForestRegressor(n_estimators=self.n_estimators, random_state=self.seed,
                                                 n_jobs=1).fit(X, y)
@@ -137,8 +128,8 @@ class RandomForestBaseline(MorganLearner):
         and std over trees, Gaussian 90 % interval. Fields float64 ``[n_query]``."""
         model = getattr(self, "model_", None)
         if model is None:
-            raise _not_fitted(self)
-        X = _check_features(X, "Query")
+            raise NotFittedError.for_object(self, FIT_HOW)
+        X = check_features(X, "Query")
         if X.shape[0] == 0:
             z = np.zeros(0, dtype=np.float64)
             return Prediction(mean=z, std=z.copy(), lower=z.copy(), upper=z.copy())
@@ -159,13 +150,25 @@ class RandomForestBaseline(MorganLearner):
         """Probability of class 1 for query features ``X`` ``[n_query, d]`` -> float64 ``[n_query]``."""
         model = getattr(self, "model_", None)
         if model is None:
-            raise _not_fitted(self)
+            raise NotFittedError.for_object(self, FIT_HOW)
         self._check_classification()
-        X = _check_features(X, "Query")
+        X = check_features(X, "Query")
         if X.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
         col = int(np.flatnonzero(model.classes_ == 1)[0])
         return model.predict_proba(X)[:, col].astype(np.float64)
+
+    def adapted_state(self) -> dict[str, np.ndarray]:
+        """Not available: a fitted forest is a set of scikit-learn tree objects, not named arrays.
+
+        Their node tables could be written out, but rebuilding ``sklearn`` trees from
+        them relies on private ``Tree`` internals; refitting on the support set takes well
+        under a second, so the random forest is refitted instead.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot export its adapted state: a fitted random forest is a set of "
+            f"scikit-learn trees, not arrays; refit it on the support set (fit_features) instead."
+        )
 
 
 @LEARNERS.register()
@@ -197,6 +200,9 @@ class KNNTanimotoBaseline(MorganLearner):
         Support fingerprints (as on/off bits).
     y_ : np.ndarray of float64, shape ``[n_support]``
         Support labels.
+    n_support_ : int
+
+    The adapted state (:meth:`adapted_state`) is ``X`` (bool), ``y`` and ``n_support``.
     """
 
     name: ClassVar[str] = "knn"
@@ -222,13 +228,29 @@ class KNNTanimotoBaseline(MorganLearner):
         X, y = self._support(X, y)
         self.X_ = X != 0
         self.y_ = y
+        self.n_support_ = y.size
+        return self
+
+    def adapted_state(self) -> dict[str, np.ndarray]:
+        """Support fingerprints ``X`` (bool ``[n_support, d]``), labels ``y`` (float64 ``[n_support]``), ``n_support``."""
+        if getattr(self, "X_", None) is None or getattr(self, "y_", None) is None:
+            raise NotFittedError.for_object(self, FIT_HOW)
+        return {"X": self.X_.copy(), "y": self.y_.copy(), "n_support": np.asarray(self.n_support_, dtype=np.int64)}
+
+    def load_adapted_state(self, state) -> "KNNTanimotoBaseline":
+        X = np.asarray(state_entry(state, "X", ndim=2)) != 0
+        y = np.asarray(state_entry(state, "y", ndim=1), dtype=np.float64)
+        if X.shape[0] != y.size:
+            raise ValueError(f"the state's 'X' has {X.shape[0]} rows but 'y' has {y.size} labels")
+        self.X_, self.y_ = X, y
+        self.n_support_ = int(state_entry(state, "n_support"))
         return self
 
     def _neighbours(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Neighbour indices ``[n_query, k]`` and their weights ``[n_query, k]``."""
         if getattr(self, "X_", None) is None or getattr(self, "y_", None) is None:
-            raise _not_fitted(self)
-        X = _check_features(X, "Query")
+            raise NotFittedError.for_object(self, FIT_HOW)
+        X = check_features(X, "Query")
         if X.shape[1] != self.X_.shape[1]:
             raise ValueError(
                 f"Query features have {X.shape[1]} columns but the support set had {self.X_.shape[1]}."

@@ -7,7 +7,8 @@ normalised embeddings is the cosine-similarity kernel), plus a noise variance fo
 regression. A task is solved by conditioning an exact GP on its support set:
 
 * regression: Gaussian likelihood on support targets standardised with the support's
-  mean and (population) standard deviation, zero prior mean in those units;
+  mean and (population) standard deviation (:class:`~sciml.learners.base.TargetScaler`),
+  zero prior mean in those units;
 * classification: zero-mean latent GP with a probit (default) or logistic likelihood,
   Laplace approximation (:func:`sciml.learners.gp.laplace_fit`).
 
@@ -22,7 +23,7 @@ noise (regression), shared across tasks:
   under the Laplace latent posterior (probit exact, logistic by Gauss-Hermite). The
   gradient flows through the Cholesky solves, and for classification through the
   Laplace mode by the implicit-function trick of :func:`~sciml.learners.gp.laplace_fit`.
-* ``objective="marginal"``: the original DKT loss (Patacchiola et al. 2020): the negative
+* ``objective="marginal"``: the DKT loss of Patacchiola et al. (2020): the negative
   log marginal likelihood of *all* ``n_support + n_query`` labels (exact for regression,
   targets standardised with the statistics of all of them; Laplace approximation for
   classification), divided by their number.
@@ -31,6 +32,8 @@ Test time (:class:`DeepKernelGPLearner`): embeddings are computed once (eval mod
 ``fit_features`` copies the meta-learned hyperparameters and fine-tunes them on the
 support set alone for ``adapt_steps`` Adam steps of the (approximate) log marginal
 likelihood, encoder frozen (as ADKF-IFT's inner loop; ``adapt_steps=0`` is plain DKT).
+The fitted GP (support embeddings, targets, hyperparameters, Laplace mode) is the
+learner's adapted state (:class:`~sciml.learners.gp.learner.GPLearnerMixin`).
 """
 
 from __future__ import annotations
@@ -44,39 +47,16 @@ import torch
 from torch import Tensor, nn
 
 from sciml.config import default_device
-from sciml.learners.base import FewShotLearner, Prediction
-from sciml.learners.gp import (
-    DTYPE,
-    KERNELS,
-    ExactGP,
-    LaplaceGPClassifier,
-    ScaledKernel,
-    SplitSumKernel,
-    _bounded_exp,
-    _check_bounds,
-    _log_param,
-    exact_gp_fit,
-    exact_gp_predict,
-    laplace_fit,
-    laplace_predict,
-    predictive_log_prob,
-    probability_summary,
-)
-from sciml.learners.gp_baseline import GPLearnerMixin, gp_prediction
-from sciml.learners.meta import MetaLearnerMixin
+from sciml.learners.base import FewShotLearner, Prediction, TargetScaler
+from sciml.learners.gp.exact import ExactGP, exact_gp_fit, exact_gp_predict
+from sciml.learners.gp.kernels import DTYPE, KERNELS, ScaledKernel, SplitSumKernel, bounded_exp, check_bounds, log_param
+from sciml.learners.gp.laplace import LaplaceGPClassifier, laplace_fit, laplace_predict, predictive_log_prob
+from sciml.learners.gp.learner import GPLearnerMixin, gp_prediction
+from sciml.learners.meta import MetaLearnerMixin, featurize_items
 from sciml.learners.registry import LEARNERS
+from sciml.losses import gaussian_log_prob
 
 __all__ = ["DeepKernelGP", "DeepKernelGPLearner"]
-
-_LOG_2PI = math.log(2.0 * math.pi)
-
-
-def _standardise(y: Tensor, ref: Tensor) -> Tensor:
-    """``(y - mean(ref)) / std(ref)`` (population std; 1 when ``ref`` is constant or has one element)."""
-    mu = ref.mean()
-    sd = ref.std(unbiased=False) if ref.numel() > 1 else torch.ones((), dtype=ref.dtype, device=ref.device)
-    sd = torch.where(sd > 0, sd, torch.ones_like(sd))
-    return (y - mu) / sd
 
 
 class DeepKernelGP(nn.Module):
@@ -158,15 +138,35 @@ class DeepKernelGP(nn.Module):
         self.ard = bool(ard)
         self.embed_dim = None if d is None else int(d)
         self._init = {"lengthscale": float(lengthscale), "outputscale": float(outputscale), "noise": float(noise)}
-        params = {}
-        if kernel == "rbf":
-            params["lengthscale"] = torch.full((self.embed_dim,), float(lengthscale)) if ard else float(lengthscale)
-        self.kernel = ScaledKernel(kernel, params, outputscale)
         self.fingerprint_kernel = bool(fingerprint_kernel)
+        self.kernel = self._make_kernel()
+        self.noise_bounds = check_bounds(noise_bounds, "noise_bounds")
+        self.log_noise = log_param(noise, "noise", True) if task == "regression" else None
+
+    def _make_kernel(self) -> ScaledKernel | SplitSumKernel:
+        """The kernel at its initial hyperparameters."""
+        ls, outputscale = self._init["lengthscale"], self._init["outputscale"]
+        params = {}
+        if self.kernel_name == "rbf":
+            params["lengthscale"] = torch.full((self.embed_dim,), ls) if self.ard else ls
+        kernel = ScaledKernel(self.kernel_name, params, outputscale)
         if self.fingerprint_kernel:
-            self.kernel = SplitSumKernel(self.kernel, ScaledKernel("tanimoto", {}, outputscale), self.embed_dim)
-        self.noise_bounds = _check_bounds(noise_bounds, "noise_bounds")
-        self.log_noise = _log_param(noise, "noise", True) if task == "regression" else None
+            kernel = SplitSumKernel(kernel, ScaledKernel("tanimoto", {}, outputscale), self.embed_dim)
+        return kernel
+
+    def reset_parameters(self) -> None:
+        """Encoder weights (when it has ``reset_parameters``) and GP hyperparameters back to their initial values."""
+        if hasattr(self.encoder, "reset_parameters"):
+            self.encoder.reset_parameters()
+        with torch.no_grad():
+            for p, init in zip(self.kernel.parameters(), self._make_kernel().parameters()):
+                p.copy_(init)
+            if self.log_noise is not None:
+                self.log_noise.fill_(math.log(self._init["noise"]))
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.encoder!r}, task={self.task!r}, kernel={self.kernel_name!r}, "
+                f"objective={self.objective!r}, fingerprint_kernel={self.fingerprint_kernel})")
 
     def config(self) -> dict:
         """Constructor arguments (JSON-serialisable, without the encoder) for checkpoints."""
@@ -180,7 +180,7 @@ class DeepKernelGP(nn.Module):
         """Noise variance (regression; standardised units)."""
         if self.log_noise is None:
             raise AttributeError("classification models have no noise variance")
-        return _bounded_exp(self.log_noise, self.noise_bounds)
+        return bounded_exp(self.log_noise, self.noise_bounds)
 
     def embed(self, batch) -> Tensor:
         """``self.encoder(batch)``, L2-normalised if ``normalize``: ``[n, d]`` in the encoder's dtype;
@@ -229,55 +229,36 @@ class DeepKernelGP(nn.Module):
         if self.objective == "marginal":
             y_all = torch.cat([ys, yq])
             if self.task == "regression":
-                lml = exact_gp_fit(self.kernel(z), _standardise(y_all, y_all), self.noise)[2]
+                lml = exact_gp_fit(self.kernel(z), TargetScaler.fit(y_all).transform(y_all), self.noise)[2]
             else:
                 lml = laplace_fit(self.kernel(z), y_all, self.likelihood).log_marginal
             return (-lml / y_all.numel()).to(emb.dtype)
         if self.task == "regression":
-            ts, tq = _standardise(ys, ys), _standardise(yq, ys)
+            scaler = TargetScaler.fit(ys)
+            ts, tq = scaler.transform(ys), scaler.transform(yq)
             L, alpha, _ = exact_gp_fit(self.kernel(zs), ts, self.noise)
             mu, var = exact_gp_predict(L, alpha, self.kernel(zq, zs), self.kernel.diag(zq))
-            var = var + self.noise
-            nll = 0.5 * (_LOG_2PI + var.log() + (tq - mu) ** 2 / var)
+            nll = -gaussian_log_prob(tq, mu, var=var + self.noise)
         else:
             state = laplace_fit(self.kernel(zs), ys, self.likelihood)
             mu, var = laplace_predict(state, self.kernel(zq, zs), self.kernel.diag(zq))
             nll = -predictive_log_prob(mu, var, yq, self.likelihood)
         return nll.mean().to(emb.dtype)
 
-    @torch.no_grad()
-    def predict_episode(self, batch, n_support: int, support_y: Tensor):
-        """Query predictions with the meta-learned hyperparameters (no test-time fitting).
-
-        Returns ``P(y=1)`` ``[m]`` (classification) or (mean ``[m]``, std ``[m]``) of a new
-        observation in the units of ``support_y`` (regression); float64, detached.
-        """
-        z = self.embed(batch).to(DTYPE)
-        ys = support_y.to(device=z.device, dtype=DTYPE).reshape(-1)
-        zs, zq = z[:n_support], z[n_support:]
-        if self.task == "regression":
-            ts = _standardise(ys, ys)
-            L, alpha, _ = exact_gp_fit(self.kernel(zs), ts, self.noise)
-            mu, var = exact_gp_predict(L, alpha, self.kernel(zq, zs), self.kernel.diag(zq))
-            sd = ys.std(unbiased=False) if ys.numel() > 1 else torch.ones((), dtype=DTYPE, device=z.device)
-            sd = torch.where(sd > 0, sd, torch.ones_like(sd))
-            return ys.mean() + sd * mu, sd * (var + self.noise).sqrt()
-        state = laplace_fit(self.kernel(zs), ys, self.likelihood)
-        mu, var = laplace_predict(state, self.kernel(zq, zs), self.kernel.diag(zq))
-        return probability_summary(mu, var, self.likelihood)[0]
-
 
 @LEARNERS.register()
 class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
-    """A meta-trained :class:`DeepKernelGP` used as a few-shot learner on SMILES.
+    """A meta-trained :class:`DeepKernelGP` used as a few-shot learner on inputs of its featurizer's domain.
 
     Parameters
     ----------
     model : DeepKernelGP
-    featurizer : sciml.domains.molecules.graphs.MolGraphFeaturizer
+    featurizer
+        The domain's featurizer (``featurize`` / ``collate``, e.g.
+        :class:`~sciml.domains.molecules.graphs.MolGraphFeaturizer`).
     device : str, optional
-        Where the encoder runs (default ``"cuda"`` when available). GP algebra runs on
-        the CPU in float64.
+        Where the encoder runs (default :func:`sciml.config.default_device`). GP algebra
+        runs on the CPU in float64.
     batch_size : int, default 256
         Graphs per encoder forward in :meth:`featurize`.
     adapt_steps : int, default 50
@@ -295,6 +276,12 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
     ----------
     gp_ : ExactGP (regression) or LaplaceGPClassifier (classification)
         Fitted on the last support set; its hyperparameters are a copy of the model's.
+    n_support_ : int
+
+    The adapted state (:meth:`adapted_state`) is the fitted GP's
+    (``gp.X``: support features, ``gp.t`` / ``gp.y``: targets, ``gp.param.*``: the
+    fine-tuned hyperparameters, for classification the Laplace mode and Cholesky factor)
+    and ``n_support``.
     """
 
     name: ClassVar[str] = "dkgp"
@@ -336,22 +323,18 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
     def model_config(cls, model: DeepKernelGP) -> dict:
         return model.config()
 
-    def featurize(self, smiles: list[str]) -> np.ndarray:
+    def featurize(self, inputs: list) -> np.ndarray:
         """Eval-mode embeddings ``float32 [n, d]`` (L2-normalised if ``model.normalize``), followed by
-        the fingerprint columns ``[n, f]`` when ``model.fingerprint_kernel``."""
+        the items' fingerprint columns ``gfeat`` ``[n, f]`` when ``model.fingerprint_kernel``."""
         from sciml.graphs import embed_graphs
 
-        smiles = list(smiles)
-        res = self.featurizer.featurize(smiles)
-        if res.errors:
-            i = min(res.errors)
-            raise ValueError(f"input {i} ({smiles[i]!r}): {res.errors[i]}")
-        emb = embed_graphs(self.model.encoder, res.graphs, self.device, self.batch_size)
+        items = featurize_items(self.featurizer, inputs)
+        emb = embed_graphs(self.model.encoder, items, self.device, self.batch_size, collate=self.featurizer.collate)
         if self.model.normalize and emb.size:
             emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
         if self.model.fingerprint_kernel:
-            fp = np.stack([g.gfeat.numpy().reshape(-1) for g in res.graphs]) if res.graphs else \
-                np.zeros((0, self.featurizer.spec.fingerprint_bits))
+            fp = np.stack([np.asarray(it.gfeat).reshape(-1) for it in items]) if items else \
+                np.zeros((0, self.featurizer.encoder_dims().get("gfeat_dim", 0)))
             emb = np.concatenate([emb, fp.astype(np.float32)], axis=1)
         return emb.astype(np.float32)
 
@@ -359,18 +342,17 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
         """The embedding columns of features from :meth:`featurize` (without the fingerprint)."""
         return X[:, : self.model.embed_dim] if self.model.fingerprint_kernel else X
 
-    def fit_features(self, X: np.ndarray, y: np.ndarray) -> "DeepKernelGPLearner":
-        """Fit the GP on support embeddings ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
-        X, y = self._support_xy(X, y, self.task)
+    def _new_gp(self) -> ExactGP | LaplaceGPClassifier:
+        """An unfitted GP on the CPU whose hyperparameters start as a copy of the model's."""
         kernel = copy.deepcopy(self.model.kernel).cpu()
         if self.task == "classification":
-            gp = LaplaceGPClassifier(kernel, likelihood=self.model.likelihood)
-        else:
-            noise = float(self.model.noise.detach()) if self.model.log_noise is not None else 0.1
-            gp = ExactGP(kernel, noise=noise, mean=0.0, learn_mean=False,
-                         noise_bounds=self.model.noise_bounds)
-        with torch.enable_grad():
-            self.gp_ = gp.fit(X, y, steps=self.adapt_steps, lr=self.adapt_lr)
+            return LaplaceGPClassifier(kernel, likelihood=self.model.likelihood)
+        noise = float(self.model.noise.detach()) if self.model.log_noise is not None else 0.1
+        return ExactGP(kernel, noise=noise, mean=0.0, learn_mean=False, noise_bounds=self.model.noise_bounds)
+
+    def fit_features(self, X: np.ndarray, y: np.ndarray) -> "DeepKernelGPLearner":
+        """Fit the GP on support embeddings ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
+        self._fit_gp(X, y, self.adapt_steps, self.adapt_lr)
         return self
 
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
@@ -385,7 +367,7 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
         Regression: Gaussian mean and std of a new observation (latent + noise) and the
         central ``level`` interval. Classification: ``mean = P(y=1)``, ``std`` = spread of
         ``p(y=1 | f)`` under the latent posterior, interval of ``p(y=1 | f)`` (see
-        :func:`sciml.learners.gp_baseline.gp_prediction`); the latent std is
+        :func:`sciml.learners.gp.learner.gp_prediction`); the latent std is
         :meth:`predict_latent_features`.
         """
         return gp_prediction(self._gp(), self._query(X), self.level)

@@ -1,4 +1,4 @@
-"""What every meta-learned learner shares: rebuilding its model from a checkpoint.
+"""What every meta-learned learner shares: rebuilding its model from a checkpoint, featurizing.
 
 A meta-learner class (ProtoNet, MAML, FOMAML, BMAML, deep-kernel GP) wraps an
 ``nn.Module`` that holds the encoder and the learner's own meta-parameters. The class
@@ -7,6 +7,10 @@ the checkpoint (:meth:`MetaLearnerMixin.build_model`) and how to describe an exi
 module as such a config (:meth:`MetaLearnerMixin.model_config`), so that
 :mod:`sciml.checkpoint` can save and rebuild every learner without unpickling anything,
 and the training pipeline can build any of them by registry name.
+
+Meta-learners are domain-generic: inputs reach the encoder only through the
+checkpoint's featurizer (``featurize`` -> items, ``collate`` -> batch;
+:func:`featurize_items`, :func:`sciml.graphs.embed_inputs`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,22 @@ import numpy as np
 from torch import nn
 
 from sciml.config import default_device
+
+
+def featurize_items(featurizer, inputs) -> list:
+    """The featurized items of ``inputs`` (``featurizer.featurize(inputs).items``), all valid.
+
+    Raises
+    ------
+    ValueError
+        Naming the first invalid input and the featurizer's reason.
+    """
+    inputs = list(inputs)
+    res = featurizer.featurize(inputs)
+    if res.errors:
+        i = min(res.errors)
+        raise ValueError(f"input {i} ({inputs[i]!r}): {res.errors[i]}")
+    return list(res.items)
 
 
 class MetaLearnerMixin:
@@ -117,9 +137,10 @@ class ConfigModelLearnerMixin(MetaLearnerMixin):
     Parameters (of the constructor)
     -------------------------------
     model : nn.Module
-    featurizer : sciml.domains.molecules.graphs.MolGraphFeaturizer
+    featurizer
+        The domain's featurizer (``featurize`` / ``collate``), from the checkpoint.
     device : str, optional
-        Default ``"cuda"`` when available; the model is moved there.
+        Default :func:`sciml.config.default_device`; the model is moved there.
     batch_size : int, default 256
         Graphs per encoder forward / queries per head forward.
     inner_steps : int, optional
@@ -157,6 +178,22 @@ class ConfigModelLearnerMixin(MetaLearnerMixin):
             self.scaler_ = TargetScaler.fit(y)
             y = self.scaler_.transform(y)
         return y
+
+    def _support_state(self) -> dict[str, np.ndarray]:
+        """``n_support`` and, for regression, the target scaler (``scaler.mean``, ``scaler.std``)."""
+        state = {"n_support": np.asarray(self.n_support_, dtype=np.int64)}
+        if self.task == "regression":
+            state.update(self.scaler_.state())
+        return state
+
+    def _load_support_state(self, state) -> None:
+        """Inverse of :meth:`_support_state` (``ValueError`` naming a missing key)."""
+        from sciml.learners.base import TargetScaler, state_entry
+
+        n_support = int(state_entry(state, "n_support"))
+        if self.task == "regression":
+            self.scaler_ = TargetScaler.from_state(state)
+        self.n_support_ = n_support
 
     @classmethod
     def build_model(cls, encoder: nn.Module, learner_config: dict) -> nn.Module:

@@ -1,8 +1,10 @@
 """Prototypical networks (Snell et al., 2017) for few-shot binary classification.
 
-A class prototype is the mean embedding of that class's support molecules; a query's
+A class prototype is the mean embedding of that class's support inputs; a query's
 logit for class ``c`` is ``-scale * ||f(q) - p_c||^2`` (squared Euclidean; ``scale`` is a
 learned scalar when ``learn_scale`` is on, i.e. a learned metric temperature).
+:class:`ProtoNet` is the model on encoder inputs; :class:`ProtoNetLearner` the few-shot
+learner, whose adapted state is the two prototypes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from sciml.config import default_device
-from sciml.learners.base import FewShotLearner, check_binary_support
+from sciml.errors import NotFittedError
+from sciml.learners.base import FIT_HOW, FewShotLearner, check_binary_support, state_entry
 from sciml.learners.meta import MetaLearnerMixin
 from sciml.learners.registry import LEARNERS
 
@@ -44,7 +47,7 @@ class ProtoNet(nn.Module):
     Parameters
     ----------
     encoder : nn.Module
-        Maps a PyG batch to ``[n_graphs, d]`` embeddings.
+        Maps encoder inputs of ``n`` items (a PyG batch for graph encoders) to ``[n, d]`` embeddings.
     learn_scale : bool
         Learn the metric scale (a positive scalar multiplying the distances).
     init_scale : float
@@ -55,15 +58,29 @@ class ProtoNet(nn.Module):
         super().__init__()
         self.encoder = encoder
         d = getattr(encoder, "out_dim", 1)
-        init = init_scale if init_scale is not None else 1.0 / d
-        self.log_scale = nn.Parameter(torch.tensor(math.log(init)), requires_grad=learn_scale)
+        self.init_scale = init_scale if init_scale is not None else 1.0 / d
+        self.log_scale = nn.Parameter(torch.tensor(math.log(self.init_scale)), requires_grad=learn_scale)
+
+    def reset_parameters(self) -> None:
+        """Re-initialise the encoder (when it has ``reset_parameters``) and the scale (``init_scale``)."""
+        if hasattr(self.encoder, "reset_parameters"):
+            self.encoder.reset_parameters()
+        with torch.no_grad():
+            self.log_scale.fill_(math.log(self.init_scale))
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.encoder!r}, learn_scale={self.log_scale.requires_grad}, "
+                f"scale={float(self.scale.detach()):.4g})")
 
     @property
     def scale(self) -> Tensor:
         return self.log_scale.exp()
 
     def embed(self, batch) -> Tensor:
+        """Encoder embeddings ``[n, d]`` of a batch of ``n`` items."""
         return self.encoder(batch)
+
+    forward = embed
 
     def logits(self, support_emb: Tensor, support_y: Tensor, query_emb: Tensor) -> Tensor:
         """Shapes: support_emb ``[n, d]``, support_y ``[n]``, query_emb ``[m, d]`` -> ``[m, 2]``."""
@@ -78,11 +95,13 @@ class ProtoNet(nn.Module):
 
 @LEARNERS.register()
 class ProtoNetLearner(MetaLearnerMixin, FewShotLearner):
-    """A meta-trained :class:`ProtoNet` used as a few-shot learner on SMILES.
+    """A meta-trained :class:`ProtoNet` used as a few-shot learner on inputs of its featurizer's domain.
 
-    ``featurize`` embeds molecules once (eval mode, no gradients); ``fit_features``
-    computes the two prototypes; ``predict_proba_features`` gives ``P(y=1)``.
-    Learned state: ``prototypes_`` ``[2, d]``.
+    ``featurize`` embeds inputs once (eval mode, no gradients) through the featurizer
+    (``featurize`` / ``collate``); ``fit_features`` computes the two prototypes;
+    ``predict_proba_features`` gives ``P(y=1)``.
+    Learned state: ``prototypes_`` ``[2, d]`` and ``n_support_``; the adapted state
+    (:meth:`adapted_state`) is ``prototypes`` and ``n_support``.
     """
 
     name: ClassVar[str] = "protonet"
@@ -109,21 +128,40 @@ class ProtoNetLearner(MetaLearnerMixin, FewShotLearner):
     def model_config(cls, model: ProtoNet) -> dict:
         return {"learn_scale": bool(model.log_scale.requires_grad)}
 
-    def featurize(self, smiles: list[str]) -> np.ndarray:
+    def featurize(self, inputs: list) -> np.ndarray:
+        """Eval-mode encoder embeddings ``float32 [n, d]``."""
         from sciml.graphs import embed_inputs
 
-        return embed_inputs(self.model.encoder, self.featurizer, smiles, self.device, self.batch_size)
+        return embed_inputs(self.model.encoder, self.featurizer, list(inputs), self.device, self.batch_size)
 
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> "ProtoNetLearner":
+        """Prototypes of support embeddings ``X`` ``[n_support, d]`` with 0/1 labels ``y`` ``[n_support]``."""
         y = check_binary_support(y)
         with torch.no_grad():
             self.prototypes_ = prototypes(torch.as_tensor(X, dtype=torch.float32), torch.tensor(y))
+        self.n_support_ = y.size
         return self
 
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        """``P(y = 1)`` for query embeddings ``X`` ``[n_query, d]`` -> float64 ``[n_query]``."""
         if not hasattr(self, "prototypes_"):
-            raise RuntimeError("ProtoNetLearner is not fitted: call fit() on a support set first.")
+            raise NotFittedError.for_object(self, FIT_HOW)
         with torch.no_grad():
             q = torch.as_tensor(X, dtype=torch.float32)
             logits = -self.model.scale.detach().cpu() * squared_distances(q, self.prototypes_)
             return torch.softmax(logits, -1)[:, 1].numpy().astype(np.float64)
+
+    def adapted_state(self) -> dict[str, np.ndarray]:
+        """``prototypes`` (float32 ``[2, d]``: class 0, class 1) and ``n_support``."""
+        if not hasattr(self, "prototypes_"):
+            raise NotFittedError.for_object(self, FIT_HOW)
+        return {"prototypes": self.prototypes_.cpu().numpy(), "n_support": np.asarray(self.n_support_, dtype=np.int64)}
+
+    def load_adapted_state(self, state) -> "ProtoNetLearner":
+        """Take over the prototypes from :meth:`adapted_state` (``ValueError`` unless ``[2, d]``)."""
+        protos = np.asarray(state_entry(state, "prototypes", ndim=2), dtype=np.float32)
+        if protos.shape[0] != 2:
+            raise ValueError(f"the adapted state's 'prototypes' must be [2, d] (one per class), got {protos.shape}")
+        self.n_support_ = int(state_entry(state, "n_support"))
+        self.prototypes_ = torch.as_tensor(protos)
+        return self

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.exceptions import NotFittedError
 
+from sciml.errors import NotFittedError
 from sciml.learners.base import FewShotLearner, SupportSetError
 from sciml.learners.baselines import KNNTanimotoBaseline, RandomForestBaseline
 

@@ -8,14 +8,16 @@ import copy
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import NotFittedError
 from torch import nn
 from torch_geometric.data import Batch
 
+from sciml.domains.base import FeaturizeResult
 from sciml.encoders.gin import GINEConfig, GINEncoder
 from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.errors import NotFittedError
 from sciml.learners.base import FewShotLearner, SupportSetError
-from sciml.learners.maml import FOMAMLLearner, MAML, MAMLConfig, MAMLLearner, gaussian_nll, split_inputs
+from sciml.learners.maml import FOMAMLLearner, MAML, MAMLConfig, MAMLLearner, split_inputs
+from sciml.losses import gaussian_nll
 
 AROMATICS = ["c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "Clc1ccccc1"]
 ALCOHOLS = ["CCO", "CCCO", "CCCCO", "CC(C)O"]
@@ -29,6 +31,18 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+class VectorFeaturizer:
+    """A toy domain whose inputs are feature vectors: items are rows, ``collate`` stacks them."""
+
+    @staticmethod
+    def featurize(inputs, progress=False):
+        return FeaturizeResult([torch.as_tensor(v) for v in inputs])
+
+    @staticmethod
+    def collate(items):
+        return torch.stack(list(items))
 
 
 def squared_loss(out, y):
@@ -216,13 +230,12 @@ def test_batchnorm_running_stats_untouched_by_adapt_and_eval_queries_independent
     assert model.encoder.blocks[0].norm.num_batches_tracked.item() == 0
 
     # eval mode: a query molecule's probability does not depend on its batch-mates
-    model.eval()
-    q1 = Batch.from_data_list(graphs(QUERY[:3]))
-    q2 = Batch.from_data_list(graphs([QUERY[0], QUERY[4]]))
-    p1 = model.predict_episode(support, sy, q1)
-    p2 = model.predict_episode(support, sy, q2)
-    assert p1.shape == (3,) and not p1.requires_grad
-    torch.testing.assert_close(p1[0], p2[0])
+    learner = MAMLLearner(model, MolGraphFeaturizer(cache=False), device="cpu")
+    learner.fit(AROMATICS + ALCOHOLS, sy.numpy())
+    p1 = learner.predict_proba(QUERY[:3])
+    p2 = learner.predict_proba([QUERY[0], QUERY[4]])
+    assert p1.shape == (3,)
+    np.testing.assert_allclose(p1[0], p2[0], rtol=1.3e-6, atol=1e-5)
     for n, b in model.named_buffers():
         torch.testing.assert_close(b, before[n], rtol=0, atol=0)
 
@@ -280,10 +293,11 @@ def test_meta_training_reduces_query_nll_on_linear_regression_tasks(adapt, first
         opt.step()
     after = val_nll()
     assert after < before - 0.25, (before, after)  # constant-Gaussian baseline is ~1.95
-    # adapted predictions: mean tracks the task, std is positive
-    mean, std = model.predict_episode(xv[0, :5], yv[0, :5], xv[0, 5:])
-    assert mean.shape == std.shape == (10,) and (std > 0).all()
-    assert gaussian_nll(mean, 2 * std.log(), yv[0, 5:]).item() < before
+    # adapted predictions (the learner, on inputs of a toy vector domain): mean tracks the task, std is positive
+    learner = MAMLLearner(model, VectorFeaturizer(), device="cpu").fit(list(xv[0, :5]), yv[0, :5].numpy())
+    pred = learner.predict(list(xv[0, 5:]))
+    assert pred.mean.shape == pred.std.shape == (10,) and (pred.std > 0).all()
+    assert gaussian_nll(yv[0, 5:].numpy(), pred.mean, var=pred.std**2) < before
 
 
 # ------------------------------------------------------------------------------- 6. learner
@@ -311,11 +325,22 @@ def test_learner_probabilities_and_errors(adapt):
     p = learner.predict_proba_features(Xq)
     assert p.shape == (len(QUERY),) and p.dtype == np.float64
     assert ((p >= 0) & (p <= 1)).all()
-    # chunked scoring (batch_size=2) equals scoring one at a time, and matches predict_episode
+    # chunked scoring (batch_size=2) equals scoring one at a time, and matches the algorithm run by hand
     np.testing.assert_allclose(p[1:2], learner.predict_proba_features(Xq[1:2]), rtol=1e-5)
     model.eval()
-    ref = model.predict_episode(Batch.from_data_list(graphs(AROMATICS + ALCOHOLS)),
-                                torch.tensor(y, dtype=torch.float32), Batch.from_data_list(graphs(QUERY)))
+    support, query = Batch.from_data_list(graphs(AROMATICS + ALCOHOLS)), Batch.from_data_list(graphs(QUERY))
+    sy = torch.tensor(y, dtype=torch.float32)
+    if adapt == "head":
+        with torch.no_grad():
+            s_emb, q_emb = model.encoder(support), model.encoder(query)
+        fast = model.adapt_head(s_emb, sy, create_graph=False, detach=True)
+        with torch.no_grad():
+            out = model.head_forward(q_emb, fast)
+    else:
+        fast = model.adapt(support, sy, create_graph=False, detach=True)
+        with torch.no_grad():
+            out = model.forward_with(query, {n: w.detach() for n, w in fast.items()})
+    ref = model.outputs_to_prediction(out)
     np.testing.assert_allclose(p, ref.numpy(), rtol=1e-4, atol=1e-6)
     for n, b in model.named_buffers():
         torch.testing.assert_close(b, before[n], rtol=0, atol=0)

@@ -12,6 +12,7 @@ from torch_geometric.data import Batch
 
 from sciml.encoders import build_encoder
 from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.errors import NotFittedError
 from sciml.learners.base import FewShotLearner, SupportSetError
 from sciml.learners.protonet import ProtoNet, ProtoNetLearner, prototypes, squared_distances
 
@@ -90,7 +91,7 @@ def test_fit_with_one_class_raises():
 
 def test_predict_before_fit_raises():
     learner = ProtoNetLearner(ProtoNet(nn.Identity()), featurizer=None, device="cpu")
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         learner.predict_proba_features(np.zeros((2, 2), dtype=np.float32))
 
 

@@ -1,4 +1,4 @@
-"""Bayesian MAML (BMAML, Yoon et al., NeurIPS 2018), restricted to the head to stay affordable.
+"""The BMAML algorithm on tensors: :class:`BMAMLConfig` and :class:`BMAML` (encoder + SVGD head particles).
 
 A :class:`BMAML` model is a shared encoder (never adapted, as in ANIL) followed by
 ``M`` *particles*: each particle is one full set of weights of a small MLP head, stored
@@ -37,33 +37,27 @@ support embeddings; for ``"nll"`` also the query embeddings). ``first_order=True
 treats every SVGD direction as a constant (no second derivatives).
 
 Everything is functional: the head template runs with ``torch.func.functional_call``
-under ``torch.func.vmap`` over the particle axis; no parameter is edited in place.
+under ``torch.func.vmap`` over the particle axis; no parameter is edited in place. The
+module takes encoder inputs and label tensors and knows nothing about featurization.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Callable, ClassVar, Literal
+from typing import Literal
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
-from sciml.graphs import eval_mode
-from sciml.learners.base import FewShotLearner, Prediction
-from sciml.learners.meta import ConfigModelLearnerMixin
-from sciml.learners.maml import LOG_VAR_MAX, LOG_VAR_MIN
-from sciml.learners.registry import LEARNERS
+from sciml.learners.bmaml.svgd import svgd_step
+from sciml.learners.maml.config import LOG_VAR_MAX, LOG_VAR_MIN
+from sciml.losses import gaussian_log_prob
 
-__all__ = ["BMAMLConfig", "BMAML", "BMAMLLearner", "rbf_kernel", "svgd_direction", "svgd_step",
-           "mixture_quantile", "mixture_interval", "mixture_prediction"]
-
-_LOG_2PI = math.log(2 * math.pi)
+__all__ = ["BMAMLConfig", "BMAML"]
 
 
-# --------------------------------------------------------------------------------- config
 @dataclass
 class BMAMLConfig:
     """Hyperparameters of :class:`BMAML` (stored in checkpoints).
@@ -140,129 +134,6 @@ class BMAMLConfig:
         return cls(**d)
 
 
-# ----------------------------------------------------------------------------------- SVGD
-def rbf_kernel(theta: Tensor, bandwidth: str | float = "median") -> tuple[Tensor, Tensor]:
-    """RBF kernel matrix of particles.
-
-    Shapes: theta ``[M, P]`` -> (K ``[M, M]`` with ``K[j, i] = exp(-||theta_j - theta_i||^2 / h)``,
-    h scalar tensor). With ``"median"``, ``h = median_{j<i} ||theta_j - theta_i||^2 / log(M + 1)``,
-    detached; ``h = 1`` when ``M = 1`` or the median is 0. ``K`` is differentiable w.r.t. ``theta``.
-    """
-    m = theta.shape[0]
-    diff = theta.unsqueeze(1) - theta.unsqueeze(0)  # [M, M, P]; exact (no |a|^2 + |b|^2 - 2ab cancellation)
-    sq = diff.pow(2).sum(-1)
-    if isinstance(bandwidth, str):
-        if bandwidth != "median":
-            raise ValueError(f"bandwidth must be 'median' or a float, got {bandwidth!r}")
-        if m > 1:
-            iu = torch.triu_indices(m, m, offset=1, device=theta.device)
-            med = sq.detach()[iu[0], iu[1]].median()
-            h = torch.where(med > 0, med / math.log(m + 1), torch.ones_like(med))
-        else:
-            h = torch.ones((), dtype=theta.dtype, device=theta.device)
-    else:
-        h = torch.as_tensor(float(bandwidth), dtype=theta.dtype, device=theta.device)
-    return torch.exp(-sq / h), h
-
-
-def svgd_direction(theta: Tensor, grad_log_prob: Tensor, bandwidth: str | float = "median",
-                   *, return_parts: bool = False):
-    """SVGD direction ``phi`` for every particle.
-
-    Shapes: theta, grad_log_prob ``[M, P]`` -> phi ``[M, P]``::
-
-        phi_i = 1/M sum_j [K_ji grad_j + grad_{theta_j} K_ji],
-        grad_{theta_j} K_ji = -(2 / h) (theta_j - theta_i) K_ji
-
-    ``return_parts=True`` returns ``(phi, driving, repulsive)`` with ``phi = driving + repulsive``.
-    """
-    m = theta.shape[0]
-    k, h = rbf_kernel(theta, bandwidth)
-    driving = k.transpose(0, 1) @ grad_log_prob / m
-    repulsive = (2.0 / h) * (theta * k.sum(0).unsqueeze(1) - k.transpose(0, 1) @ theta) / m
-    phi = driving + repulsive
-    return (phi, driving, repulsive) if return_parts else phi
-
-
-def svgd_step(theta: Tensor, log_prob_fn: Callable[[Tensor], Tensor], lr: float,
-              bandwidth: str | float = "median", create_graph: bool = False) -> Tensor:
-    """One SVGD step ``theta + lr * phi(theta)`` for the target ``log_prob_fn: [M, P] -> [M]``.
-
-    ``create_graph=True`` keeps the whole step differentiable w.r.t. ``theta`` (and
-    whatever ``log_prob_fn`` closes over); ``create_graph=False`` returns
-    ``theta + lr * phi.detach()``, i.e. the direction is a constant (first order).
-    """
-    with torch.enable_grad():
-        th = theta if (create_graph and theta.requires_grad) else theta.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(log_prob_fn(th).sum(), th, create_graph=create_graph)
-    if create_graph:
-        phi = svgd_direction(th, grad, bandwidth)
-    else:
-        phi = svgd_direction(theta.detach(), grad.detach(), bandwidth)
-    return theta + lr * phi
-
-
-# -------------------------------------------------------------------------------- mixtures
-def _normal_cdf(x: Tensor) -> Tensor:
-    return torch.special.ndtr(x)
-
-
-def mixture_quantile(means: Tensor, stds: Tensor, q: float, iters: int = 80) -> Tensor:
-    """Quantile ``q`` of equal-weight Gaussian mixtures, by vectorised bisection on the CDF.
-
-    Shapes: means, stds ``[M, n]`` (component axis first) -> ``[n]`` (float64). The
-    bracket ``[min_i(m_i + z_q s_i), max_i(m_i + z_q s_i)]`` always contains the
-    quantile; ``iters`` halvings shrink it by ``2^-iters``.
-    """
-    if not 0.0 < q < 1.0:
-        raise ValueError(f"q must be in (0, 1), got {q}")
-    means, stds = means.detach().double(), stds.detach().double()
-    z = float(torch.special.ndtri(torch.tensor(q, dtype=torch.float64)))
-    comp_q = means + z * stds
-    lo, hi = comp_q.min(0).values, comp_q.max(0).values
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        below = _normal_cdf((mid.unsqueeze(0) - means) / stds).mean(0) < q
-        lo = torch.where(below, mid, lo)
-        hi = torch.where(below, hi, mid)
-    return 0.5 * (lo + hi)
-
-
-def mixture_interval(means: Tensor, stds: Tensor, level: float = 0.9) -> tuple[Tensor, Tensor]:
-    """Central ``level`` interval of equal-weight Gaussian mixtures: ``[M, n]`` -> (lower ``[n]``, upper ``[n]``)."""
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    a = 0.5 * (1.0 - level)
-    return mixture_quantile(means, stds, a), mixture_quantile(means, stds, 1.0 - a)
-
-
-def mixture_prediction(outputs: Tensor, task: str, level: float = 0.9) -> Prediction:
-    """Particle head outputs ``[M, n, n_out]`` -> :class:`Prediction` of the mixture (float64 arrays ``[n]``).
-
-    Classification: ``mean`` = average of the particles' ``sigmoid(logit)``, ``std`` = their
-    (population) standard deviation, ``lower``/``upper`` = the particles' empirical
-    ``(1 -+ level)/2`` quantiles of P(y=1), widened if needed to contain ``mean``.
-    Regression: mixture mean and standard deviation, and the central interval of the
-    mixture from :func:`mixture_interval` (exact, not a Gaussian approximation).
-    """
-    outputs = outputs.detach().double()
-    a = 0.5 * (1.0 - level)
-    if task == "classification":
-        p = torch.sigmoid(outputs[..., 0])  # [M, n]
-        mean, std = p.mean(0), p.std(0, correction=0)
-        lower = torch.minimum(torch.quantile(p, a, dim=0), mean)
-        upper = torch.maximum(torch.quantile(p, 1 - a, dim=0), mean)
-    else:
-        mu = outputs[..., 0]
-        var = outputs[..., 1].clamp(LOG_VAR_MIN, LOG_VAR_MAX).exp()
-        mean = mu.mean(0)
-        std = ((var + mu.pow(2)).mean(0) - mean.pow(2)).clamp_min(0).sqrt()
-        lower, upper = mixture_interval(mu, var.sqrt(), level)
-    return Prediction(mean=mean.cpu().numpy(), std=std.cpu().numpy(), lower=lower.cpu().numpy(),
-                      upper=upper.cpu().numpy(), level=level)
-
-
-# ----------------------------------------------------------------------------------- model
 class BMAML(nn.Module):
     """Shared encoder + ``M`` meta-learned head particles adapted by SVGD (see the module docstring).
 
@@ -299,8 +170,26 @@ class BMAML(nn.Module):
         self.__dict__["_head_template"] = heads[0]
         self.param_shapes: list[tuple[str, tuple[int, ...]]] = [(n, tuple(p.shape))
                                                                 for n, p in heads[0].named_parameters()]
-        flat = torch.stack([torch.cat([p.detach().reshape(-1) for p in h.parameters()]) for h in heads])
-        self.init_particles = nn.Parameter(flat)
+        self.init_particles = nn.Parameter(self._flatten_heads(heads))
+
+    @staticmethod
+    def _flatten_heads(heads: list[nn.Module]) -> Tensor:
+        """Heads -> particles ``[M, P]`` (each head's weights flattened in parameter order)."""
+        return torch.stack([torch.cat([p.detach().reshape(-1) for p in h.parameters()]) for h in heads])
+
+    def reset_parameters(self) -> None:
+        """Re-initialise the encoder (when it has ``reset_parameters``) and draw fresh initial particles."""
+        if hasattr(self.encoder, "reset_parameters"):
+            self.encoder.reset_parameters()
+        heads = [self._make_head() for _ in range(self.n_particles)]
+        with torch.no_grad():
+            self.init_particles.copy_(self._flatten_heads(heads))
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"{type(self).__name__}({self.encoder!r}, embed_dim={self.embed_dim}, task={c.task!r}, "
+                f"n_particles={c.n_particles}, inner_steps={c.inner_steps}, inner_lr={c.inner_lr}, "
+                f"objective={c.objective!r}, head_hidden={c.head_hidden})")
 
     def _make_head(self) -> nn.Module:
         c = self.config
@@ -352,7 +241,7 @@ class BMAML(nn.Module):
             return -nn.functional.binary_cross_entropy_with_logits(
                 outputs[..., 0], y.expand_as(outputs[..., 0]), reduction="none").sum(-1)
         mu, log_var = outputs[..., 0], outputs[..., 1].clamp(LOG_VAR_MIN, LOG_VAR_MAX)
-        return -0.5 * (log_var + (y - mu).pow(2) * torch.exp(-log_var) + _LOG_2PI).sum(-1)
+        return gaussian_log_prob(y, mu, log_var=log_var).sum(-1)
 
     def log_prior(self, theta: Tensor) -> Tensor:
         """``log N(theta; 0, prior_std^2 I)`` up to a constant, ``[M, P]`` -> ``[M]`` (0 for a flat prior)."""
@@ -434,7 +323,7 @@ class BMAML(nn.Module):
             y = y[0]
             return -(y * log_p1 + (1 - y) * log_p0).mean()
         mu, log_var = outputs[..., 0], outputs[..., 1].clamp(LOG_VAR_MIN, LOG_VAR_MAX)
-        log_comp = -0.5 * (log_var + (y - mu).pow(2) * torch.exp(-log_var) + _LOG_2PI)  # [M, n]
+        log_comp = gaussian_log_prob(y, mu, log_var=log_var)  # [M, n]
         return -(torch.logsumexp(log_comp, 0) - math.log(m)).mean()
 
     def episode_nll(self, batch, n_support: int, support_y: Tensor, query_y: Tensor) -> Tensor:
@@ -452,113 +341,3 @@ class BMAML(nn.Module):
         if self.config.objective == "nll":
             return self.episode_nll(batch, n_support, support_y, query_y)
         return self.episode_chaser_loss(batch, n_support, support_y, query_y)
-
-    def predict_episode(self, support_batch, support_y: Tensor, query_batch, *, steps: int | None = None,
-                        level: float = 0.9) -> Prediction:
-        """Adapt on the support and summarise the query predictive mixture (no meta-gradient)."""
-        with torch.no_grad():
-            s_emb, q_emb = self.encoder(support_batch), self.encoder(query_batch)
-        theta = self.adapt(s_emb, support_y, steps=steps, detach=True)
-        with torch.no_grad():
-            return mixture_prediction(self.head_outputs(q_emb, theta), self.config.task, level)
-
-
-# --------------------------------------------------------------------------------- learner
-@LEARNERS.register()
-class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
-    """A meta-trained :class:`BMAML` used as a few-shot learner on SMILES.
-
-    Parameters
-    ----------
-    model : BMAML
-    featurizer : sciml.domains.molecules.graphs.MolGraphFeaturizer
-    device : str, optional
-        Default ``"cuda"`` when available.
-    batch_size : int, default 256
-        Graphs per encoder forward / queries per head forward.
-    inner_steps : int, optional
-        Test-time SVGD steps (default ``model.config.inner_steps``).
-    level : float, default 0.9
-        Level of ``Prediction.lower`` / ``upper``.
-
-    Notes
-    -----
-    :meth:`featurize` returns eval-mode encoder embeddings (``float32 [n, d]``);
-    :meth:`fit_features` runs SVGD on the support embeddings.
-
-    Regression targets are standardised by the support mean and standard deviation
-    before SVGD (as in meta-training) and the mixture is mapped back to the support's
-    units.
-
-    Attributes
-    ----------
-    particles_ : Tensor ``[M, P]``
-        Adapted particles (detached) from the last :meth:`fit_features`.
-    scaler_ : TargetScaler
-        Regression only: the support standardisation.
-    """
-
-    name: ClassVar[str] = "bmaml"
-    description: ClassVar[str] = "Bayesian MAML: SVGD particle heads, chaser loss, particle-mixture predictions"
-    checkpoint_learners = ("bmaml",)
-    model_cls = BMAML
-    config_cls = BMAMLConfig
-
-    def __repr__(self) -> str:
-        c = self.model.config
-        return (f"{type(self).__name__}(task={c.task!r}, n_particles={c.n_particles}, inner_steps="
-                f"{self.inner_steps if self.inner_steps is not None else c.inner_steps}, device={self.device!r})")
-
-    def featurize(self, smiles: list[str]) -> np.ndarray:
-        """Eval-mode encoder embeddings, ``float32 [n, d]``."""
-        from sciml.graphs import embed_inputs
-
-        return embed_inputs(self.model.encoder, self.featurizer, list(smiles), self.device, self.batch_size)
-
-    def _embeddings(self, X: np.ndarray) -> Tensor:
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"features must be embeddings [n, d], got shape {X.shape}")
-        return torch.as_tensor(X, dtype=self.model.init_particles.dtype, device=self.device)
-
-    def fit_features(self, X: np.ndarray, y: np.ndarray) -> "BMAMLLearner":
-        """SVGD on support embeddings ``X`` ``[n_support, d]`` with labels/targets ``y`` ``[n_support]``."""
-        y = self._support_targets(X, y)
-        emb = self._embeddings(X)
-        yt = torch.tensor(y, dtype=emb.dtype, device=self.device)  # a copy: task labels are read-only
-        with eval_mode(self.model):
-            theta = self.model.adapt(emb, yt, steps=self.inner_steps, detach=True)
-        self.particles_ = theta.detach()
-        return self
-
-    def _outputs(self, X: np.ndarray) -> Tensor:
-        """Particle head outputs ``[M, n_query, n_out]`` on query embeddings."""
-        if not hasattr(self, "particles_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(smiles, y) or "
-                                 f"fit_features(X, y) on a support set before predicting.")
-        emb = self._embeddings(X)
-        outs = []
-        with eval_mode(self.model), torch.no_grad():
-            for i in range(0, len(emb), self.batch_size):
-                outs.append(self.model.head_outputs(emb[i : i + self.batch_size], self.particles_))
-        if not outs:
-            return torch.zeros(self.model.n_particles, 0, self.model.n_out)
-        return torch.cat(outs, dim=1).double().cpu()
-
-    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
-        """``P(y = 1)`` of the particle mixture, float64 ``[n_query]`` (classification models only)."""
-        if self.model.config.task != "classification":
-            raise ValueError("predict_proba is for classification models: use predict_features for regression")
-        return torch.sigmoid(self._outputs(X)[..., 0]).mean(0).numpy().astype(np.float64)
-
-    def predict_features(self, X: np.ndarray) -> Prediction:
-        """Mixture :class:`Prediction` (fields float64 ``[n_query]``; ``lower``/``upper`` at ``self.level``;
-        regression in the support's units)."""
-        pred = mixture_prediction(self._outputs(X), self.model.config.task, self.level)
-        if self.task == "regression":
-            sc = self.scaler_
-            pred = Prediction(mean=sc.inverse_mean(pred.mean), std=sc.inverse_std(pred.std),
-                              lower=sc.inverse_mean(pred.lower), upper=sc.inverse_mean(pred.upper), level=pred.level)
-        return pred

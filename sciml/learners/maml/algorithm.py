@@ -1,10 +1,10 @@
-"""Model-agnostic meta-learning (MAML, Finn et al. 2017) and its variants for few-shot prediction.
+"""The MAML algorithm on tensors: :class:`MAML` (encoder + head) and its functional inner loop.
 
 A :class:`MAML` model is an encoder followed by a small MLP head. For each episode it
 takes ``inner_steps`` gradient steps on the support loss, starting from the
 meta-learned weights, and scores the query with the adapted ("fast") weights; the
 meta-training objective is the query loss after adaptation, differentiated back to the
-initial weights. Variants selected by :class:`MAMLConfig`:
+initial weights. Variants selected by :class:`~sciml.learners.maml.config.MAMLConfig`:
 
 * ``first_order=True``: FOMAML; the inner gradients are treated as constants
   (no second derivatives, less memory).
@@ -14,7 +14,7 @@ initial weights. Variants selected by :class:`MAMLConfig`:
   shared across tasks, so the encoder runs once per episode and the inner loop runs on
   embeddings (cheap). ``adapt="all"``: the whole network adapts.
 * ``task="regression"``: the head outputs a mean and a log-variance and the loss is
-  the heteroscedastic Gaussian negative log-likelihood.
+  the heteroscedastic Gaussian negative log-likelihood (:func:`sciml.losses.gaussian_nll`).
 
 The inner loop is functional (``torch.func.functional_call`` on a dict of fast weights,
 gradients from ``torch.autograd.grad(..., create_graph=not first_order)``); the
@@ -37,111 +37,29 @@ BatchNorm with ``adapt="all"``
 With ``adapt="head"`` the encoder is an ordinary shared network: one forward per
 episode (support and query together in :meth:`MAML.episode_loss`) in the module's
 mode, so in ``eval()`` mode embeddings are per-molecule (as
-:func:`sciml.graphs.embed_graphs` computes them for :class:`MAMLLearner`).
+:func:`sciml.graphs.embed_graphs` computes them for
+:class:`~sciml.learners.maml.learner.MAMLLearner`).
+
+The module knows nothing about featurization: it takes encoder inputs (a tensor, or a
+PyG ``Batch`` for graph encoders) and label tensors, as learn2learn's ``MAML`` wraps any
+model.
 """
 
 from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Callable, ClassVar, Iterator, Literal, Sequence
+from typing import Callable, Iterator
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from sciml.graphs import eval_mode
-from sciml.learners.base import FewShotLearner, Prediction
-from sciml.learners.meta import ConfigModelLearnerMixin
-from sciml.learners.registry import LEARNERS
+from sciml.learners.maml.config import LOG_VAR_MAX, LOG_VAR_MIN, MAMLConfig
+from sciml.losses import gaussian_nll
 
-__all__ = ["MAMLConfig", "MAML", "MAMLLearner", "FOMAMLLearner", "gaussian_nll", "split_inputs"]
-
-#: Bounds of the predicted log-variance (regression), for numerical stability.
-LOG_VAR_MIN, LOG_VAR_MAX = -10.0, 10.0
-
-
-@dataclass
-class MAMLConfig:
-    """Hyperparameters of :class:`MAML` (stored in checkpoints).
-
-    Parameters
-    ----------
-    inner_steps : int, default 5
-        Gradient steps on the support loss per episode (0 = no adaptation).
-    inner_lr : float, default 0.05
-        Inner-loop learning rate (the initial value of the learned rates when ``meta_sgd``).
-    first_order : bool, default False
-        FOMAML: drop the second-order terms of the meta-gradient.
-    meta_sgd : bool, default False
-        Meta-SGD: learn a per-element inner learning rate (parameterised as its log).
-    adapt : {"head", "all"}, default "head"
-        ``"head"``: ANIL, only the head adapts; ``"all"``: encoder and head adapt.
-    head_hidden : int, default 128
-        Hidden width of the head MLP; 0 makes the head a single linear layer.
-    task : {"classification", "regression"}, default "classification"
-        Binary classification (one logit, BCE) or regression (mean and log-variance,
-        Gaussian NLL).
-    dropout : float, default 0.0
-        Dropout in the head (between its hidden and output layers).
-    normalize : bool, default True
-        L2-normalise embeddings before the head. GNN embeddings can have norms of
-        tens, and a gradient step on a linear layer changes its output in proportion
-        to the squared input norm, so without it a fixed inner learning rate
-        overshoots (regression diverged at ``inner_lr=0.05``).
-    zero_init_head : bool, default False
-        The zeroing trick (Kao et al., ICLR 2022): every inner loop starts the head's
-        output layer at zero instead of at its meta-learned value, so the unadapted
-        model predicts P = 0.5 (or mean 0, variance 1 in support-standardised units)
-        for every molecule and all task-specific signal comes from the support set;
-        the first inner step makes the output weights ``inner_lr * mean_i (y_i - 0.5) h_i``,
-        a contrast of the support's hidden features (MAML becomes a noisy contrastive
-        learner). The output layer's own parameters are then unused.
-    """
-
-    inner_steps: int = 5
-    inner_lr: float = 0.05
-    first_order: bool = False
-    meta_sgd: bool = False
-    adapt: Literal["head", "all"] = "head"
-    head_hidden: int = 128
-    task: Literal["classification", "regression"] = "classification"
-    dropout: float = 0.0
-    normalize: bool = True
-    zero_init_head: bool = False
-
-    def __post_init__(self) -> None:
-        if self.adapt not in ("head", "all"):
-            raise ValueError(f"adapt must be 'head' (ANIL) or 'all', got {self.adapt!r}")
-        if self.task not in ("classification", "regression"):
-            raise ValueError(f"task must be 'classification' or 'regression', got {self.task!r}")
-        if int(self.inner_steps) < 0:
-            raise ValueError(f"inner_steps must be >= 0, got {self.inner_steps}")
-        if not self.inner_lr > 0:
-            raise ValueError(f"inner_lr must be > 0, got {self.inner_lr}")
-        if int(self.head_hidden) < 0:
-            raise ValueError(f"head_hidden must be >= 0, got {self.head_hidden}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "MAMLConfig":
-        return cls(**d)
-
-
-def gaussian_nll(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
-    """Mean heteroscedastic Gaussian negative log-likelihood (with the ``log(2 pi) / 2`` constant).
-
-    Shapes: mean, log_var, y ``[n]`` -> scalar.
-    ``0.5 * (log_var + (y - mean)^2 / exp(log_var) + log(2 pi))``, averaged over rows.
-    """
-    return 0.5 * (log_var + (y - mean).pow(2) * torch.exp(-log_var) + math.log(2 * math.pi)).mean()
+__all__ = ["MAML", "split_inputs"]
 
 
 def split_inputs(inputs, n: int):
@@ -189,8 +107,8 @@ class MAML(nn.Module):
         Embedding width ``d`` for encoders without an ``out_dim`` attribute (e.g. ``nn.Identity``).
     loss_fn : callable, optional
         ``loss_fn(outputs [n, n_out], y [n]) -> scalar`` replacing the task's loss in
-        both loops (BCE-with-logits for classification, :func:`gaussian_nll` for
-        regression). Not stored in checkpoints.
+        both loops (BCE-with-logits for classification, :func:`sciml.losses.gaussian_nll`
+        for regression). Not stored in checkpoints.
 
     Attributes
     ----------
@@ -234,6 +152,23 @@ class MAML(nn.Module):
             for name, p in self._adapted_params().items():
                 self.log_lrs[self._lr_key(name)] = nn.Parameter(torch.full_like(p, init))
 
+    def reset_parameters(self) -> None:
+        """Re-initialise the encoder (when it has ``reset_parameters``) and the head; Meta-SGD rates back to ``inner_lr``."""
+        if hasattr(self.encoder, "reset_parameters"):
+            self.encoder.reset_parameters()
+        for m in self.head:
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        with torch.no_grad():
+            for p in self.log_lrs.values():
+                p.fill_(math.log(self.config.inner_lr))
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"{type(self).__name__}({self.encoder!r}, embed_dim={self.embed_dim}, adapt={c.adapt!r}, "
+                f"task={c.task!r}, inner_steps={c.inner_steps}, inner_lr={c.inner_lr}, "
+                f"first_order={c.first_order}, meta_sgd={c.meta_sgd}, head_hidden={c.head_hidden})")
+
     # ----------------------------------------------------------------------------- forward
     @property
     def n_out(self) -> int:
@@ -274,7 +209,7 @@ class MAML(nn.Module):
         """Task loss. Shapes: outputs ``[n, n_out]``, y ``[n]`` -> scalar.
 
         Classification: mean BCE-with-logits on ``outputs[:, 0]``; regression:
-        :func:`gaussian_nll` with ``mean = outputs[:, 0]``, ``log_var = outputs[:, 1]``
+        :func:`sciml.losses.gaussian_nll` with ``mean = outputs[:, 0]``, ``log_var = outputs[:, 1]``
         (clamped to ``[LOG_VAR_MIN, LOG_VAR_MAX]``).
         """
         y = y.to(device=outputs.device, dtype=outputs.dtype).reshape(-1)
@@ -283,7 +218,7 @@ class MAML(nn.Module):
         if self.config.task == "classification":
             return nn.functional.binary_cross_entropy_with_logits(outputs[:, 0], y)
         mean, log_var = self.split_gaussian(outputs)
-        return gaussian_nll(mean, log_var, y)
+        return gaussian_nll(y, mean, log_var=log_var)
 
     @staticmethod
     def split_gaussian(outputs: Tensor) -> tuple[Tensor, Tensor]:
@@ -430,192 +365,9 @@ class MAML(nn.Module):
             out = self.forward_with(query, fast)
         return self.loss(out, query_y)
 
-    def predict_episode(self, support_batch, support_y: Tensor, query_batch, *, steps: int | None = None):
-        """Adapt on the support and predict the query (no meta-gradient; detached outputs).
-
-        Parameters
-        ----------
-        support_batch : PyG Batch / Tensor of ``n_support`` items
-        support_y : Tensor ``[n_support]``
-        query_batch : PyG Batch / Tensor of ``m`` items
-        steps : int, optional
-            Inner steps (default ``config.inner_steps``).
-
-        Returns
-        -------
-        Tensor ``[m]`` of ``P(y = 1)`` (classification), or a tuple (mean ``[m]``,
-        std ``[m]``) (regression). Call ``.eval()`` first for deterministic predictions
-        that are independent of the query batch's composition.
-        """
-        if self.config.adapt == "head":
-            with torch.no_grad():
-                s_emb = self.encoder(support_batch)
-                q_emb = self.encoder(query_batch)
-            fast = self.adapt_head(s_emb, support_y, steps=steps, create_graph=False, detach=True)
-            with torch.no_grad():
-                out = self.head_forward(q_emb, fast)
-        else:
-            fast = self.adapt(support_batch, support_y, steps=steps, create_graph=False, detach=True)
-            with torch.no_grad():
-                out = self.forward_with(query_batch, {n: w.detach() for n, w in fast.items()})
-        return self.outputs_to_prediction(out.detach())
-
     def outputs_to_prediction(self, outputs: Tensor):
         """Head outputs ``[m, n_out]`` -> probabilities ``[m]`` or (mean ``[m]``, std ``[m]``)."""
         if self.config.task == "classification":
             return torch.sigmoid(outputs[:, 0])
         mean, log_var = self.split_gaussian(outputs)
         return mean, torch.exp(0.5 * log_var)
-
-
-@LEARNERS.register()
-class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
-    """A meta-trained :class:`MAML` used as a few-shot learner on SMILES.
-
-    Parameters
-    ----------
-    model : MAML
-    featurizer : sciml.domains.molecules.graphs.MolGraphFeaturizer
-    device : str, optional
-        Default ``"cuda"`` when available. The model is moved there.
-    batch_size : int, default 256
-        Graphs per forward when embedding / scoring.
-    inner_steps : int, optional
-        Test-time inner steps (default ``model.config.inner_steps``).
-
-    Notes
-    -----
-    ``adapt="head"`` (ANIL): :meth:`featurize` returns eval-mode encoder embeddings
-    (``float32 [n, d]``); :meth:`fit_features` adapts only the head on the support
-    embeddings. ``adapt="all"``: :meth:`featurize` returns an object array of PyG
-    ``Data`` graphs (indexable as ``X[idx]``); :meth:`fit_features` adapts the whole
-    network on the support graphs (support-batch BatchNorm statistics, running
-    statistics untouched) and :meth:`predict_proba_features` runs the adapted network in
-    eval mode (running statistics, so predictions are per-molecule).
-    Test-time adaptation never needs second derivatives, so MAML and FOMAML models
-    adapt identically here; the two classes differ only in ``name``.
-
-    Regression targets are standardised by the support mean and standard deviation
-    (:class:`~sciml.learners.base.TargetScaler`) before adaptation, as in meta-training,
-    and predictions are mapped back to the support's units.
-
-    Attributes
-    ----------
-    fast_weights_ : dict[str, Tensor]
-        Adapted weights (detached) from the last :meth:`fit_features`.
-    scaler_ : TargetScaler
-        Regression only: the support standardisation.
-    """
-
-    name: ClassVar[str] = "maml"
-    description: ClassVar[str] = "MAML (second order; ANIL head adaptation by default) on a GINE encoder"
-    checkpoint_learners = ("maml", "fomaml")
-    model_cls = MAML
-    config_cls = MAMLConfig
-
-    @classmethod
-    def for_model(cls, model: MAML, featurizer, **kwargs) -> "MAMLLearner":
-        """:class:`FOMAMLLearner` if ``model.config.first_order`` else :class:`MAMLLearner`."""
-        klass = FOMAMLLearner if model.config.first_order else MAMLLearner
-        return klass(model, featurizer, **kwargs)
-
-    def __repr__(self) -> str:
-        c = self.model.config
-        return (f"{type(self).__name__}(adapt={c.adapt!r}, task={c.task!r}, inner_steps="
-                f"{self.inner_steps if self.inner_steps is not None else c.inner_steps}, device={self.device!r})")
-
-    def _graphs(self, smiles: list[str]) -> list:
-        res = self.featurizer.featurize(list(smiles))
-        if res.errors:
-            i = min(res.errors)
-            raise ValueError(f"input {i} ({smiles[i]!r}): {res.errors[i]}")
-        return res.graphs
-
-    def featurize(self, smiles: list[str]) -> np.ndarray:
-        """``float32 [n, d]`` embeddings (``adapt="head"``) or an object array ``[n]`` of graphs (``"all"``)."""
-        smiles = list(smiles)
-        if self.model.config.adapt == "head":
-            from sciml.graphs import embed_graphs
-
-            return embed_graphs(self.model.encoder, self._graphs(smiles), self.device, self.batch_size)
-        graphs = self._graphs(smiles)
-        out = np.empty(len(graphs), dtype=object)
-        for i, g in enumerate(graphs):  # element-wise: numpy would iterate a Data's (key, value) pairs
-            out[i] = g
-        return out
-
-    def _batch(self, X: Sequence):
-        from torch_geometric.data import Batch
-
-        return Batch.from_data_list(list(X)).to(self.device)
-
-    def _embeddings(self, X: np.ndarray) -> Tensor:
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"features must be embeddings [n, d] for adapt='head', got shape {X.shape}")
-        return torch.as_tensor(X, dtype=torch.float32, device=self.device)
-
-    def fit_features(self, X: np.ndarray, y: np.ndarray) -> "MAMLLearner":
-        """Adapt on the support set: ``X`` from :meth:`featurize` (``n_support`` rows), ``y`` ``[n_support]``."""
-        y = self._support_targets(X, y)
-        yt = torch.tensor(y, dtype=torch.float32, device=self.device)  # a copy: task labels are read-only
-        with eval_mode(self.model):
-            if self.model.config.adapt == "head":
-                fast = self.model.adapt_head(self._embeddings(X), yt, steps=self.inner_steps, create_graph=False,
-                                             detach=True)
-            else:
-                fast = self.model.adapt(self._batch(X), yt, steps=self.inner_steps, create_graph=False,
-                                        detach=True)
-        self.fast_weights_ = {n: w.detach() for n, w in fast.items()}
-        return self
-
-    def _outputs(self, X) -> Tensor:
-        if not hasattr(self, "fast_weights_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(smiles, y) or "
-                                 f"fit_features(X, y) on a support set before predicting.")
-        outs = []
-        with eval_mode(self.model), torch.no_grad():
-            if self.model.config.adapt == "head":
-                emb = self._embeddings(X)
-                for i in range(0, len(emb), self.batch_size):
-                    outs.append(self.model.head_forward(emb[i : i + self.batch_size], self.fast_weights_))
-            else:
-                for i in range(0, len(X), self.batch_size):
-                    outs.append(self.model.forward_with(self._batch(X[i : i + self.batch_size]), self.fast_weights_))
-        if not outs:
-            return torch.zeros(0, self.model.n_out)
-        return torch.cat(outs).float().cpu()
-
-    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
-        """``P(y = 1)`` for the query, float64 ``[n_query]`` (classification models only)."""
-        if self.model.config.task != "classification":
-            raise ValueError("predict_proba is for classification models: use predict_features for regression")
-        return torch.sigmoid(self._outputs(X)[:, 0]).numpy().astype(np.float64)
-
-    def predict_features(self, X: np.ndarray) -> Prediction:
-        """Classification: ``mean = P(y = 1)``, ``std = 0`` (a single adapted network has no
-        spread); regression: Gaussian mean and std in the support's units, with the central
-        ``level`` interval. Fields float64 ``[n_query]``."""
-        pred = self.model.outputs_to_prediction(self._outputs(X))
-        if not isinstance(pred, tuple):
-            p = pred.numpy().astype(np.float64)
-            return Prediction(mean=p, std=np.zeros_like(p), lower=p.copy(), upper=p.copy(), level=self.level)
-        mean, std = (t.numpy().astype(np.float64) for t in pred)
-        mean, std = self.scaler_.inverse_mean(mean), self.scaler_.inverse_std(std)
-        out = Prediction(mean=mean, std=std, level=self.level)
-        out.lower, out.upper = out.interval()
-        return out
-
-
-@LEARNERS.register()
-class FOMAMLLearner(MAMLLearner):
-    """:class:`MAMLLearner` for a first-order (FOMAML) meta-trained model (registry name ``"fomaml"``)."""
-
-    name: ClassVar[str] = "fomaml"
-    description: ClassVar[str] = "first-order MAML on a GINE encoder"
-
-    @classmethod
-    def learner_config_for(cls, learner_config: dict, task: str, **train_options) -> dict:
-        return {**super().learner_config_for(learner_config, task), "first_order": True}

@@ -1,0 +1,82 @@
+"""Hyperparameters of :class:`~sciml.learners.maml.algorithm.MAML` (stored in checkpoints)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+__all__ = ["LOG_VAR_MIN", "LOG_VAR_MAX", "MAMLConfig"]
+
+#: Bounds of the predicted log-variance (regression heads of MAML and BMAML), for numerical stability.
+LOG_VAR_MIN, LOG_VAR_MAX = -10.0, 10.0
+
+
+@dataclass
+class MAMLConfig:
+    """Hyperparameters of :class:`~sciml.learners.maml.algorithm.MAML` (stored in checkpoints).
+
+    Parameters
+    ----------
+    inner_steps : int, default 5
+        Gradient steps on the support loss per episode (0 = no adaptation).
+    inner_lr : float, default 0.05
+        Inner-loop learning rate (the initial value of the learned rates when ``meta_sgd``).
+    first_order : bool, default False
+        FOMAML: drop the second-order terms of the meta-gradient.
+    meta_sgd : bool, default False
+        Meta-SGD: learn a per-element inner learning rate (parameterised as its log).
+    adapt : {"head", "all"}, default "head"
+        ``"head"``: ANIL, only the head adapts; ``"all"``: encoder and head adapt.
+    head_hidden : int, default 128
+        Hidden width of the head MLP; 0 makes the head a single linear layer.
+    task : {"classification", "regression"}, default "classification"
+        Binary classification (one logit, BCE) or regression (mean and log-variance,
+        Gaussian NLL).
+    dropout : float, default 0.0
+        Dropout in the head (between its hidden and output layers).
+    normalize : bool, default True
+        L2-normalise embeddings before the head. GNN embeddings can have norms of
+        tens, and a gradient step on a linear layer changes its output in proportion
+        to the squared input norm, so without it a fixed inner learning rate
+        overshoots (regression diverges at ``inner_lr=0.05``).
+    zero_init_head : bool, default False
+        The zeroing trick (Kao et al., ICLR 2022): every inner loop starts the head's
+        output layer at zero instead of at its meta-learned value, so the unadapted
+        model predicts P = 0.5 (or mean 0, variance 1 in support-standardised units)
+        for every molecule and all task-specific signal comes from the support set;
+        the first inner step makes the output weights ``inner_lr * mean_i (y_i - 0.5) h_i``,
+        a contrast of the support's hidden features (MAML becomes a noisy contrastive
+        learner). The output layer's own parameters are then unused.
+    """
+
+    inner_steps: int = 5
+    inner_lr: float = 0.05
+    first_order: bool = False
+    meta_sgd: bool = False
+    adapt: Literal["head", "all"] = "head"
+    head_hidden: int = 128
+    task: Literal["classification", "regression"] = "classification"
+    dropout: float = 0.0
+    normalize: bool = True
+    zero_init_head: bool = False
+
+    def __post_init__(self) -> None:
+        if self.adapt not in ("head", "all"):
+            raise ValueError(f"adapt must be 'head' (ANIL) or 'all', got {self.adapt!r}")
+        if self.task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {self.task!r}")
+        if int(self.inner_steps) < 0:
+            raise ValueError(f"inner_steps must be >= 0, got {self.inner_steps}")
+        if not self.inner_lr > 0:
+            raise ValueError(f"inner_lr must be > 0, got {self.inner_lr}")
+        if int(self.head_hidden) < 0:
+            raise ValueError(f"head_hidden must be >= 0, got {self.head_hidden}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MAMLConfig":
+        return cls(**d)
