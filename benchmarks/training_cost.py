@@ -3,8 +3,9 @@
 Each (learner, dataset) pair runs in its own Python process (so peak RSS is its own): it
 loads the dataset's train tasks, featurizes them (cached on disk; not timed), builds the
 model exactly as ``sciml train`` does (the benchmark's GINE: 128 wide, 4 deep) and times
-``--steps`` optimiser steps of ``--tasks-per-step`` episodes each (forward, inner loop,
-backward, AdamW step) after ``--warmup`` untimed steps. Validation is not included.
+``--steps`` optimiser steps of ``--tasks-per-step`` episodes each (``pipelines.train.train_step``,
+the step of ``sciml train``: forward, inner loop, backward, clipping, AdamW and schedule) after
+``--warmup`` untimed steps. Validation is not included.
 
 Usage::
 
@@ -45,14 +46,12 @@ def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step:
     """
     import resource
 
-    import numpy as np
     import torch
 
     from assays.episodes import EpisodeSampler
     from pipelines.run import load_collection
-    from pipelines.train import TrainConfig, _task_kind, build_featurizer, build_model
+    from pipelines.train import TrainConfig, _task_kind, build_featurizer, build_model, make_optimizer, train_step
     from sciml.graphs import GraphStore
-    from sciml.learners.base import TargetScaler
 
     torch.manual_seed(seed)
     coll = load_collection(dataset, val_seed=seed)
@@ -64,7 +63,7 @@ def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step:
     store = GraphStore(featurizer, list(dict.fromkeys(s for t in tasks for s in t.inputs)), progress=False)
     pos = {t.name: store.positions(t.inputs) for t in tasks}
     model = build_model(cfg, featurizer, task)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
+    opt, sched = make_optimizer(model, cfg)
     sampler = iter(EpisodeSampler(tasks, cfg.k_shot, cfg.n_query, seed=seed, kshot_choices=cfg.kshot_choices))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     model.train()
@@ -72,18 +71,8 @@ def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step:
     for step in range(warmup + steps):
         if step == warmup:
             t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        for _ in range(tasks_per_step):
-            ep = next(sampler)
-            batch = store.batch(pos[ep.task_name][np.concatenate([ep.support_idx, ep.query_idx])])
-            ys, yq = ep.support_y, ep.query_y
-            if task == "regression":
-                sc = TargetScaler.fit(ys)
-                ys, yq = sc.transform(ys), sc.transform(yq)
-            loss = model.episode_loss(batch, len(ep.support_idx), torch.tensor(ys, dtype=torch.float32),
-                                      torch.tensor(yq, dtype=torch.float32))
-            (loss / tasks_per_step).backward()
-        opt.step()
+        train_step(model, opt, sched, [next(sampler) for _ in range(tasks_per_step)], store, pos, task,
+                   cfg.grad_clip, "cpu")
     seconds = time.perf_counter() - t0
     return {"learner": learner, "learner_config": learner_config or {}, "dataset": dataset, "task": task, "steps": steps, "tasks_per_step": tasks_per_step,
             "episodes": steps * tasks_per_step, "seconds": seconds,

@@ -128,6 +128,20 @@ def train_on_dataset(dataset: str, cfg: TrainConfig, out: Path, *, data_dir=None
                      device: str | None = None, command: str = "", progress: bool = True) -> TrainResult:
     """Meta-train ``cfg.learner`` on ``dataset``'s train tasks (minus validation tasks); save a checkpoint at ``out``."""
     coll = load_collection(dataset, data_dir, val_fraction=val_fraction, val_seed=cfg.seed)
+    return train_on_collection(coll, cfg, out, dataset=dataset, val_fraction=val_fraction, device=device,
+                               command=command, progress=progress)
+
+
+def train_on_collection(coll, cfg: TrainConfig, out: Path, *, dataset: str, val_fraction: float | None = None,
+                        device: str | None = None, command: str = "", progress: bool = True) -> TrainResult:
+    """Meta-train ``cfg.learner`` on ``coll.train`` (selecting on ``coll.val``) and save a checkpoint at ``out``.
+
+    ``cfg.domain`` is set to the collection's domain; ``dataset`` (a shared collection's
+    name or the path of a lab's own assays) is recorded in the checkpoint.
+    """
+    from dataclasses import replace
+
+    cfg = replace(cfg, domain=coll.domain)
     res = meta_train(coll, cfg, device=device, progress=progress)
     save_checkpoint(
         out, res.model, res.featurizer, domain=cfg.domain, encoder=res.encoder,
@@ -135,7 +149,7 @@ def train_on_dataset(dataset: str, cfg: TrainConfig, out: Path, *, data_dir=None
         learner=cfg.learner, learner_config=learner_class(cfg.learner).model_config(res.model),
         calibration=res.calibration,
         training={
-            "dataset": dataset, "collection": coll.name, "task": res.task, "train_tasks": coll.train,
+            "dataset": str(dataset), "collection": coll.name, "task": res.task, "train_tasks": coll.train,
             "val_tasks": coll.val, "test_tasks_never_used": coll.test, "config": cfg.to_dict(),
             "val_fraction": val_fraction, "val_metric": res.val_metric, "best_step": res.best_step,
             "best_val_score": res.best_val_score, "steps_run": res.steps_run, "seconds": res.seconds,

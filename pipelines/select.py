@@ -39,14 +39,11 @@ def grid_candidates(grid: dict[str, list]) -> list[dict]:
 
 def _calibration_refit(learner, coll, train_cfg: dict, task: str) -> dict:
     """The post-hoc calibration of ``learner`` refitted on the validation episodes meta-training used."""
-    from assays.episodes import evaluation_episodes
-    from pipelines.train import _cap_query, validation_predictions
+    from pipelines.train import TrainConfig, validation_episodes, validation_predictions
     from sciml.calibration import fit_calibration
 
     val_tasks = coll.split("val")
-    k = int(train_cfg.get("k_shot", 10))
-    eps = evaluation_episodes(val_tasks, k, seeds=range(1000, 1000 + int(train_cfg.get("val_seeds", 3))))
-    eps = _cap_query(eps, int(train_cfg.get("val_query_cap", 2000)), int(train_cfg.get("seed", 0)), task)
+    _, eps = validation_episodes(val_tasks, TrainConfig.from_dict(train_cfg), task)
     return fit_calibration(task, validation_predictions(learner, eps, {t.name: list(t.inputs) for t in val_tasks}))
 
 

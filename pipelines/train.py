@@ -75,6 +75,16 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """The config stored in a checkpoint (``training.config``); keys this version lacks are a ``ValueError``."""
+        from dataclasses import fields
+
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"training config keys {unknown} are not settings of this sciml version's TrainConfig")
+        return cls(**d)
+
     def featurizer_options(self) -> dict:
         """Options of the domain's featurizer that this run sets."""
         return {"fingerprint_bits": self.fingerprint_bits} if self.fingerprint_bits else {}
@@ -242,6 +252,55 @@ def _cap_query(episodes, cap: int, seed: int, task: str = "classification", keep
     return out
 
 
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig):
+    """``(AdamW, LambdaLR)`` of a run: linear warm-up, then cosine decay to 5 % of ``cfg.lr``."""
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
+
+
+def train_step(model: torch.nn.Module, opt, sched, episodes, store: GraphStore, task_pos: dict, task: str,
+               grad_clip: float, device: str) -> float:
+    """One optimizer step on the mean loss of ``episodes``; returns that mean loss.
+
+    Each episode's loss is ``model.episode_loss(batch, n_support, support_y, query_y)``
+    on its support + query inputs; regression targets are standardised by the support
+    (:class:`TargetScaler`), as the learners do at prediction time.
+    """
+    opt.zero_grad(set_to_none=True)
+    loss_sum = 0.0
+    for ep in episodes:
+        idx = np.concatenate([ep.support_idx, ep.query_idx])
+        batch = store.batch(task_pos[ep.task_name][idx]).to(device)
+        ys, yq = ep.support_y, ep.query_y
+        if task == "regression":
+            sc = TargetScaler.fit(ys)
+            ys, yq = sc.transform(ys), sc.transform(yq)
+        loss = model.episode_loss(batch, len(ep.support_idx), torch.tensor(ys, dtype=torch.float32, device=device),
+                                  torch.tensor(yq, dtype=torch.float32, device=device))
+        (loss / len(episodes)).backward()
+        loss_sum += loss.item()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    sched.step()
+    return loss_sum / len(episodes)
+
+
+def validation_episodes(val_tasks, cfg: TrainConfig, task: str) -> tuple[list, list]:
+    """``(selection episodes, calibration episodes)`` of a run on its validation tasks.
+
+    Both come from the same ``cfg.val_seeds`` draws of ``cfg.k_shot`` supports with queries
+    capped at ``cfg.val_query_cap``; calibration needs the natural class ratio, so its
+    queries are the proportional subsample (the same episodes when nothing is capped or
+    ``cfg.val_keep_rare`` is off).
+    """
+    full = evaluation_episodes(val_tasks, cfg.k_shot, seeds=range(1000, 1000 + cfg.val_seeds)) if val_tasks else []
+    selection = _cap_query(full, cfg.val_query_cap, cfg.seed, task, keep_rare=cfg.val_keep_rare)
+    calibration = _cap_query(full, cfg.val_query_cap, cfg.seed, task) \
+        if cfg.val_keep_rare and task == "classification" else selection
+    return selection, calibration
+
+
 def _task_kind(tasks) -> str:
     kinds = {t.kind for t in tasks}
     if len(kinds) != 1:
@@ -279,16 +338,10 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
     init_source = init_encoder_from(model, cfg.init_encoder, featurizer, collection) if cfg.init_encoder else None
     model = model.to(device)
     learner = learner_class(cfg.learner).for_model(model, featurizer, device=device)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
-                            weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
+    opt, sched = make_optimizer(model, cfg)
     sampler = iter(EpisodeSampler(train_tasks, cfg.k_shot, cfg.n_query, seed=cfg.seed,
                                   kshot_choices=cfg.kshot_choices))
-    full_val = evaluation_episodes(val_tasks, cfg.k_shot, seeds=range(1000, 1000 + cfg.val_seeds)) if val_tasks else []
-    val_eps = _cap_query(full_val, cfg.val_query_cap, cfg.seed, task, keep_rare=cfg.val_keep_rare)
-    # calibration needs the natural class ratio: the proportional subsample (the same episodes when nothing is capped)
-    cal_eps = _cap_query(full_val, cfg.val_query_cap, cfg.seed, task) \
-        if cfg.val_keep_rare and task == "classification" else val_eps
+    val_eps, cal_eps = validation_episodes(val_tasks, cfg, task)
     task_pos = {t.name: store.positions(t.inputs) for t in train_tasks + val_tasks}
     task_smiles = {t.name: list(t.inputs) for t in val_tasks}
 
@@ -305,25 +358,9 @@ def meta_train(collection: TaskCollection, cfg: TrainConfig, device: str | None 
     for step in range(1, cfg.steps + 1):
         t_step = time.time()
         model.train()
-        opt.zero_grad(set_to_none=True)
-        loss_sum = 0.0
-        for _ in range(cfg.tasks_per_step):
-            ep = next(sampler)
-            idx = np.concatenate([ep.support_idx, ep.query_idx])
-            batch = store.batch(task_pos[ep.task_name][idx]).to(device)
-            ys, yq = ep.support_y, ep.query_y
-            if task == "regression":
-                sc = TargetScaler.fit(ys)
-                ys, yq = sc.transform(ys), sc.transform(yq)
-            loss = model.episode_loss(batch, len(ep.support_idx), torch.tensor(ys, dtype=torch.float32, device=device),
-                                      torch.tensor(yq, dtype=torch.float32, device=device))
-            (loss / cfg.tasks_per_step).backward()
-            loss_sum += loss.item()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        sched.step()
+        episodes = [next(sampler) for _ in range(cfg.tasks_per_step)]
+        running.append(train_step(model, opt, sched, episodes, store, task_pos, task, cfg.grad_clip, device))
         train_seconds += time.time() - t_step
-        running.append(loss_sum / cfg.tasks_per_step)
         if bar is not None:
             bar.update(1)
         if step % cfg.eval_every == 0 or step == cfg.steps:

@@ -15,6 +15,7 @@ import typer
 
 from assays.sources import SHARED_COLLECTIONS as DATASETS
 from assays.sources import FEWSHOT_COLLECTIONS as FEWSHOT_DATASETS
+from sciml.domains import DOMAINS
 from sciml.encoders.gin import GINEConfig
 from sciml.learners import LEARNERS, meta_learner_names
 
@@ -69,8 +70,18 @@ DataDirOpt = typer.Option(None, "--data-dir", help="Folder with molecules/ and m
 
 @app.command()
 def train(
-    dataset: str = typer.Option(..., help=f"Dataset to meta-train on: {', '.join(DATASETS)} (moleculeace is "
-                                "regression on pKi/pEC50; the others are few-shot MoleculeNet classification)."),
+    dataset: Optional[str] = typer.Option(None, help=f"Shared collection to meta-train on: {', '.join(DATASETS)} "
+                                          "(moleculeace is regression on pKi/pEC50; the others are few-shot "
+                                          "MoleculeNet classification)."),
+    tasks: Optional[Path] = typer.Option(None, "--tasks", help="Or your own assays: a long-format table (assay id, "
+                                         "structure, value; optional unit, assay type) or a folder of one table "
+                                         "per assay, split by assay into train / validation / test."),
+    task: Optional[str] = typer.Option(None, help="With --tasks: keep only the classification or the regression "
+                                       "assays (needed when the table has both)."),
+    split: Optional[Path] = typer.Option(None, help="With --tasks: JSON split file {\"train\": [...], \"val\": "
+                                         "[...], \"test\": [...]} of assay ids (default: a stable split by assay)."),
+    domain: str = typer.Option("molecules", help=f"With --tasks: input domain of the structures "
+                               f"({', '.join(DOMAINS)})."),
     out: Path = typer.Option(..., help="Checkpoint folder to write (model.safetensors + config.json)."),
     learner: str = typer.Option("protonet", help="Meta-learner: " + "; ".join(
         f"{k} ({LEARNERS[k].description})" for k in META_LEARNERS) + "."),
@@ -115,12 +126,19 @@ def train(
     import json
 
     _setup_logging(verbose)
-    from pipelines.run import train_on_dataset
+    from assays.sources.tables import UserTableError
+    from pipelines.run import collection_from_tasks, load_collection, train_on_collection
     from pipelines.train import TrainConfig
     from sciml.config import DataDirError
 
-    if dataset not in DATASETS:
+    if (dataset is None) == (tasks is None):
+        _fail("give either --dataset (a shared collection) or --tasks (your own assays)")
+    if dataset is not None and dataset not in DATASETS:
         _fail(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+    if task is not None and task not in ("classification", "regression"):
+        _fail(f"--task must be classification or regression, got {task!r}")
+    if domain not in DOMAINS:
+        _fail(f"unknown domain {domain!r}; choose from {', '.join(DOMAINS)}")
     if learner not in META_LEARNERS:
         _fail(f"{learner!r} is not a meta-learner; choose from {', '.join(META_LEARNERS)}")
     try:
@@ -143,9 +161,18 @@ def train(
         val_keep_rare=val_keep_rare,
     )
     try:
-        res = train_on_dataset(dataset, cfg, out, data_dir=data_dir, val_fraction=val_fraction,
-                               device=device, command=_command_line())
-    except (DataDirError, ValueError) as e:
+        if tasks is not None:
+            coll, report = collection_from_tasks(tasks, seed=seed, data_dir=data_dir, split=split, kind=task,
+                                                 domain=domain)
+            skipped = report[report["status"] != "ok"]
+            typer.echo(f"{coll.summary()}; {len(skipped)} assays skipped"
+                       + "".join(f"\n  skipped {r.assay}: {r.why}" for r in skipped.itertuples()))
+        else:
+            coll = load_collection(dataset, data_dir, val_fraction=val_fraction, val_seed=seed)
+        res = train_on_collection(coll, cfg, out, dataset=dataset or str(tasks),
+                                  val_fraction=None if tasks is not None else val_fraction,
+                                  device=device, command=_command_line())
+    except (DataDirError, UserTableError, ValueError, KeyError) as e:
         _fail(str(e))
     typer.echo(f"saved {out} (best validation {res.val_metric} {res.best_val_score:.4f} at step {res.best_step}, "
                f"{res.steps_run} steps in {res.seconds:.0f}s, {res.cost['episodes_per_second']:.1f} episodes/s, "

@@ -65,7 +65,7 @@ class GraphCache:
             try:
                 if listing.is_file():
                     names = json.loads(listing.read_text())
-                else:  # shard from an older layout: load it once and write its listing
+                else:  # a shard without its listing (its writer stopped in between): list it now
                     graphs = _unpack(torch.load(shard, weights_only=True))
                     self._loaded[shard.name] = graphs
                     names = list(graphs)

@@ -69,3 +69,48 @@ def test_mixed_kinds_need_a_kind_and_data_dir_lookup(tmp_path):
     assert (report.loc[report["kind"] == "classification", "why"] == "not regression").all()
     with pytest.raises(ValueError, match="kind must be classification or regression"):
         collection_from_tasks(tmp_path / "mixed.csv", kind="ranking")
+
+
+@pytest.fixture
+def runner():
+    """CliRunner; restores the root logger that the commands reconfigure."""
+    import logging
+
+    from typer.testing import CliRunner
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield CliRunner()
+    root.handlers[:], root.level = handlers, level
+
+
+@pytest.mark.slow
+def test_sciml_train_tasks_writes_a_checkpoint_of_the_lab_assays(tmp_path, runner):
+    import json
+
+    from sciml.cli import app
+    from sciml.learners.loading import load_checkpoint
+
+    table = _table(tmp_path / "my_assays.csv")
+    out = tmp_path / "ckpt"
+    res = runner.invoke(app, ["train", "--tasks", str(table), "--out", str(out), "--learner", "protonet",
+                              "--steps", "4", "--eval-every", "2", "--k-shot", "2", "--n-query", "4", "--hidden", "16",
+                              "--depth", "1", "--out-dim", "16"])
+    assert res.exit_code == 0, res.output
+    assert "5 tasks (3 train / 1 val / 1 test)" in res.output and "0 assays skipped" in res.output
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["domain"] == "molecules" and cfg["training"]["dataset"] == str(table)
+    coll, _ = collection_from_tasks(table, seed=0)
+    assert cfg["training"]["train_tasks"] == coll.train and cfg["training"]["test_tasks_never_used"] == coll.test
+    model, featurizer, _ = load_checkpoint(out)
+    assert model.encoder.config.hidden == 16
+
+
+def test_sciml_train_needs_exactly_one_source(tmp_path, runner):
+    from sciml.cli import app
+
+    for args in ([], ["--dataset", "tox21", "--tasks", str(tmp_path)]):
+        res = runner.invoke(app, ["train", "--out", str(tmp_path / "x"), *args])
+        assert res.exit_code == 2 and "either --dataset" in res.output
+    res = runner.invoke(app, ["train", "--out", str(tmp_path / "x"), "--tasks", str(tmp_path), "--task", "both"])
+    assert res.exit_code == 2 and "--task must be classification or regression" in res.output
