@@ -222,3 +222,22 @@ def test_another_domain(tmp_path):
     assert {t.domain for t in coll.tasks.values()} == {"formulas-test"}
     assert report.set_index("assay").loc["stable", "invalid structure"] == 1
     assert coll.tasks["gap"].kind == "regression" and coll.tasks["stable"].kind == "classification"
+
+
+def test_readme_example_table(tmp_path):
+    """The README's worked example: scripts/example_assay_table.py and the report it shows."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "my_assays.csv"
+    subprocess.run([sys.executable, str(root / "scripts" / "example_assay_table.py"), str(out)], check=True,
+                   capture_output=True)
+    coll, report = load_assay_collection(out, seed=0)
+    readme = (root / "README.md").read_text()
+    assert f"# {coll.summary()}" in readme
+    shown = re.search(r"assay +kind +n_rows.*?\n```", readme, re.S).group(0)
+    for r in report.itertuples():
+        assert re.search(rf"{r.assay} +{r.kind} +{r.n_rows} +{r.n_used} +{r.n_dropped} +{r.status}", shown), r.assay
