@@ -192,7 +192,7 @@ class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
         for n, v in given.items():
             if tuple(np.shape(v)) != tuple(expected[n].shape):
                 raise ValueError(f"the adapted state's {FAST_PREFIX + n!r} has shape {tuple(np.shape(v))}, the model's "
-                                 f"weight is {tuple(expected[n].shape)}")
+                                 f"parameter has {tuple(expected[n].shape)}")
         self._load_support_state(state)
         self.fast_weights_ = {n: torch.as_tensor(np.asarray(given[n]), dtype=expected[n].dtype, device=self.device)
                               for n in expected}
