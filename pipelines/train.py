@@ -226,7 +226,7 @@ def _cap_query(episodes, cap: int, seed: int, task: str = "classification", keep
     regression; for classification stratified by label in proportion (``keep_rare=False``), or
     keeping every molecule of the rarer class up to ``cap // 2`` and filling up with the other
     (``keep_rare=True``: ROC-AUC is unchanged in expectation and far less noisy when actives
-    are few, but the class ratio is no longer the natural one, so do not fit calibration on it)."""
+    are few, but the class ratio then differs from the natural one, so do not fit calibration on it)."""
     from assays.episodes import Episode
 
     rng = np.random.default_rng(seed)

@@ -264,7 +264,7 @@ def calibrate(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
 ) -> None:
     """Refit the post-hoc calibration on the validation tasks (e.g. to record the base rate that a
-    known hit rate is applied against, for checkpoints made before it was stored)."""
+    known hit rate is applied against, when a checkpoint's calibration lacks it)."""
     import json
 
     _setup_logging(verbose)
