@@ -238,12 +238,13 @@ class KNNTanimotoBaseline(MorganLearner):
         return {"X": self.X_.copy(), "y": self.y_.copy(), "n_support": np.asarray(self.n_support_, dtype=np.int64)}
 
     def load_adapted_state(self, state) -> "KNNTanimotoBaseline":
+        """Take over support fingerprints and labels from :meth:`adapted_state` (``ValueError`` naming a bad key)."""
         X = np.asarray(state_entry(state, "X", ndim=2)) != 0
         y = np.asarray(state_entry(state, "y", ndim=1), dtype=np.float64)
         if X.shape[0] != y.size:
             raise ValueError(f"the state's 'X' has {X.shape[0]} rows but 'y' has {y.size} labels")
-        self.X_, self.y_ = X, y
-        self.n_support_ = int(state_entry(state, "n_support"))
+        n_support = int(state_entry(state, "n_support"))
+        self.X_, self.y_, self.n_support_ = X, y, n_support
         return self
 
     def _neighbours(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
