@@ -79,11 +79,24 @@ def embed_graphs(encoder: torch.nn.Module, graphs: list, device: str = "cpu", ba
     return torch.cat(out).numpy()
 
 
-def embed_inputs(encoder, featurizer, inputs: Sequence[str], device: str = "cpu", batch_size: int = 256,
-                 progress: bool = False) -> np.ndarray:
-    """Embed valid inputs ``[n]`` -> ``[n, out_dim]`` (raises ``ValueError`` naming the first invalid one)."""
-    res = featurizer.featurize(list(inputs), progress=progress)
+def featurize_items(featurizer, inputs: Sequence[str], progress: bool = False) -> list:
+    """The featurized items of ``inputs`` (``featurizer.featurize(inputs).items``), all valid.
+
+    Raises
+    ------
+    ValueError
+        Naming the first invalid input and the featurizer's reason.
+    """
+    inputs = list(inputs)
+    res = featurizer.featurize(inputs, progress=progress)
     if res.errors:
         i = min(res.errors)
         raise ValueError(f"input {i} ({inputs[i]!r}): {res.errors[i]}")
-    return embed_graphs(encoder, res.items, device, batch_size, progress, collate=featurizer.collate)
+    return list(res.items)
+
+
+def embed_inputs(encoder, featurizer, inputs: Sequence[str], device: str = "cpu", batch_size: int = 256,
+                 progress: bool = False) -> np.ndarray:
+    """Embed valid inputs ``[n]`` -> ``[n, out_dim]`` (raises ``ValueError`` naming the first invalid one)."""
+    return embed_graphs(encoder, featurize_items(featurizer, inputs, progress), device, batch_size, progress,
+                        collate=featurizer.collate)

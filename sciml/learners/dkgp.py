@@ -47,12 +47,13 @@ import torch
 from torch import Tensor, nn
 
 from sciml.config import default_device
+from sciml.graphs import featurize_items
 from sciml.learners.base import FewShotLearner, Prediction, TargetScaler
 from sciml.learners.gp.exact import ExactGP, exact_gp_fit, exact_gp_predict
 from sciml.learners.gp.kernels import DTYPE, KERNELS, ScaledKernel, SplitSumKernel, bounded_exp, check_bounds, log_param
 from sciml.learners.gp.laplace import LaplaceGPClassifier, laplace_fit, laplace_predict, predictive_log_prob
 from sciml.learners.gp.learner import GPLearnerMixin, gp_prediction
-from sciml.learners.meta import MetaLearnerMixin, featurize_items
+from sciml.learners.meta import MetaLearnerMixin
 from sciml.learners.registry import LEARNERS
 from sciml.losses import gaussian_log_prob
 

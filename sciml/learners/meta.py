@@ -10,7 +10,7 @@ and the training pipeline can build any of them by registry name.
 
 Meta-learners are domain-generic: inputs reach the encoder only through the
 checkpoint's featurizer (``featurize`` -> items, ``collate`` -> batch;
-:func:`featurize_items`, :func:`sciml.graphs.embed_inputs`).
+:func:`sciml.graphs.featurize_items`, :func:`sciml.graphs.embed_inputs`).
 """
 
 from __future__ import annotations
@@ -23,22 +23,6 @@ import numpy as np
 from torch import nn
 
 from sciml.config import default_device
-
-
-def featurize_items(featurizer, inputs) -> list:
-    """The featurized items of ``inputs`` (``featurizer.featurize(inputs).items``), all valid.
-
-    Raises
-    ------
-    ValueError
-        Naming the first invalid input and the featurizer's reason.
-    """
-    inputs = list(inputs)
-    res = featurizer.featurize(inputs)
-    if res.errors:
-        i = min(res.errors)
-        raise ValueError(f"input {i} ({inputs[i]!r}): {res.errors[i]}")
-    return list(res.items)
 
 
 class MetaLearnerMixin:

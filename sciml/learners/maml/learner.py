@@ -14,11 +14,11 @@ import torch
 from torch import Tensor
 
 from sciml.errors import NotFittedError
-from sciml.graphs import eval_mode
+from sciml.graphs import eval_mode, featurize_items
 from sciml.learners.base import FIT_HOW, FewShotLearner, Prediction
 from sciml.learners.maml.algorithm import MAML
 from sciml.learners.maml.config import MAMLConfig
-from sciml.learners.meta import ConfigModelLearnerMixin, featurize_items
+from sciml.learners.meta import ConfigModelLearnerMixin
 from sciml.learners.registry import LEARNERS
 
 __all__ = ["MAMLLearner", "FOMAMLLearner"]
