@@ -189,3 +189,35 @@ def test_corrupt_weights_file(ckpt):
     (path / WEIGHTS).write_bytes(b"\x00" * 20)
     with pytest.raises(CheckpointError, match="safetensors"):
         load_checkpoint(path)
+
+
+def test_domain_is_recorded_and_a_config_without_it_reads_as_molecules(ckpt):
+    path, model, _ = ckpt
+    assert json.loads((path / CONFIG).read_text())["domain"] == "molecules"
+    cfg = json.loads((path / CONFIG).read_text())
+    del cfg["domain"]
+    (path / CONFIG).write_text(json.dumps(cfg))
+    assert read_config(path)["domain"] == "molecules"
+    loaded, feat, config = load_checkpoint(path)
+    assert isinstance(feat, MolGraphFeaturizer) and config["domain"] == "molecules"
+
+
+def test_unknown_domain_is_refused(ckpt):
+    path, _, _ = ckpt
+    _edit_config(path, domain="crystals")
+    with pytest.raises(CheckpointError, match="unknown domain 'crystals'; choose from molecules"):
+        load_checkpoint(path)
+    _edit_config(path, domain=3)
+    with pytest.raises(CheckpointError, match="'domain' must be a domain name"):
+        read_config(path)
+
+
+def test_shipped_default_has_no_domain_field_and_loads_as_molecules():
+    from pathlib import Path
+
+    from sciml.api import load
+
+    default = Path(__file__).resolve().parents[2] / "data" / "checkpoints" / "default"
+    assert "domain" not in json.loads((default / CONFIG).read_text())  # the shipped config lacks the field
+    loaded = load(default, device="cpu")
+    assert loaded.domain.name == "molecules" and loaded.tasks == ("regression", "classification")
