@@ -307,15 +307,16 @@ def predict(
     import pandas as pd
 
     from assays.sources.tables import UserTableError, load_user_table, read_table
-    from sciml.api import FewShotModel
+    from sciml.api import FewShotModel, load
     from sciml.checkpoint import CheckpointError
     from sciml.learners.base import SupportSetError
 
     if task not in (None, "regression", "classification"):
         _fail(f"--task must be regression or classification, got {task!r}")
     try:
-        t, report = load_user_table(support, smiles_col=smiles_col, value_col=label_col, kind=task,
-                                    threshold=threshold)
+        loaded = load(checkpoint, device)  # its domain says how to read the structures
+        t, report = load_user_table(support, domain=loaded.domain, smiles_col=smiles_col, value_col=label_col,
+                                    kind=task, threshold=threshold)
         bad = report[report["status"] != "ok"]
         for _, r in bad.head(20).iterrows():
             typer.secho(f"support data row {r['row']} (0-based, header excluded): {r['status']}: {r['error']}",
@@ -324,13 +325,13 @@ def predict(
             _fail(f"{support}: no usable support rows")
         if hit_rate is not None and t.kind != "classification":
             _fail(f"--hit-rate applies to classification only; {support} was read as {t.kind}")
-        model = FewShotModel.from_checkpoint(checkpoint, task=t.kind, device=device, level=level, hit_rate=hit_rate)
+        model = FewShotModel.from_checkpoint(loaded, task=t.kind, level=level, hit_rate=hit_rate)
         model.fit(t.inputs, t.labels)
         qdf = read_table(query)
-        col = smiles_col if smiles_col in qdf.columns else _guess_smiles_column(qdf, query)
-        smiles = qdf[col].tolist()
-        result = model.predict(smiles).drop(columns=["smiles"])
-        dom = model.domain(smiles)[["nearest_similarity", "in_domain", "domain_reason"]]
+        col = smiles_col if smiles_col in qdf.columns else _guess_structure_column(qdf, query, loaded.domain)
+        inputs = qdf[col].tolist()
+        result = model.predict(inputs).drop(columns=[loaded.domain.output_column])
+        dom = model.domain(inputs)[["nearest_similarity", "in_domain", "domain_reason"]]
         result = pd.concat([qdf.reset_index(drop=True), result, dom], axis=1)
     except (CheckpointError, UserTableError, SupportSetError, FileNotFoundError, ValueError) as e:
         _fail(str(e))
@@ -343,11 +344,11 @@ def predict(
                f"see the 'error' column)")
 
 
-def _guess_smiles_column(df, path) -> str:
+def _guess_structure_column(df, path, domain) -> str:
     from assays.sources.tables import UserTableError, find_structure_column
 
     try:
-        return find_structure_column(df)
+        return find_structure_column(df, domain=domain)
     except UserTableError as e:
         _fail(f"{path}: {e}")
 
