@@ -139,3 +139,9 @@ def test_the_checker_sees_lazy_and_relative_imports(tmp_path, monkeypatch):
     assert imports(f) == [(2, "pipelines.train.meta_train"), (3, "sciml.sub.other")]
     assert layer(_resolve("sciml.sub.other")) == 0
     assert layer(_resolve("pipelines.train.meta_train")) == 2
+
+
+def test_modules_stay_small():
+    """Files stay small and single-purpose: none of the packages' modules is over 500 lines."""
+    long = {str(p.relative_to(ROOT)): n for p in project_files() if (n := len(p.read_text().splitlines())) > 500}
+    assert not long, f"modules over 500 lines (split them along their seams): {long}"
