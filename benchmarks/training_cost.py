@@ -28,7 +28,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-LEARNERS = ("protonet", "maml", "fomaml", "bmaml", "dkgp")
 ENCODER = {"hidden": 128, "depth": 4, "out_dim": 128, "pooling": "mean+max", "dropout": 0.1, "norm": "batch",
            "residual": True, "gfeat_hidden": 256}
 #: Episode shapes of the benchmark runs (benchmarks/meta_learners.sh).
@@ -83,9 +82,12 @@ def measure(learner: str, dataset: str, steps: int, warmup: int, tasks_per_step:
 
 
 def main() -> None:
+    from sciml.learners import LEARNERS as LEARNER_CLASSES
+    from sciml.learners import meta_learner_names
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--one", nargs=2, metavar=("LEARNER", "DATASET"), help=argparse.SUPPRESS)
-    ap.add_argument("--learners", default=",".join(LEARNERS))
+    ap.add_argument("--learners", default=",".join(meta_learner_names()))
     ap.add_argument("--datasets", default="tox21,moleculeace")
     ap.add_argument("--variant", action="append", default=[], metavar="LABEL=LEARNER:JSON",
                     help="also time LEARNER with these learner_config settings, shown as LABEL")
@@ -109,8 +111,8 @@ def main() -> None:
     rows = []
     for ds in a.datasets.split(","):
         for label, ln, cfg in runs:
-            if ln == "protonet" and ds == "moleculeace":
-                continue  # ProtoNet is a classifier
+            if "regression" not in LEARNER_CLASSES[ln].tasks and ds == "moleculeace":
+                continue  # a classifier: MoleculeACE is regression
             cmd = [sys.executable, __file__, "--one", ln, ds, "--steps", str(a.steps), "--warmup", str(a.warmup),
                    "--tasks-per-step", str(a.tasks_per_step), "--seed", str(a.seed), "--learner-config", cfg]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
