@@ -208,6 +208,9 @@ class FewShotLearner(ABC):
     serves_other_task: ClassVar[bool] = False
     #: Input domains the learner works on (``None``: any domain, through the model's featurizer).
     domains: ClassVar[tuple[str, ...] | None] = None
+    #: What :meth:`predict_support_free` predicts without reading any support label (one line),
+    #: or ``None`` when the learner has no support-free mode (baselines, ProtoNet).
+    support_free: ClassVar[str | None] = None
     task: str = "classification"
 
     @abstractmethod
@@ -233,6 +236,41 @@ class FewShotLearner(ABC):
             raise NotImplementedError(f"{type(self).__name__} does not implement regression predictions")
         p = np.asarray(self.predict_proba_features(X), dtype=np.float64)
         return Prediction(mean=p, std=np.zeros_like(p), lower=p.copy(), upper=p.copy())
+
+    def predict_support_free(self, X: np.ndarray, *, n_support: int | None = None) -> Prediction:
+        """The meta-trained model's prediction for query features ``X`` ``[n_query, d]`` without any
+        support label (zero adaptation): what a new assay gets before its labels are read.
+
+        Parameters
+        ----------
+        X : np.ndarray ``[n_query, d]``
+            Query features from :meth:`featurize`.
+        n_support : int, optional
+            Support size of the episode this prediction stands beside (for the record; no
+            support-free mode of the shipped learners depends on it). Must be >= 0.
+
+        Returns
+        -------
+        Prediction
+            Fields ``[n_query]``. Classification: ``mean = P(y=1)``. Regression: in the
+            model's *standardised* target units, since without support labels there is no
+            target mean or scale; only its ranking of the queries is meaningful (the
+            harness scores rank metrics only, :data:`pipelines.evaluate.SUPPORT_FREE_METRICS`).
+            The learner's fitted state (if any) is neither used nor changed.
+
+        Raises
+        ------
+        NotImplementedError
+            When ``support_free`` is ``None``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no support-free prediction (support_free is None): "
+                                  f"it needs a support set to predict anything")
+
+    @staticmethod
+    def _check_n_support(n_support: int | None) -> None:
+        """``ValueError`` unless ``n_support`` is ``None`` or a non-negative integer."""
+        if n_support is not None and (int(n_support) != n_support or n_support < 0):
+            raise ValueError(f"n_support must be a non-negative integer, got {n_support!r}")
 
     def embedding_columns(self, X: np.ndarray) -> np.ndarray:
         """The part of features ``X`` that is a learned embedding (for distance-based domain checks)."""

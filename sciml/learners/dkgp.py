@@ -287,6 +287,7 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
 
     name: ClassVar[str] = "dkgp"
     description: ClassVar[str] = "GP with a deep kernel on the meta-learned embedding (DKT/ADKF-style)"
+    support_free: ClassVar[str | None] = "GP prior (zero mean): a constant prediction"
 
     def __init__(self, model: DeepKernelGP, featurizer, device: str | None = None, batch_size: int = 256,
                  adapt_steps: int = 50, adapt_lr: float = 0.05, level: float = 0.9, task: str | None = None):
@@ -380,3 +381,35 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
             raise ValueError("predict_latent_features is for classification models: use predict_features")
         mu, var = gp.predict_latent(self._query(X))
         return mu.numpy(), var.sqrt().numpy()
+
+    def predict_support_free(self, X: np.ndarray, *, n_support: int | None = None) -> Prediction:
+        """The GP prior with the meta-learned hyperparameters at query embeddings ``X`` ``[n_query, d]``.
+
+        The prior mean is zero, so the prediction is the same constant for every query:
+        classification ``mean = P(y=1) = 1/2`` exactly (latent ``f ~ N(0, k(x, x))`` and a
+        likelihood symmetric about 0), so ROC-AUC is 0.5 by ties and ΔAUPRC 0; ``std`` /
+        ``lower`` / ``upper`` are the spread and interval of ``p(y=1 | f)`` under that prior.
+        Regression: mean 0 and std ``sqrt(k(x, x) + noise)`` in standardised units (no target
+        scale without labels; a constant has no ranking, so Spearman is undefined). Fields
+        float64 ``[n_query]``; ``n_support`` is checked and otherwise unused; ``gp_`` is untouched.
+        """
+        from scipy.stats import norm
+
+        from sciml.learners.base import check_features
+        from sciml.learners.gp.kernels import DTYPE
+        from sciml.learners.gp.laplace import probability_summary
+
+        self._check_n_support(n_support)
+        X = check_features(X, "Query")
+        gp = self._new_gp()  # the meta-learned hyperparameters, on the CPU
+        with torch.no_grad():
+            var = gp.kernel.diag(torch.as_tensor(X, dtype=DTYPE))
+            mu = torch.zeros_like(var)
+            if self.task == "classification":
+                _, std, lo, hi = probability_summary(mu, var, self.model.likelihood, self.level)
+                mean = np.full(len(X), 0.5)
+                return Prediction(mean=mean, std=std.numpy(), lower=np.minimum(lo.numpy(), mean),
+                                  upper=np.maximum(hi.numpy(), mean), level=self.level)
+            std = (var + gp.noise.detach().to(DTYPE)).sqrt().numpy()
+        z = float(norm.ppf(0.5 + self.level / 2.0))
+        return Prediction(mean=np.zeros(len(X)), std=std, lower=-z * std, upper=z * std, level=self.level)

@@ -106,6 +106,9 @@ class ProtoNetLearner(MetaLearnerMixin, FewShotLearner):
 
     name: ClassVar[str] = "protonet"
     description: ClassVar[str] = "prototypical network on a meta-trained GINE encoder"
+    #: None: prototypes are support means; without support labels a metric learner has no class to score
+    #: against (a support-free ProtoNet score needs a separately trained multitask head).
+    support_free: ClassVar[str | None] = None
 
     def __init__(self, model: ProtoNet, featurizer, device: str | None = None, batch_size: int = 256):
         self.model = model

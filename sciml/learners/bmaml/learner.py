@@ -65,6 +65,7 @@ class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
 
     name: ClassVar[str] = "bmaml"
     description: ClassVar[str] = "Bayesian MAML: SVGD particle heads, chaser loss, particle-mixture predictions"
+    support_free: ClassVar[str | None] = "mixture of the meta-learned initial particles, zero SVGD steps"
     checkpoint_learners = ("bmaml",)
     model_cls = BMAML
     config_cls = BMAMLConfig
@@ -97,15 +98,17 @@ class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
         self.n_support_ = y.size
         return self
 
-    def _outputs(self, X: np.ndarray) -> Tensor:
-        """Particle head outputs ``[M, n_query, n_out]`` on query embeddings."""
-        if not hasattr(self, "particles_"):
-            raise NotFittedError.for_object(self, FIT_HOW)
+    def _outputs(self, X: np.ndarray, particles: Tensor | None = None) -> Tensor:
+        """Particle head outputs ``[M, n_query, n_out]`` on query embeddings (default particles: ``particles_``)."""
+        if particles is None:
+            if not hasattr(self, "particles_"):
+                raise NotFittedError.for_object(self, FIT_HOW)
+            particles = self.particles_
         emb = self._embeddings(X)
         outs = []
         with eval_mode(self.model), torch.no_grad():
             for i in range(0, len(emb), self.batch_size):
-                outs.append(self.model.head_outputs(emb[i : i + self.batch_size], self.particles_))
+                outs.append(self.model.head_outputs(emb[i : i + self.batch_size], particles))
         if not outs:
             return torch.zeros(self.model.n_particles, 0, self.model.n_out)
         return torch.cat(outs, dim=1).double().cpu()
@@ -125,6 +128,20 @@ class BMAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
             pred = Prediction(mean=sc.inverse_mean(pred.mean), std=sc.inverse_std(pred.std),
                               lower=sc.inverse_mean(pred.lower), upper=sc.inverse_mean(pred.upper), level=pred.level)
         return pred
+
+    # ------------------------------------------------------------------ support-free
+    def predict_support_free(self, X: np.ndarray, *, n_support: int | None = None) -> Prediction:
+        """The mixture of the meta-learned initial particles (zero SVGD steps) on query embeddings ``X``.
+
+        Fields float64 ``[n_query]``. Classification: as :meth:`predict_features` after
+        ``fit_features`` with ``inner_steps=0`` (zero SVGD steps leave the initial particles).
+        Regression: the initial mixture in standardised units (no support targets, so no
+        target scale; its ranking is that of ``inner_steps=0``). ``n_support`` is checked
+        and otherwise unused; ``particles_`` is untouched.
+        """
+        self._check_n_support(n_support)
+        return mixture_prediction(self._outputs(X, self.model.init_particles.detach()), self.model.config.task,
+                                  self.level)
 
     # ------------------------------------------------------------------ adapted state
     def adapted_state(self) -> dict[str, np.ndarray]:

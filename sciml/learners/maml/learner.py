@@ -76,6 +76,7 @@ class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
 
     name: ClassVar[str] = "maml"
     description: ClassVar[str] = "MAML (second order; ANIL head adaptation by default) on a GINE encoder"
+    support_free: ClassVar[str | None] = "meta-learned initialisation, zero inner steps"
     checkpoint_learners = ("maml", "fomaml")
     model_cls = MAML
     config_cls = MAMLConfig
@@ -128,18 +129,21 @@ class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
         self.n_support_ = y.size
         return self
 
-    def _outputs(self, X) -> Tensor:
-        if not hasattr(self, "fast_weights_"):
-            raise NotFittedError.for_object(self, FIT_HOW)
+    def _outputs(self, X, weights: dict[str, Tensor] | None = None) -> Tensor:
+        """Network outputs ``[n, n_out]`` on features ``X`` with ``weights`` (default the fast weights)."""
+        if weights is None:
+            if not hasattr(self, "fast_weights_"):
+                raise NotFittedError.for_object(self, FIT_HOW)
+            weights = self.fast_weights_
         outs = []
         with eval_mode(self.model), torch.no_grad():
             if self.model.config.adapt == "head":
                 emb = self._embeddings(X)
                 for i in range(0, len(emb), self.batch_size):
-                    outs.append(self.model.head_forward(emb[i : i + self.batch_size], self.fast_weights_))
+                    outs.append(self.model.head_forward(emb[i : i + self.batch_size], weights))
             else:
                 for i in range(0, len(X), self.batch_size):
-                    outs.append(self.model.forward_with(self._batch(X[i : i + self.batch_size]), self.fast_weights_))
+                    outs.append(self.model.forward_with(self._batch(X[i : i + self.batch_size]), weights))
         if not outs:
             return torch.zeros(0, self.model.n_out)
         return torch.cat(outs).float().cpu()
@@ -160,6 +164,40 @@ class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
             return Prediction(mean=p, std=np.zeros_like(p), lower=p.copy(), upper=p.copy(), level=self.level)
         mean, std = (t.numpy().astype(np.float64) for t in pred)
         mean, std = self.scaler_.inverse_mean(mean), self.scaler_.inverse_std(std)
+        out = Prediction(mean=mean, std=std, level=self.level)
+        out.lower, out.upper = out.interval()
+        return out
+
+    # ------------------------------------------------------------------ support-free
+    def initial_weights(self) -> dict[str, Tensor]:
+        """The weights the inner loop starts from (detached): what ``inner_steps=0`` adapts to.
+
+        The inner loop itself with zero steps, so that ``zero_init_head`` (a zeroed output
+        layer) applies as in :meth:`fit_features`; no support is read.
+        """
+        def no_support_loss(_):
+            raise AssertionError("zero inner steps read no support loss")
+
+        with eval_mode(self.model):
+            fast = self.model._inner_loop(no_support_loss, 0, create_graph=False, detach=True)
+        return {n: w.detach() for n, w in fast.items()}
+
+    def predict_support_free(self, X: np.ndarray, *, n_support: int | None = None) -> Prediction:
+        """The meta-learned initialisation (zero inner steps) on query features ``X``, fields float64 ``[n_query]``.
+
+        Classification: ``P(y=1)`` of the initial head (bit-identical to ``fit_features`` +
+        ``predict_features`` with ``inner_steps=0`` on any support). Regression: the initial
+        head's Gaussian mean and std in standardised units (no support targets, so no
+        target scale); its ranking equals that of ``inner_steps=0``, whose prediction is
+        this one mapped by the support's increasing affine scaler. ``n_support`` is
+        checked and otherwise unused; ``fast_weights_`` is untouched.
+        """
+        self._check_n_support(n_support)
+        pred = self.model.outputs_to_prediction(self._outputs(X, self.initial_weights()))
+        if not isinstance(pred, tuple):
+            p = pred.numpy().astype(np.float64)
+            return Prediction(mean=p, std=np.zeros_like(p), lower=p.copy(), upper=p.copy(), level=self.level)
+        mean, std = (t.numpy().astype(np.float64) for t in pred)
         out = Prediction(mean=mean, std=std, level=self.level)
         out.lower, out.upper = out.interval()
         return out
