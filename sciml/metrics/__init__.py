@@ -31,29 +31,10 @@ there (or in a new registry for another task type).
 from __future__ import annotations
 
 from sciml.metrics import calibration, classification, regression
-from sciml.metrics.calibration import CLASSIFICATION_CALIBRATION, ece, reliability_curve
-from sciml.metrics.classification import (
-    METRICS,
-    average_precision,
-    brier,
-    classification_report,
-    delta_auprc,
-    roc_auc,
-)
-from sciml.metrics.regression import (
-    GAUSSIAN_METRICS,
-    REGRESSION_METRICS,
-    central_interval,
-    coverage90,
-    gaussian_nll,
-    interval_coverage,
-    interval_width,
-    r2,
-    regression_calibration_curve,
-    rmse,
-    spearman,
-    width90,
-)
+# Each module's ``__all__`` is the one list of its public names; the package re-exports them.
+from sciml.metrics.calibration import *  # noqa: F401,F403
+from sciml.metrics.classification import *  # noqa: F401,F403
+from sciml.metrics.regression import *  # noqa: F401,F403
 
 #: Every public name of the three modules.
 __all__ = [*classification.__all__, *calibration.__all__, *regression.__all__]
