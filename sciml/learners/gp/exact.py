@@ -6,6 +6,10 @@
   w.r.t. an encoder that produced the inputs).
 * :func:`maximise`: Adam or L-BFGS on a hyperparameter objective, keeping the best
   parameters seen (shared with :mod:`sciml.learners.gp.laplace`).
+* :func:`check_training_set`, :func:`check_query`, :func:`training_state`,
+  :func:`load_training_state` and :func:`load_params`: the input checks and the
+  fitted-state export / import that :class:`ExactGP` and
+  :class:`~sciml.learners.gp.laplace.LaplaceGPClassifier` share.
 * :class:`ExactGP`: regression model. Hyperparameters (noise, outputscale, kernel
   parameters, constant mean) are fitted by maximising the exact log marginal likelihood
   of the training (support) set; targets are standardised internally with
@@ -279,11 +283,7 @@ class ExactGP(nn.Module):
             Learning rate (L-BFGS: initial step length, 1.0 is its usual value).
         optimizer : {"adam", "lbfgs"}
         """
-        dev = self._device()
-        X = to_tensor(X, dev)
-        y = to_tensor(y, dev).reshape(-1)
-        if X.ndim != 2 or X.shape[0] != y.shape[0] or y.shape[0] == 0:
-            raise ValueError(f"X must be [n, d] and y [n] with n >= 1, got {tuple(X.shape)} and {tuple(y.shape)}")
+        X, y = check_training_set(X, y, self._device())
         if not bool(torch.isfinite(y).all()):
             raise ValueError("y contains NaN/inf")
         self.scaler_ = TargetScaler.fit(y) if self.standardize else TargetScaler(0.0, 1.0)
@@ -309,9 +309,7 @@ class ExactGP(nn.Module):
         ``include_noise=False`` gives the latent function's variance only.
         """
         self._check_fitted()
-        Xq = to_tensor(Xq, self._device())
-        if Xq.ndim != 2 or Xq.shape[1] != self.X_.shape[1]:
-            raise ValueError(f"Xq must be [m, {self.X_.shape[1]}], got {tuple(Xq.shape)}")
+        Xq = check_query(Xq, self.X_, self._device())
         L, alpha, _ = exact_gp_fit(self.kernel(self.X_), self.t_, self.noise, self.mean)  # O(n^3), n is small
         mu, var = exact_gp_predict(L, alpha, self.kernel(Xq, self.X_), self.kernel.diag(Xq), self.mean)
         if include_noise:
@@ -327,9 +325,8 @@ class ExactGP(nn.Module):
         (scalars).
         """
         self._check_fitted()
-        state = {f"param.{k}": v.detach() for k, v in self.state_dict().items()}
-        state.update(X=self.X_.detach(), t=self.t_.detach(),
-                     y_mean=torch.tensor(self.scaler_.mean, dtype=DTYPE),
+        state = training_state(self, self.X_, t=self.t_)
+        state.update(y_mean=torch.tensor(self.scaler_.mean, dtype=DTYPE),
                      y_scale=torch.tensor(self.scaler_.std, dtype=DTYPE))
         return state
 
@@ -339,17 +336,67 @@ class ExactGP(nn.Module):
         Raises
         ------
         ValueError
-            If a key is missing or a hyperparameter's shape differs from this GP's.
+            If a key is missing, a hyperparameter's shape differs from this GP's, or ``X`` and
+            the targets are not ``[n, d]`` and ``[n]`` (:func:`load_training_state`).
         """
-        load_params(self, state)
-        dev = self._device()
-        self.X_ = to_tensor(state_entry(state, "X"), dev)
-        self.t_ = to_tensor(state_entry(state, "t"), dev).reshape(-1)
-        if self.X_.ndim != 2 or self.X_.shape[0] != self.t_.shape[0]:
-            raise ValueError(f"state 'X' must be [n, d] and 't' [n], got {tuple(self.X_.shape)} and "
-                             f"{tuple(self.t_.shape)}")
+        self.X_, self.t_ = load_training_state(self, state, "t", self._device())
         self.scaler_ = TargetScaler(float(state_entry(state, "y_mean")), float(state_entry(state, "y_scale")))
         return self
+
+
+def check_training_set(X, y, device: torch.device) -> tuple[Tensor, Tensor]:
+    """``X`` ``[n, d]`` and ``y`` ``[n]`` (``y`` flattened) as float64 tensors on ``device``.
+
+    Raises
+    ------
+    ValueError
+        Unless ``X`` is 2-D with as many rows as ``y`` has entries, and ``n >= 1``.
+    """
+    X = to_tensor(X, device)
+    y = to_tensor(y, device).reshape(-1)
+    if X.ndim != 2 or X.shape[0] != y.shape[0] or y.shape[0] == 0:
+        raise ValueError(f"X must be [n, d] and y [n] with n >= 1, got {tuple(X.shape)} and {tuple(y.shape)}")
+    return X, y
+
+
+def check_query(Xq, X_train: Tensor, device: torch.device) -> Tensor:
+    """Query inputs ``Xq`` as a float64 tensor ``[m, d]`` on ``device``, ``d`` the width of ``X_train`` ``[n, d]``.
+
+    Raises
+    ------
+    ValueError
+        If ``Xq`` is not 2-D with ``d`` columns.
+    """
+    Xq = to_tensor(Xq, device)
+    if Xq.ndim != 2 or Xq.shape[1] != X_train.shape[1]:
+        raise ValueError(f"Xq must be [m, {X_train.shape[1]}], got {tuple(Xq.shape)}")
+    return Xq
+
+
+def training_state(module: nn.Module, X: Tensor, **targets: Tensor) -> dict[str, Tensor]:
+    """The detached ``param.<name>`` entries of ``module.state_dict()``, then ``X`` and the ``targets`` by name."""
+    state = {f"param.{k}": v.detach() for k, v in module.state_dict().items()}
+    state.update(X=X.detach(), **{k: v.detach() for k, v in targets.items()})
+    return state
+
+
+def load_training_state(module: nn.Module, state: Mapping[str, Tensor], target: str, device: torch.device
+                        ) -> tuple[Tensor, Tensor]:
+    """Inverse of :func:`training_state`: :func:`load_params` into ``module``, then ``(X [n, d], state[target] [n])``
+    as float64 tensors on ``device``.
+
+    Raises
+    ------
+    ValueError
+        If an entry is missing, a hyperparameter's shape differs from ``module``'s, or ``X``
+        and the target do not have the shapes ``[n, d]`` and ``[n]``.
+    """
+    load_params(module, state)
+    X = to_tensor(state_entry(state, "X"), device)
+    t = to_tensor(state_entry(state, target), device).reshape(-1)
+    if X.ndim != 2 or X.shape[0] != t.shape[0]:
+        raise ValueError(f"state 'X' must be [n, d] and {target!r} [n], got {tuple(X.shape)} and {tuple(t.shape)}")
+    return X, t
 
 
 def load_params(module: nn.Module, state: Mapping[str, Tensor], prefix: str = "param.") -> None:

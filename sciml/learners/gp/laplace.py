@@ -23,7 +23,8 @@ from torch import Tensor, nn
 
 from sciml.errors import NotFittedError
 from sciml.learners.base import state_entry
-from sciml.learners.gp.exact import cholesky_jitter, load_params, maximise
+from sciml.learners.gp.exact import (check_query, check_training_set, cholesky_jitter, load_training_state, maximise,
+                                     training_state)
 from sciml.learners.gp.kernels import gp_kernel, to_tensor
 from sciml.losses import LOG_2PI
 
@@ -308,11 +309,7 @@ class LaplaceGPClassifier(nn.Module):
     def fit(self, X, y, steps: int = 50, lr: float = 0.05, optimizer: Literal["adam", "lbfgs"] = "adam"
             ) -> "LaplaceGPClassifier":
         """Fit on ``X`` ``[n, d]`` and labels ``y`` ``[n]`` in {0, 1} (see the class notes on hyperparameters)."""
-        dev = self._device()
-        X = to_tensor(X, dev)
-        y = to_tensor(y, dev).reshape(-1)
-        if X.ndim != 2 or X.shape[0] != y.shape[0] or y.shape[0] == 0:
-            raise ValueError(f"X must be [n, d] and y [n] with n >= 1, got {tuple(X.shape)} and {tuple(y.shape)}")
+        X, y = check_training_set(X, y, self._device())
         if not bool(((y == 0) | (y == 1)).all()):
             raise ValueError("classification labels must be 0 or 1")
         self.X_, self.y_ = X, y
@@ -330,9 +327,7 @@ class LaplaceGPClassifier(nn.Module):
     def predict_latent(self, Xq) -> tuple[Tensor, Tensor]:
         """Latent posterior at ``Xq`` ``[m, d]``: (mean ``[m]``, variance ``[m]``), float64."""
         self._check_fitted()
-        Xq = to_tensor(Xq, self._device())
-        if Xq.ndim != 2 or Xq.shape[1] != self.X_.shape[1]:
-            raise ValueError(f"Xq must be [m, {self.X_.shape[1]}], got {tuple(Xq.shape)}")
+        Xq = check_query(Xq, self.X_, self._device())
         self.state_ = self._laplace()  # current hyperparameters (warm-started, a few Newton steps)
         return laplace_predict(self.state_, self.kernel(Xq, self.X_), self.kernel.diag(Xq))
 
@@ -360,8 +355,7 @@ class LaplaceGPClassifier(nn.Module):
         scalar); ``f`` is also where the next Newton iterations start.
         """
         self._check_fitted()
-        state = {f"param.{k}": v.detach() for k, v in self.state_dict().items()}
-        state.update(X=self.X_.detach(), y=self.y_.detach())
+        state = training_state(self, self.X_, y=self.y_)
         state.update({k: getattr(self.state_, k).detach() for k in self._STATE_FIELDS})
         return state
 
@@ -371,15 +365,11 @@ class LaplaceGPClassifier(nn.Module):
         Raises
         ------
         ValueError
-            If a key is missing or a hyperparameter's shape differs from this classifier's.
+            If a key is missing, a hyperparameter's shape differs from this classifier's, or ``X`` and
+            the labels are not ``[n, d]`` and ``[n]`` (:func:`load_training_state`).
         """
-        load_params(self, state)
         dev = self._device()
-        self.X_ = to_tensor(state_entry(state, "X"), dev)
-        self.y_ = to_tensor(state_entry(state, "y"), dev).reshape(-1)
-        if self.X_.ndim != 2 or self.X_.shape[0] != self.y_.shape[0]:
-            raise ValueError(f"state 'X' must be [n, d] and 'y' [n], got {tuple(self.X_.shape)} and "
-                             f"{tuple(self.y_.shape)}")
+        self.X_, self.y_ = load_training_state(self, state, "y", dev)
         fields = {k: to_tensor(state_entry(state, k), dev) for k in self._STATE_FIELDS}
         self.state_ = LaplaceState(**fields, likelihood=self.likelihood)
         self._f_warm = self.state_.f
