@@ -54,6 +54,19 @@ def find_column(df: pd.DataFrame, wanted: str, role: str, name: str) -> str:
     )
 
 
+def _the_only(found: list[str], several: str, choose: str) -> str | None:
+    """The one column in ``found``, ``None`` if it is empty.
+
+    Raises
+    ------
+    UserTableError
+        ``"<several>: 'a', 'b'. <choose>"`` if it holds more than one column.
+    """
+    if len(found) > 1:
+        raise UserTableError(f"{several}: {', '.join(map(repr, found))}. {choose}")
+    return found[0] if found else None
+
+
 def _holds_structures(series: pd.Series, domain: Domain) -> bool:
     cells = [s.strip() for s in series.tolist() if isinstance(s, str) and s.strip()][:100]
     if not cells or all(to_float(c)[1] is None for c in cells):
@@ -99,13 +112,10 @@ def find_structure_column(df: pd.DataFrame, name: str = "table", domain: Domain 
         (f"are named like {domain.label}", hinted),
         (f"hold {domain.label}", [c for c in df.columns if _holds_structures(df[c], domain)]),
     ):
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise UserTableError(
-                f"{name}: several columns {step}: {', '.join(map(repr, found))}. Choose the structure column "
-                f"(smiles_col / --smiles-col)."
-            )
+        col = _the_only(found, f"{name}: several columns {step}",
+                        "Choose the structure column (smiles_col / --smiles-col).")
+        if col is not None:
+            return col
     raise UserTableError(
         f"{name}: could not find a {domain.label} column (no column is named {', '.join(domain.input_columns)} "
         f"or holds valid {domain.label}). Available columns: {', '.join(map(repr, df.columns))}. "
@@ -154,13 +164,10 @@ def find_value_column(df: pd.DataFrame, structure_col: str, name: str = "table")
     numeric = [c for c in others if numeric_fraction(df[c].tolist()) >= 0.5]
     if len(numeric) > 1:
         numeric = [c for c in numeric if not _is_id_column(c)] or numeric
-    if len(numeric) == 1:
-        return numeric[0]
-    if len(numeric) > 1:
-        raise UserTableError(
-            f"{name}: more than one numeric column could hold the values: {', '.join(map(repr, numeric))}. "
-            f"Choose one with value_col / --value-col."
-        )
+    col = _the_only(numeric, f"{name}: more than one numeric column could hold the values",
+                    "Choose one with value_col / --value-col.")
+    if col is not None:
+        return col
     two_labels = [c for c in others if not _is_id_column(c) and len(text_labels(df[c].tolist())) == 2]
     if len(two_labels) == 1:
         return two_labels[0]
