@@ -17,6 +17,15 @@ also scored as ``"posthoc+rate"``: shifted to the query's true base rate, i.e. w
 user who knows the assay's hit rate would enter (:func:`sciml.calibration.prior_shift`).
 That row uses one number from the query labels, so it is a *known-hit-rate* figure, not
 a few-shot one; it shows how much of the calibration error is the unknown base rate.
+
+Support-free rows (``support_free=True``): a meta-learner with a support-free mode
+(``learner.support_free`` not ``None``, :meth:`~sciml.learners.base.FewShotLearner.predict_support_free`)
+is also scored on the *same* queries without reading the support labels
+(``adaptation="none"``; ordinary rows are ``adaptation="support"``). Regression
+support-free predictions have no target scale, so only the rank metrics of
+:data:`SUPPORT_FREE_METRICS` are scored for them. :func:`summarize` adds, per learner,
+``adaptation="gain"`` records: mean and std over seeds of the per-seed task average of the
+per-episode difference learner − support-free (paired on the same draws).
 """
 
 from __future__ import annotations
@@ -50,8 +59,15 @@ from sciml.metrics import (
 logger = logging.getLogger(__name__)
 
 #: The keys of every benchmark record :func:`summarize` writes.
-RECORD_KEYS = ("benchmark", "dataset", "learner", "shots", "calibration", "metric", "mean", "std", "n_seeds",
-               "n_tasks", "selection", "command", "date", "machine", "seeds")
+#: ``adaptation`` is ``"support"`` (adapted on the support; every record written before the field
+#: existed is one), ``"none"`` (support-free) or ``"gain"`` (the paired difference, :func:`gain_records`).
+RECORD_KEYS = ("benchmark", "dataset", "learner", "shots", "calibration", "adaptation", "metric", "mean", "std",
+               "n_seeds", "n_tasks", "selection", "command", "date", "machine", "seeds")
+
+#: Metrics scored for support-free rows, by task (``None``: all of :data:`EPISODE_METRICS`).
+#: Regression: Spearman only; a prediction made without support targets has no target mean
+#: or scale, so R², RMSE, NLL and intervals would measure an arbitrary unit, not the model.
+SUPPORT_FREE_METRICS: dict[str, tuple[str, ...] | None] = {"classification": None, "regression": ("spearman",)}
 
 
 def _classification_metrics(y: np.ndarray, pred: Prediction) -> dict[str, float]:
@@ -81,25 +97,41 @@ def _regression_metrics(y: np.ndarray, pred: Prediction) -> dict[str, float]:
 EPISODE_METRICS = {"classification": _classification_metrics, "regression": _regression_metrics}
 
 
+def support_free_mode(learner) -> str | None:
+    """``learner.support_free`` (``None`` for learners without the attribute)."""
+    return getattr(learner, "support_free", None)
+
+
 def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots: Iterable[int],
                      seeds: Iterable[int], progress: bool = True, calibration: dict | None = None,
-                     split: str = "test", hit_rate_factors: Iterable[float] = (1.0,)) -> pd.DataFrame:
+                     split: str = "test", hit_rate_factors: Iterable[float] = (1.0,),
+                     support_free: bool = False) -> pd.DataFrame:
     """Run one learner on the ``split`` tasks of ``collection`` (default the test tasks; ``"val"``
-    for selection); one row per (shots, seed, task, calibration).
+    for selection); one row per (shots, seed, task, calibration, adaptation).
 
-    Columns: ``learner, dataset, shots, seed, task, calibration, n_query, <metric>...`` plus
-    ``fit_seconds`` (featurization excluded, adapt + predict included). With a non-empty
+    Columns: ``learner, dataset, shots, seed, task, calibration, adaptation, n_query, <metric>...``
+    plus ``fit_seconds`` (featurization excluded, adapt + predict included). With a non-empty
     ``calibration`` each episode gives a ``"none"`` and a ``"posthoc"`` row from the same fit
     (and a ``"posthoc+rate"`` row for a Platt calibration with a ``base_rate``, see above;
     ``hit_rate_factors`` other than 1 add ``"posthoc+rate*<f>"`` rows with the odds of the
     base rate multiplied by ``f``: a user's misjudged hit rate; ``f = 2`` turns 5 % into
     9.5 % and 50 % into 67 %).
+
+    Every row adapted on the support has ``adaptation="support"``. With ``support_free`` and a
+    learner whose ``support_free`` is not ``None``, each episode also gives one
+    ``adaptation="none"``, ``calibration="none"`` row:
+    :meth:`~sciml.learners.base.FewShotLearner.predict_support_free` on the same query, scored
+    on :data:`SUPPORT_FREE_METRICS` (``fit_seconds`` = its prediction time; no post-hoc rows,
+    the calibration was fitted on adapted predictions). The default is off so that callers
+    which average every row (validation selection in :mod:`pipelines.select`, the analysis
+    scripts) keep getting adapted rows only; :func:`pipelines.run.evaluate_benchmarks` turns it on.
     """
     tasks = collection.split(split)
     kind = {t.kind for t in tasks}
     if len(kind) != 1:
         raise ValueError(f"{collection.name}: {split} tasks mix {sorted(kind)}")
-    metrics_fn = EPISODE_METRICS[kind.pop()]
+    kind = kind.pop()
+    metrics_fn = EPISODE_METRICS[kind]
     smiles = list(dict.fromkeys(s for t in tasks for s in t.inputs))
     t0 = time.time()
     X = learner.featurize(smiles)
@@ -110,6 +142,8 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     seeds = list(seeds)
     # known-hit-rate rows need a Platt calibration that records its reference base rate
     rate_rows = bool(calibration) and calibration.get("method") == "platt" and "base_rate" in calibration
+    free = support_free and support_free_mode(learner) is not None
+    free_metrics = SUPPORT_FREE_METRICS[kind]
     rows = []
     for k in shots:
         episodes = evaluation_episodes(tasks, k, seeds)
@@ -124,8 +158,17 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
             learner.fit_features(X[r[ep.support_idx]], ep.support_y)
             pred = learner.predict_features(X[r[ep.query_idx]])
             base = {"learner": learner.name, "dataset": collection.name, "shots": k, "seed": ep.seed,
-                    "task": ep.task_name, "n_query": len(ep.query_idx), "fit_seconds": time.time() - t1}
+                    "task": ep.task_name, "adaptation": "support", "n_query": len(ep.query_idx),
+                    "fit_seconds": time.time() - t1}
             rows.append({**base, "calibration": "none", **metrics_fn(ep.query_y, pred)})
+            if free:
+                t2 = time.time()
+                pred0 = learner.predict_support_free(X[r[ep.query_idx]], n_support=len(ep.support_idx))
+                scores = metrics_fn(ep.query_y, pred0)
+                if free_metrics is not None:
+                    scores = {m: v for m, v in scores.items() if m in free_metrics}
+                rows.append({**base, "adaptation": "none", "fit_seconds": time.time() - t2, "calibration": "none",
+                             **scores})
             if calibration:
                 rows.append({**base, "calibration": "posthoc",
                              **metrics_fn(ep.query_y, apply_calibration(pred, calibration))})
@@ -143,23 +186,91 @@ ALL_METRICS = (*METRICS, *CLASSIFICATION_CALIBRATION, *REGRESSION_METRICS, *GAUS
 
 
 def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, selection: str = "validation",
-              metrics: Iterable[str] = ALL_METRICS) -> list[dict]:
-    """Tidy records: per (dataset, learner, shots, calibration, metric), mean and std over seeds of the
-    task-averaged metric, for each of ``metrics`` present in ``per_episode``.
+              metrics: Iterable[str] = ALL_METRICS, support_free: bool = True) -> list[dict]:
+    """Tidy records: per (dataset, learner, shots, calibration, adaptation, metric), mean and std over
+    seeds of the task-averaged metric, for each of ``metrics`` present in ``per_episode``.
+
     :data:`pipelines.report.PERCENT_METRICS` are reported in percent as in the literature.
+    Rows without an ``adaptation`` column (frames made before it existed) count as
+    ``"support"``. With ``support_free`` (default), ``adaptation="none"`` rows give records for
+    the metrics they carry (a metric that is NaN on every row of the group, e.g. R² of a
+    regression support-free row, gives none) and each learner gets ``adaptation="gain"``
+    records (see :func:`gain_records`); without it, ``"none"`` rows are ignored.
     """
     out = []
+    per_episode = with_adaptation(per_episode)
+    if not support_free:
+        per_episode = per_episode[per_episode["adaptation"] == "support"]
     metrics = [m for m in metrics if m in per_episode.columns and per_episode[m].notna().any()]
     machine, today = machine_description(), utc_date()
-    for (ds, learner, k, cal), g in per_episode.groupby(["dataset", "learner", "shots", "calibration"], sort=True):
+
+    def record(ds, learner, k, cal, adaptation, m, g, stats) -> dict:
+        return {"benchmark": benchmark, "dataset": ds, "learner": learner, "shots": int(k), "calibration": cal,
+                "adaptation": adaptation, "metric": m, **stats, "n_tasks": int(g["task"].nunique()),
+                "selection": selection, "command": command, "date": today, "machine": machine,
+                "seeds": sorted(int(s) for s in g["seed"].unique())}
+
+    keys = ["dataset", "learner", "shots", "calibration", "adaptation"]
+    for (ds, learner, k, cal, adaptation), g in per_episode.groupby(keys, sort=True):
         for m in metrics:
-            out.append({
-                "benchmark": benchmark, "dataset": ds, "learner": learner, "shots": int(k), "calibration": cal,
-                "metric": m, **seed_statistics(g, m, scale=100.0 if m in PERCENT_METRICS else 1.0),
-                "n_tasks": int(g["task"].nunique()),
-                "selection": selection, "command": command, "date": today,
-                "machine": machine, "seeds": sorted(int(s) for s in g["seed"].unique()),
-            })
+            if adaptation == "none" and not g[m].notna().any():
+                continue
+            out.append(record(ds, learner, k, cal, adaptation, m, g,
+                              seed_statistics(g, m, scale=100.0 if m in PERCENT_METRICS else 1.0)))
+    if support_free:
+        for (ds, learner, k, m), (g, stats) in gain_records(per_episode, metrics).items():
+            out.append(record(ds, learner, k, "none", "gain", m, g, stats))
+    return out
+
+
+def with_adaptation(per_episode: pd.DataFrame) -> pd.DataFrame:
+    """``per_episode`` with an ``adaptation`` column, ``"support"`` where it is missing or NaN."""
+    if "adaptation" in per_episode.columns and per_episode["adaptation"].notna().all():
+        return per_episode
+    out = per_episode.copy()
+    out["adaptation"] = out["adaptation"].fillna("support") if "adaptation" in out.columns else "support"
+    return out
+
+
+def gain_records(per_episode: pd.DataFrame, metrics: Iterable[str]) -> dict[tuple, tuple[pd.DataFrame, dict]]:
+    """Adaptation gain = learner − support-free, paired on the same episodes.
+
+    Parameters
+    ----------
+    per_episode : pandas.DataFrame
+        Rows of :func:`evaluate_learner` with ``adaptation`` (``"support"`` / ``"none"``).
+    metrics : iterable of str
+        Metrics to compare.
+
+    Returns
+    -------
+    dict
+        ``{(dataset, learner, shots, metric): (paired rows, seed statistics)}`` for every
+        (dataset, learner, shots) with both uncalibrated ``"support"`` and ``"none"`` rows and a
+        finite difference somewhere. Per episode (seed, task): ``support − none``; per seed the
+        NaN-skipping mean of that over tasks; then mean and std (ddof=1) over seeds, as
+        :func:`seed_statistics` (percent for :data:`pipelines.report.PERCENT_METRICS`). The
+        paired rows have columns ``seed``, ``task`` and one difference column per metric.
+    """
+    raw = per_episode[per_episode["calibration"] == "none"]
+    idx = ["dataset", "learner", "shots", "seed", "task"]
+    out = {}
+    free = raw[raw["adaptation"] == "none"]
+    for (ds, learner, k), g0 in free.groupby(["dataset", "learner", "shots"], sort=True):
+        g1 = raw[(raw["adaptation"] == "support") & (raw["dataset"] == ds) & (raw["learner"] == learner)
+                 & (raw["shots"] == k)]
+        cols = [m for m in metrics if m in g0.columns and m in g1.columns]
+        if g1.empty or not cols:
+            continue
+        if g0.duplicated(idx).any() or g1.duplicated(idx).any():
+            raise ValueError(f"{ds} {learner} {k}-shot: more than one row per (seed, task); cannot pair the gain")
+        pair = g1[idx + cols].merge(g0[idx + cols], on=idx, suffixes=("", "__free"))
+        diff = pair[["seed", "task"]].copy()
+        for m in cols:
+            diff[m] = pair[m] - pair[m + "__free"]
+        for m in cols:
+            if diff[m].notna().any():
+                out[(ds, learner, k, m)] = (diff, seed_statistics(diff, m, scale=100.0 if m in PERCENT_METRICS else 1.0))
     return out
 
 
@@ -228,8 +339,11 @@ def machine_description(cpu_model: bool = False) -> str:
 
 
 def record_key(r: dict) -> tuple:
-    """The identity of a benchmark record in a results file."""
-    return (r["benchmark"], r["dataset"], r["learner"], r["shots"], r["calibration"], r["metric"])
+    """The identity of a benchmark record in a results file: (benchmark, dataset, learner, shots,
+    calibration, adaptation, metric); a record without ``adaptation`` (written before the field
+    existed) is an adapted one, ``"support"``."""
+    return (r["benchmark"], r["dataset"], r["learner"], r["shots"], r["calibration"],
+            r.get("adaptation", "support"), r["metric"])
 
 
 def keep_not_redone(path: Path, records: list[dict]) -> list[dict]:
@@ -247,8 +361,9 @@ def keep_not_redone(path: Path, records: list[dict]) -> list[dict]:
 
 
 def merge_records(path: Path, new: list[dict]) -> list[dict]:
-    """Write ``new`` into the JSON list at ``path``, replacing records with the same
-    (benchmark, dataset, learner, shots, calibration, metric) key and keeping all others."""
+    """Write ``new`` into the JSON list at ``path``, replacing records with the same :func:`record_key`
+    and keeping all others as they are (an old record without ``adaptation`` is matched as
+    ``"support"`` and, when kept, is written back unchanged, without the field)."""
     old = json.loads(path.read_text()) if path.is_file() else []
     fresh = {record_key(r) for r in new}
     merged = [r for r in old if record_key(r) not in fresh] + list(new)

@@ -94,35 +94,67 @@ CALIBRATION_LABELS = {"none": "", "posthoc": "+cal", "posthoc+rate": "+cal+rate"
 RANK_METRICS = ("roc_auc", "delta_auprc")
 
 
-def _columns(recs: list[dict]) -> list[tuple[str, str]]:
-    cols = {(r["learner"], r["calibration"]) for r in recs}
-    return sorted(cols, key=lambda c: (*learner_order(c[0]), *_ordered(c[1], CALIBRATION_LABELS)))
+#: ``adaptation`` of a record (see :mod:`pipelines.evaluate`) -> column order and label suffix:
+#: the adapted learner, its support-free prediction, and the gain learner − support-free.
+ADAPTATION_LABELS = {"support": "", "none": " (support-free)", "gain": " gain"}
+
+
+def adaptation(r: dict) -> str:
+    """A record's ``adaptation``; records written before the field existed are ``"support"``."""
+    return r.get("adaptation", "support")
+
+
+def _columns(recs: list[dict]) -> list[tuple[str, str, str]]:
+    """(learner, calibration, adaptation) columns: per learner its adapted columns (calibration
+    order), then its support-free column, then its gain column."""
+    cols = {(r["learner"], r["calibration"], adaptation(r)) for r in recs}
+    return sorted(cols, key=lambda c: (*learner_order(c[0]), *_ordered(c[2], ADAPTATION_LABELS),
+                                       *_ordered(c[1], CALIBRATION_LABELS)))
+
+
+def _column_label(learner: str, calibration: str, adapt: str) -> str:
+    if adapt != "support":
+        return learner + ADAPTATION_LABELS.get(adapt, f" ({adapt})")
+    return learner + CALIBRATION_LABELS.get(calibration, f"+{calibration}")
 
 
 def markdown_table(records: list[dict], metric: str, *, published: dict | None = None,
                    ref_methods: tuple[str, ...] = ("ProtoNet", "MAML"), digits: int = 2) -> str:
-    """One row per (dataset, shots), one column per (learner, calibration): ``mean ± std``;
+    """One row per (dataset, shots), one column per (learner, calibration, adaptation): ``mean ± std``;
     published columns last. Post-hoc calibrated columns are labelled ``learner+cal`` (and
-    ``learner+cal+rate`` with the known hit rate); rank metrics show uncalibrated columns only."""
+    ``learner+cal+rate`` with the known hit rate); rank metrics show uncalibrated columns only.
+    A learner with support-free records gets ``learner (support-free)`` and ``learner gain``
+    (learner − support-free, paired per seed, signed) columns right after its own."""
     recs = [r for r in records if r["metric"] == metric
             and (metric not in RANK_METRICS or r["calibration"] == "none")]
     cols = _columns(recs)
     keys = sorted({(r["dataset"], r["shots"]) for r in recs}, key=lambda k: (*dataset_order(k[0]), k[1]))
     refs = [m for m in ref_methods if published and any(p[0] == m for p in published)] if published else []
-    head = ["dataset", "shots"] + [ln + CALIBRATION_LABELS.get(cal, f"+{cal}") for ln, cal in cols] + \
-        [f"{m} (published)" for m in refs]
+    head = ["dataset", "shots"] + [_column_label(*c) for c in cols] + [f"{m} (published)" for m in refs]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    by = {(r["dataset"], r["shots"], r["learner"], r["calibration"]): r for r in recs}
+    by = {(r["dataset"], r["shots"], r["learner"], r["calibration"], adaptation(r)): r for r in recs}
     for ds, k in keys:
         row = [_DATASET_COLUMNS.get(ds, ds), str(k)]
-        for ln, cal in cols:
-            r = by.get((ds, k, ln, cal))
-            row.append(f"{r['mean']:.{digits}f} ± {r['std']:.{digits}f}" if r else "")
+        for ln, cal, adapt in cols:
+            r = by.get((ds, k, ln, cal, adapt))
+            sign = "+" if adapt == "gain" else ""
+            row.append(f"{r['mean']:{sign}.{digits}f} ± {r['std']:.{digits}f}" if r else "")
         for m in refs:
             v = published.get((m, _DATASET_COLUMNS.get(ds, ds).lower(), k))
             row.append(f"{v:.2f}" if v is not None else "–")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+#: What the support-free and gain columns are (written into reports that have them).
+SUPPORT_FREE_NOTE = (
+    "`learner (support-free)` columns score the same meta-trained model on the same queries without reading "
+    "the support labels (MAML/FOMAML: the meta-learned initialisation, zero inner steps; BMAML: the initial "
+    "particle mixture; deep-kernel GP: the GP prior, a constant prediction, so ROC-AUC 50 by ties). "
+    "`learner gain` = learner − support-free, per episode on the same draws, averaged over tasks per seed; "
+    "mean ± std over seeds (for lower-is-better metrics a negative gain means adaptation helped). Regression "
+    "support-free predictions have no target scale, so only Spearman ρ is shown for them (undefined, hence "
+    "blank, for a constant prediction). A gain near 0 means the learner's score does not come from the support.")
 
 
 def write_report(records: list[dict], path: Path, *, title: str, published: dict | None, notes: list[str],
@@ -144,6 +176,8 @@ def write_report(records: list[dict], path: Path, *, title: str, published: dict
         "interval scaling for regression) to the same predictions. ROC-AUC and ΔAUPRC depend on the "
         "ranking only, which calibration does not change, so their tables show raw columns only.", "",
     ]
+    if any(adaptation(r) != "support" for r in records):
+        parts += [SUPPORT_FREE_NOTE, ""]
     if intro:
         parts += [intro, ""]
     for metric, heading in METRIC_HEADINGS.items():

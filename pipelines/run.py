@@ -191,10 +191,12 @@ def _training_summary(learner, dataset: str) -> dict:
 
 def evaluate_benchmarks(datasets: list[str], learners: list[str], shots: list[int] | None, seeds: list[int],
                         checkpoint_pattern: str, results_dir: Path, *, data_dir=None, device: str | None = None,
-                        command: str = "", progress: bool = True) -> str:
+                        command: str = "", progress: bool = True, support_free: bool = True) -> str:
     """Run each dataset's protocol for every learner and update its benchmark's result files.
 
-    ``shots=None`` uses :data:`DEFAULT_SHOTS`. Returns the Markdown headline tables.
+    ``shots=None`` uses :data:`DEFAULT_SHOTS`. ``support_free`` also scores each meta-learner's
+    support-free prediction (see :func:`pipelines.evaluate.evaluate_learner`). Returns the
+    Markdown headline tables.
     """
     data_dir = resolve_data_dir(data_dir)
     results_dir = Path(results_dir)
@@ -213,7 +215,7 @@ def evaluate_benchmarks(datasets: list[str], learners: list[str], shots: list[in
                 if hasattr(learner, "config_"):
                     training.append(_training_summary(learner, ds))
                 frames.append(evaluate_learner(learner, coll, shots or DEFAULT_SHOTS[bench], seeds,
-                                               progress=progress, calibration=cal))
+                                               progress=progress, calibration=cal, support_free=support_free))
         tables.append(_write_benchmark(bench, pd.concat(frames, ignore_index=True), training, results_dir,
                                        data_dir, command))
     return "\n\n".join(tables)
