@@ -31,12 +31,7 @@ TARGETS = np.linspace(-2.0, 5.0, 10) ** 2
 QUERY = ["CCCc1ccccc1", "Brc1ccccc1", "Cc1cccc(C)c1", "CCCCCCO", "CC(C)CCO", "OCCCCCCC"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _encoder(fingerprint_bits: int = 0, seed: int = 0):

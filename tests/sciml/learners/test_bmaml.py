@@ -11,14 +11,14 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch
 
-from sciml.encoders.gin import GINEConfig, GINEncoder
-from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import MolGraphFeaturizer
 from sciml.errors import NotFittedError
 from sciml.learners.base import FewShotLearner, Prediction, SupportSetError, TargetScaler
 from sciml.learners.bmaml import (BMAML, BMAMLConfig, BMAMLLearner, mixture_interval, mixture_prediction,
                                   rbf_kernel, svgd_direction, svgd_step)
 from sciml.learners.maml import MAML, MAMLConfig
 from sciml.losses import gaussian_nll
+from tests.sciml.learners.models import tiny_gin
 
 AROMATICS = ["c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "Clc1ccccc1"]
 ALCOHOLS = ["CCO", "CCCO", "CCCCO", "CC(C)O"]
@@ -26,12 +26,7 @@ QUERY = ["CCCc1ccccc1", "Brc1ccccc1", "CCCCCCO"]
 Z90 = 1.6448536269514722
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Identity(nn.Identity):
@@ -254,12 +249,6 @@ def test_meta_training_reduces_query_nll_and_intervals_cover():
 
 
 # ------------------------------------------------------------------------------- 6. learner
-def tiny_gin(seed=0) -> GINEncoder:
-    torch.manual_seed(seed)
-    return GINEncoder(GINEConfig(atom_dim=ATOM_DIM, bond_dim=BOND_DIM, hidden=16, depth=1, out_dim=8,
-                                 pooling="mean", dropout=0.0, norm="batch"))
-
-
 def test_learner_on_embeddings_classification_and_regression():
     m = BMAML(Identity(4), BMAMLConfig(n_particles=3, inner_steps=2, inner_lr=0.2, head_hidden=6)).float()
     learner = BMAMLLearner(m, featurizer=None, device="cpu", batch_size=3)
@@ -296,7 +285,7 @@ def test_learner_on_embeddings_classification_and_regression():
 
 def test_gin_encoder_episode_and_learner_smoke():
     f = MolGraphFeaturizer(cache=False)
-    m = BMAML(tiny_gin(), BMAMLConfig(n_particles=2, inner_steps=1, inner_lr=0.1, head_hidden=8))
+    m = BMAML(tiny_gin(depth=1), BMAMLConfig(n_particles=2, inner_steps=1, inner_lr=0.1, head_hidden=8))
     batch = Batch.from_data_list([f.smiles_to_graph(s) for s in AROMATICS[:2] + ALCOHOLS[:2] + QUERY])
     ys, yq = torch.tensor([1.0, 0.0, 1.0, 0.0]), torch.tensor([1.0, 1.0, 0.0])
     for objective in ("chaser", "nll"):

@@ -12,25 +12,19 @@ from torch import nn
 from torch_geometric.data import Batch
 
 from sciml.domains.base import FeaturizeResult
-from sciml.encoders.gin import GINEConfig, GINEncoder
-from sciml.domains.molecules.graphs import ATOM_DIM, BOND_DIM, MolGraphFeaturizer
+from sciml.domains.molecules.graphs import MolGraphFeaturizer
 from sciml.errors import NotFittedError
 from sciml.learners.base import FewShotLearner, SupportSetError
 from sciml.learners.maml import FOMAMLLearner, MAML, MAMLConfig, MAMLLearner, split_inputs
 from sciml.losses import gaussian_nll
+from tests.sciml.learners.models import tiny_gin
 
 AROMATICS = ["c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "Clc1ccccc1"]
 ALCOHOLS = ["CCO", "CCCO", "CCCCO", "CC(C)O"]
 QUERY = ["CCCc1ccccc1", "Brc1ccccc1", "CCCCCCO", "CC(C)CCO", "c1ccc2ccccc2c1"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: intra-op threads only add contention (and are slow on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class VectorFeaturizer:
@@ -53,12 +47,6 @@ def tiny_mlp_model(cfg: MAMLConfig, dtype=torch.float64, seed=0) -> MAML:
     torch.manual_seed(seed)
     enc = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
     return MAML(enc, cfg, embed_dim=3).to(dtype)
-
-
-def tiny_gin(seed=0, hidden=16) -> GINEncoder:
-    torch.manual_seed(seed)
-    return GINEncoder(GINEConfig(atom_dim=ATOM_DIM, bond_dim=BOND_DIM, hidden=hidden, depth=2, out_dim=8,
-                                 pooling="mean", dropout=0.0, norm="batch"))
 
 
 def graphs(smiles):
