@@ -41,20 +41,24 @@ def _report(path: Path, rows: list[tuple[str, float]]) -> None:
     path.write_text("\n".join(lines))
 
 
-def _run(pick, monkeypatch, *argv: str) -> None:
-    monkeypatch.setattr(sys, "argv", ["pick_best_run.py", *argv])
+def _pick(pick, monkeypatch, tmp_path: Path, score: float, recorded: list[tuple[str, float]], *flags: str,
+          fp_bits: int = 0) -> tuple[Path, str]:
+    """Run pick_best_run on one new candidate ``maml-x-fp`` (validation ``score``) against a report of the
+    ``recorded`` rows; returns the output folder and the rewritten report."""
+    new = _candidate(tmp_path / "sel" / "maml-x-fp", score, fp_bits=fp_bits)
+    report = tmp_path / "report.md"
+    _report(report, recorded)
+    out = tmp_path / "maml-x"
+    monkeypatch.setattr(sys, "argv", ["pick_best_run.py", "--out", str(out), "--report", str(report), *flags, str(new)])
     pick.main()
+    return out, report.read_text()
 
 
 def test_new_candidate_beats_recorded_one_and_is_copied(pick, tmp_path, monkeypatch):
-    sel = tmp_path / "sel"
-    new = _candidate(sel / "maml-x-fp", 0.91, fp_bits=2048)
-    report = tmp_path / "report.md"
-    _report(report, [("maml-x-old", 0.90), ("maml-x-fp", 0.5)])  # maml-x-fp's own row is replaced
-    out = tmp_path / "maml-x"
-    _run(pick, monkeypatch, "--out", str(out), "--report", str(report), "--keep-recorded", str(new))
+    # maml-x-fp's own row is replaced
+    out, text = _pick(pick, monkeypatch, tmp_path, 0.91, [("maml-x-old", 0.90), ("maml-x-fp", 0.5)],
+                      "--keep-recorded", fp_bits=2048)
     assert (out / "weights.txt").read_text() == "maml-x-fp"
-    text = report.read_text()
     assert "| maml-x-old | `{\"inner_lr\": 0.05}` | 600 | 0.9000 |  |" in text
     assert "| maml-x-fp |" in text and "0.9100 | yes |" in text and "0.5000" not in text
     assert '"fingerprint_bits": 2048' in text
@@ -62,22 +66,12 @@ def test_new_candidate_beats_recorded_one_and_is_copied(pick, tmp_path, monkeypa
 
 
 def test_recorded_winner_leaves_out_untouched(pick, tmp_path, monkeypatch):
-    sel = tmp_path / "sel"
-    new = _candidate(sel / "maml-x-fp", 0.80)
-    report = tmp_path / "report.md"
-    _report(report, [("maml-x-old", 0.90)])
-    out = tmp_path / "maml-x"
-    _run(pick, monkeypatch, "--out", str(out), "--report", str(report), "--keep-recorded", str(new))
+    out, text = _pick(pick, monkeypatch, tmp_path, 0.80, [("maml-x-old", 0.90)], "--keep-recorded")
     assert not out.exists()  # the recorded winner's folder is gone: nothing to copy
-    assert "| maml-x-old | `{\"inner_lr\": 0.05}` | 600 | 0.9000 | yes |" in report.read_text()
+    assert "| maml-x-old | `{\"inner_lr\": 0.05}` | 600 | 0.9000 | yes |" in text
 
 
 def test_without_keep_recorded_only_present_candidates_compete(pick, tmp_path, monkeypatch):
-    sel = tmp_path / "sel"
-    new = _candidate(sel / "maml-x-fp", 0.80)
-    report = tmp_path / "report.md"
-    _report(report, [("maml-x-old", 0.90)])
-    out = tmp_path / "maml-x"
-    _run(pick, monkeypatch, "--out", str(out), "--report", str(report), str(new))
+    out, text = _pick(pick, monkeypatch, tmp_path, 0.80, [("maml-x-old", 0.90)])
     assert (out / "weights.txt").read_text() == "maml-x-fp"
-    assert "maml-x-old" not in report.read_text()
+    assert "maml-x-old" not in text

@@ -51,10 +51,16 @@ def ckpt(tmp_path):
     return path, model, feat
 
 
-def _edit_config(path, **changes):
-    cfg = json.loads((path / CONFIG).read_text())
-    for k, v in changes.items():
-        cfg[k] = v
+def _config(path) -> dict:
+    return json.loads((path / CONFIG).read_text())
+
+
+def _edit_config(path, drop: str | None = None, **changes):
+    """Rewrite the checkpoint's config with ``changes`` and without the key ``drop``."""
+    cfg = _config(path)
+    cfg.update(changes)
+    if drop is not None:
+        del cfg[drop]
     (path / CONFIG).write_text(json.dumps(cfg))
     return cfg
 
@@ -102,8 +108,7 @@ def test_folder_holds_only_safetensors_and_json_and_loading_never_unpickles(ckpt
 
 def test_featurizer_version_mismatch(ckpt):
     path, _, _ = ckpt
-    cfg = json.loads((path / CONFIG).read_text())
-    _edit_config(path, featurizer=dict(cfg["featurizer"], version="0.9"))
+    _edit_config(path, featurizer=dict(_config(path)["featurizer"], version="0.9"))
     with pytest.raises(CheckpointError) as e:
         load_checkpoint(path)
     msg = str(e.value)
@@ -111,105 +116,53 @@ def test_featurizer_version_mismatch(ckpt):
     assert str(path) in msg
 
 
-def test_missing_weights(ckpt):
-    path, _, _ = ckpt
-    (path / WEIGHTS).unlink()
-    with pytest.raises(CheckpointError, match=f"needs {CONFIG} and {WEIGHTS}"):
-        load_checkpoint(path)
-
-
 def test_missing_folder(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         load_checkpoint(tmp_path / "nope")
 
 
-def test_non_json_config(ckpt):
+#: id -> (how the checkpoint folder is broken, the function that must refuse it, what the error says)
+BROKEN = {
+    "missing-weights": (lambda p: (p / WEIGHTS).unlink(), load_checkpoint, f"needs {CONFIG} and {WEIGHTS}"),
+    "corrupt-weights": (lambda p: (p / WEIGHTS).write_bytes(b"\x00" * 20), load_checkpoint, "safetensors"),
+    "non-json-config": (lambda p: (p / CONFIG).write_text("{not json"), load_checkpoint, "not valid JSON"),
+    "json-not-an-object": (lambda p: (p / CONFIG).write_text("[1, 2]"), load_checkpoint,
+                           "not a sciml checkpoint config"),
+    "wrong-format": (lambda p: _edit_config(p, format="something-else"), read_config, "format"),
+    "format-version": (lambda p: _edit_config(p, format_version=99), load_checkpoint, "format version 99"),
+    "missing-key": (lambda p: _edit_config(p, drop="encoder_config"), load_checkpoint, "encoder_config"),
+    "other-architecture": (lambda p: _edit_config(p, encoder_config=dict(_config(p)["encoder_config"], hidden=24)),
+                           load_checkpoint, "weights do not match"),
+    "unknown-encoder": (lambda p: _edit_config(p, encoder="transformer"), load_checkpoint, "cannot build encoder"),
+    "unknown-learner": (lambda p: _edit_config(p, learner="transformer_net"), load_checkpoint,
+                        "learner 'transformer_net'"),
+    # a registered learner, but not a meta-learner
+    "not-a-meta-learner": (lambda p: _edit_config(p, learner="rf"), load_checkpoint, "not a meta-learner"),
+    # a ProtoNet learner_config cannot build a MAML
+    "other-learner-config": (lambda p: _edit_config(p, learner="maml"), load_checkpoint,
+                             "cannot build the maml model"),
+    "unknown-domain": (lambda p: _edit_config(p, domain="crystals"), load_checkpoint,
+                       "unknown domain 'crystals'; choose from molecules"),
+    "domain-not-a-name": (lambda p: _edit_config(p, domain=3), read_config, "'domain' must be a domain name"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_broken_checkpoint_is_refused(ckpt, case):
     path, _, _ = ckpt
-    (path / CONFIG).write_text("{not json")
-    with pytest.raises(CheckpointError, match="not valid JSON"):
-        load_checkpoint(path)
-
-
-def test_wrong_format(ckpt):
-    path, _, _ = ckpt
-    _edit_config(path, format="something-else")
-    with pytest.raises(CheckpointError, match="format"):
-        read_config(path)
-
-
-def test_json_that_is_not_an_object(ckpt):
-    path, _, _ = ckpt
-    (path / CONFIG).write_text("[1, 2]")
-    with pytest.raises(CheckpointError, match="not a sciml checkpoint config"):
-        load_checkpoint(path)
-
-
-def test_unsupported_format_version(ckpt):
-    path, _, _ = ckpt
-    _edit_config(path, format_version=99)
-    with pytest.raises(CheckpointError, match="format version 99"):
-        load_checkpoint(path)
-
-
-def test_missing_key(ckpt):
-    path, _, _ = ckpt
-    cfg = json.loads((path / CONFIG).read_text())
-    del cfg["encoder_config"]
-    (path / CONFIG).write_text(json.dumps(cfg))
-    with pytest.raises(CheckpointError, match="encoder_config"):
-        load_checkpoint(path)
-
-
-def test_weights_for_a_different_architecture(ckpt):
-    path, _, _ = ckpt
-    cfg = json.loads((path / CONFIG).read_text())
-    _edit_config(path, encoder_config=dict(cfg["encoder_config"], hidden=24))
-    with pytest.raises(CheckpointError, match="weights do not match"):
-        load_checkpoint(path)
-
-
-def test_unknown_encoder_or_learner(ckpt):
-    path, _, _ = ckpt
-    _edit_config(path, encoder="transformer")
-    with pytest.raises(CheckpointError, match="cannot build encoder"):
-        load_checkpoint(path)
-    _edit_config(path, encoder="gine", learner="transformer_net")
-    with pytest.raises(CheckpointError, match="learner 'transformer_net'"):
-        load_checkpoint(path)
-    _edit_config(path, learner="rf")  # a registered learner, but not a meta-learner
-    with pytest.raises(CheckpointError, match="not a meta-learner"):
-        load_checkpoint(path)
-    _edit_config(path, learner="maml")  # a ProtoNet learner_config cannot build a MAML
-    with pytest.raises(CheckpointError, match="cannot build the maml model"):
-        load_checkpoint(path)
-
-
-def test_corrupt_weights_file(ckpt):
-    path, _, _ = ckpt
-    (path / WEIGHTS).write_bytes(b"\x00" * 20)
-    with pytest.raises(CheckpointError, match="safetensors"):
-        load_checkpoint(path)
+    breaks, reader, message = BROKEN[case]
+    breaks(path)
+    with pytest.raises(CheckpointError, match=message):
+        reader(path)
 
 
 def test_domain_is_recorded_and_a_config_without_it_reads_as_molecules(ckpt):
     path, model, _ = ckpt
-    assert json.loads((path / CONFIG).read_text())["domain"] == "molecules"
-    cfg = json.loads((path / CONFIG).read_text())
-    del cfg["domain"]
-    (path / CONFIG).write_text(json.dumps(cfg))
+    assert _config(path)["domain"] == "molecules"
+    _edit_config(path, drop="domain")
     assert read_config(path)["domain"] == "molecules"
     loaded, feat, config = load_checkpoint(path)
     assert isinstance(feat, MolGraphFeaturizer) and config["domain"] == "molecules"
-
-
-def test_unknown_domain_is_refused(ckpt):
-    path, _, _ = ckpt
-    _edit_config(path, domain="crystals")
-    with pytest.raises(CheckpointError, match="unknown domain 'crystals'; choose from molecules"):
-        load_checkpoint(path)
-    _edit_config(path, domain=3)
-    with pytest.raises(CheckpointError, match="'domain' must be a domain name"):
-        read_config(path)
 
 
 def test_shipped_default_has_no_domain_field_and_loads_as_molecules():
