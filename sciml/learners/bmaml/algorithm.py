@@ -44,7 +44,7 @@ module takes encoder inputs and label tensors and knows nothing about featurizat
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -52,14 +52,14 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
 from sciml.learners.bmaml.svgd import svgd_step
-from sciml.learners.maml.config import LOG_VAR_MAX, LOG_VAR_MIN
+from sciml.learners.maml.config import LOG_VAR_MAX, LOG_VAR_MIN, LearnerConfig
 from sciml.losses import gaussian_log_prob
 
 __all__ = ["BMAMLConfig", "BMAML"]
 
 
 @dataclass
-class BMAMLConfig:
+class BMAMLConfig(LearnerConfig):
     """Hyperparameters of :class:`BMAML` (stored in checkpoints).
 
     Parameters
@@ -125,13 +125,6 @@ class BMAMLConfig:
                 raise ValueError(f"bandwidth must be 'median' or a positive float, got {self.bandwidth!r}")
         elif not (isinstance(self.bandwidth, (int, float)) and self.bandwidth > 0):
             raise ValueError(f"bandwidth must be 'median' or a positive float, got {self.bandwidth!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "BMAMLConfig":
-        return cls(**d)
 
 
 class BMAML(nn.Module):

@@ -1,18 +1,41 @@
-"""Hyperparameters of :class:`~sciml.learners.maml.algorithm.MAML` (stored in checkpoints)."""
+"""Hyperparameters of :class:`~sciml.learners.maml.algorithm.MAML` (stored in checkpoints).
+
+Also what BMAML shares with it: the log-variance bounds of the regression heads and
+:class:`LearnerConfig`, the dict round trip of a checkpoint's ``learner_config``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass, fields
+from typing import Literal, Mapping, TypeVar
 
-__all__ = ["LOG_VAR_MIN", "LOG_VAR_MAX", "MAMLConfig"]
+__all__ = ["LOG_VAR_MIN", "LOG_VAR_MAX", "LearnerConfig", "MAMLConfig"]
 
 #: Bounds of the predicted log-variance (regression heads of MAML and BMAML), for numerical stability.
 LOG_VAR_MIN, LOG_VAR_MAX = -10.0, 10.0
 
+_Config = TypeVar("_Config", bound="LearnerConfig")
+
+
+class LearnerConfig:
+    """Base of a learner's hyperparameter dataclass: ``to_dict`` / ``from_dict``, the ``learner_config`` of a
+    checkpoint (:class:`MAMLConfig`, :class:`~sciml.learners.bmaml.algorithm.BMAMLConfig`)."""
+
+    def to_dict(self) -> dict:
+        """Every field by name (JSON-serialisable for the shipped configs)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls: type[_Config], d: Mapping) -> _Config:
+        """The config of a :meth:`to_dict` output; keys this version's class lacks are a ``ValueError``."""
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"learner config keys {unknown} are not settings of this sciml version's {cls.__name__}")
+        return cls(**d)
+
 
 @dataclass
-class MAMLConfig:
+class MAMLConfig(LearnerConfig):
     """Hyperparameters of :class:`~sciml.learners.maml.algorithm.MAML` (stored in checkpoints).
 
     Parameters
@@ -73,10 +96,3 @@ class MAMLConfig:
             raise ValueError(f"head_hidden must be >= 0, got {self.head_hidden}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "MAMLConfig":
-        return cls(**d)

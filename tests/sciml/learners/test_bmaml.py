@@ -46,6 +46,8 @@ def model(dim=3, dtype=torch.float64, seed=0, **cfg) -> BMAML:
 def test_config_validation_and_round_trip():
     c = BMAMLConfig(n_particles=3, bandwidth=0.5, task="regression", objective="nll", prior_std=math.inf)
     assert BMAMLConfig.from_dict(c.to_dict()) == c
+    with pytest.raises(ValueError, match=r"keys \['adapt', 'meta_sgd'\] are not settings of .* BMAMLConfig"):
+        BMAMLConfig.from_dict({**c.to_dict(), "meta_sgd": True, "adapt": "head"})  # e.g. a MAML learner_config
     for bad in (dict(n_particles=0), dict(bandwidth="mean"), dict(bandwidth=-1.0), dict(prior_std=0.0),
                 dict(objective="elbo"), dict(task="ranking"), dict(chaser_steps=-1), dict(inner_lr=0.0)):
         with pytest.raises(ValueError):

@@ -75,6 +75,8 @@ def test_config_defaults_and_validation():
     assert (c.inner_steps, c.inner_lr, c.first_order, c.meta_sgd, c.adapt, c.head_hidden, c.task, c.dropout) == (
         5, 0.05, False, False, "head", 128, "classification", 0.0)
     assert MAMLConfig.from_dict(c.to_dict()) == c
+    with pytest.raises(ValueError, match=r"keys \['n_particles'\] are not settings of .* MAMLConfig"):
+        MAMLConfig.from_dict({**c.to_dict(), "n_particles": 5})  # e.g. a BMAML learner_config
     for bad in ({"adapt": "encoder"}, {"task": "ranking"}, {"inner_steps": -1}, {"inner_lr": 0.0}):
         with pytest.raises(ValueError):
             MAMLConfig(normalize=False, **bad)
