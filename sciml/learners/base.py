@@ -60,14 +60,21 @@ class SupportSetError(ValueError):
     """The support set cannot be used (e.g. only one class, or empty)."""
 
 
-def check_binary_support(y: np.ndarray) -> np.ndarray:
-    """Validate a classification support label vector; return it as float64 ``[n]``."""
+def _finite_support(y, what: str, need: str) -> np.ndarray:
+    """``y`` as float64 ``[n]``; :class:`SupportSetError` if it is empty (asking for ``need``) or not finite
+    (naming the first ten rows of the support ``what``)."""
     y = np.asarray(y, dtype=np.float64).ravel()
     if y.size == 0:
-        raise SupportSetError("The support set is empty: give at least one positive and one negative example.")
+        raise SupportSetError(f"The support set is empty: give at least {need}.")
     if not np.isfinite(y).all():
         bad = np.flatnonzero(~np.isfinite(y))[:10].tolist()
-        raise SupportSetError(f"Support labels contain NaN/inf at rows {bad}.")
+        raise SupportSetError(f"Support {what} contain NaN/inf at rows {bad}.")
+    return y
+
+
+def check_binary_support(y: np.ndarray) -> np.ndarray:
+    """Validate a classification support label vector; return it as float64 ``[n]``."""
+    y = _finite_support(y, "labels", "one positive and one negative example")
     if not np.isin(y, (0.0, 1.0)).all():
         bad = np.flatnonzero(~np.isin(y, (0.0, 1.0)))[:10].tolist()
         raise SupportSetError(f"Classification labels must be 0 or 1; rows {bad} are not.")
@@ -86,13 +93,7 @@ def check_support(y, task: str) -> np.ndarray:
     """
     if task == "classification":
         return check_binary_support(y)
-    y = np.asarray(y, dtype=np.float64).ravel()
-    if y.size == 0:
-        raise SupportSetError("The support set is empty: give at least one labelled example.")
-    if not np.isfinite(y).all():
-        bad = np.flatnonzero(~np.isfinite(y))[:10].tolist()
-        raise SupportSetError(f"Support targets contain NaN/inf at rows {bad}.")
-    return y
+    return _finite_support(y, "targets", "one labelled example")
 
 
 @dataclass(frozen=True)
