@@ -52,7 +52,7 @@ from sciml.learners.base import FewShotLearner, Prediction, TargetScaler
 from sciml.learners.gp.exact import ExactGP, exact_gp_fit, exact_gp_predict
 from sciml.learners.gp.kernels import DTYPE, KERNELS, ScaledKernel, SplitSumKernel, bounded_exp, check_bounds, log_param
 from sciml.learners.gp.laplace import LaplaceGPClassifier, laplace_fit, laplace_predict, predictive_log_prob
-from sciml.learners.gp.learner import GPLearnerMixin, gp_prediction
+from sciml.learners.gp.learner import GPLearnerMixin
 from sciml.learners.meta import MetaLearnerMixin
 from sciml.learners.registry import LEARNERS
 from sciml.losses import gaussian_log_prob
@@ -352,27 +352,13 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
         noise = float(self.model.noise.detach()) if self.model.log_noise is not None else 0.1
         return ExactGP(kernel, noise=noise, mean=0.0, learn_mean=False, noise_bounds=self.model.noise_bounds)
 
-    def fit_features(self, X: np.ndarray, y: np.ndarray) -> "DeepKernelGPLearner":
-        """Fit the GP on support embeddings ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
-        self._fit_gp(X, y, self.adapt_steps, self.adapt_lr)
-        return self
+    @property
+    def _fit_steps(self) -> int:  # test-time hyperparameter refits on the support (GPLearnerMixin.fit_features)
+        return self.adapt_steps
 
-    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
-        """``P(y=1)`` for query embeddings ``X`` ``[n_query, d]`` -> float64 ``[n_query]`` (classification only)."""
-        if self.task != "classification":
-            raise ValueError("predict_proba is for classification models: use predict_features for regression")
-        return self.predict_features(X).mean
-
-    def predict_features(self, X: np.ndarray) -> Prediction:
-        """Predictive summary for query embeddings ``X`` ``[n_query, d]``.
-
-        Regression: Gaussian mean and std of a new observation (latent + noise) and the
-        central ``level`` interval. Classification: ``mean = P(y=1)``, ``std`` = spread of
-        ``p(y=1 | f)`` under the latent posterior, interval of ``p(y=1 | f)`` (see
-        :func:`sciml.learners.gp.learner.gp_prediction`); the latent std is
-        :meth:`predict_latent_features`.
-        """
-        return gp_prediction(self._gp(), self._query(X), self.level)
+    @property
+    def _fit_lr(self) -> float:
+        return self.adapt_lr
 
     def predict_latent_features(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Classification: latent posterior (mean ``[n_query]``, std ``[n_query]``) at query embeddings, float64."""

@@ -25,9 +25,9 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from sciml.domains.molecules.fingerprints import morgan_fingerprints
-from sciml.learners.base import FewShotLearner, Prediction
+from sciml.learners.base import FewShotLearner
 from sciml.learners.gp import ExactGP, LaplaceGPClassifier
-from sciml.learners.gp.learner import GPLearnerMixin, gp_prediction
+from sciml.learners.gp.learner import GPLearnerMixin
 from sciml.learners.registry import LEARNERS
 
 __all__ = ["TanimotoGPBaseline"]
@@ -104,17 +104,10 @@ class TanimotoGPBaseline(GPLearnerMixin, FewShotLearner):
             return LaplaceGPClassifier("tanimoto", likelihood=self.likelihood)
         return ExactGP("tanimoto")
 
-    def fit_features(self, X: np.ndarray, y: np.ndarray) -> "TanimotoGPBaseline":
-        """Fit a fresh GP on support fingerprints ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``."""
-        self._fit_gp(X, y, self.steps, self.lr)
-        return self
+    @property
+    def _fit_steps(self) -> int:  # Adam steps on the support's marginal likelihood (GPLearnerMixin.fit_features)
+        return self.steps
 
-    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
-        """``P(y=1)`` for query fingerprints ``X`` ``[n_query, d]`` -> float64 ``[n_query]`` (classification only)."""
-        if self.task != "classification":
-            raise ValueError("predict_proba is for task='classification': use predict_features for regression")
-        return self.predict_features(X).mean
-
-    def predict_features(self, X: np.ndarray) -> Prediction:
-        """Predictive summary (see :func:`gp_prediction`) for query fingerprints ``X`` ``[n_query, d]``."""
-        return gp_prediction(self._gp(), self._query(X), self.level)
+    @property
+    def _fit_lr(self) -> float:
+        return self.lr

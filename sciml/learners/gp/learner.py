@@ -92,6 +92,27 @@ class GPLearnerMixin:
             raise ValueError(f"Query features have {X.shape[1]} columns but the support set had {n_support_cols}.")
         return X
 
+    def fit_features(self, X: np.ndarray, y: np.ndarray):
+        """Fit a fresh GP (``_new_gp()``) on support features ``X`` ``[n_support, d]`` and labels ``y`` ``[n_support]``
+        with the learner's ``_fit_steps`` Adam steps at ``_fit_lr``."""
+        self._fit_gp(X, y, self._fit_steps, self._fit_lr)
+        return self
+
+    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        """``P(y=1)`` for query features ``X`` ``[n_query, d]`` -> float64 ``[n_query]`` (classification only)."""
+        if self.task != "classification":
+            raise ValueError("predict_proba is for classification: use predict_features for regression")
+        return self.predict_features(X).mean
+
+    def predict_features(self, X: np.ndarray) -> Prediction:
+        """Predictive summary for query features ``X`` ``[n_query, d]`` (see :func:`gp_prediction`).
+
+        Regression: Gaussian mean and std of a new observation (latent + noise) and the
+        central ``level`` interval. Classification: ``mean = P(y=1)``, ``std`` = spread of
+        ``p(y=1 | f)`` under the latent posterior, interval of ``p(y=1 | f)``.
+        """
+        return gp_prediction(self._gp(), self._query(X), self.level)
+
     def adapted_state(self) -> dict[str, np.ndarray]:
         """The fitted GP (``gp.<key>`` for each entry of ``gp_.fitted_state()``: support features,
         targets, fitted hyperparameters, and for classification the Laplace mode and its
