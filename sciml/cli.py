@@ -66,6 +66,15 @@ def _fail(msg: str) -> None:
 
 DataDirOpt = typer.Option(None, "--data-dir", help="Folder with molecules/ and materials/ "
                           "(default: $SCIML_DATA_DIR, else ../shared/data next to the project).")
+UpdatedCheckpointOpt = typer.Option(..., help="Checkpoint folder of a meta-learner (its config.json is updated).")
+TrainedOnOpt = typer.Option(..., help=f"Dataset it was meta-trained on: {', '.join(DATASETS)}.")
+CpuDeviceOpt = typer.Option(None, help="cpu or cuda (default: cpu).")
+VerboseOpt = typer.Option(False, "--verbose", "-v", help="Debug logging.")
+
+
+def _check_dataset(dataset: str) -> None:
+    if dataset not in DATASETS:
+        raise typer.BadParameter(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
 
 
 @app.command()
@@ -120,7 +129,7 @@ def train(
                                        "rarer class (default), or subsample both classes in proportion. "
                                        "Calibration always uses the proportional subsample."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Meta-train a learner on the train tasks of a dataset; select on validation tasks; save a checkpoint."""
     import json
@@ -193,7 +202,7 @@ def evaluate(
     results_dir: Path = typer.Option(Path("benchmarks/results"), help="Where the JSON records and the Markdown tables go."),
     data_dir: Optional[Path] = DataDirOpt,
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Run the benchmark protocols on the test tasks; update benchmarks/results/<benchmark>.{json,md}."""
     _setup_logging(verbose)
@@ -214,8 +223,8 @@ def evaluate(
 
 @app.command()
 def select(
-    checkpoint: Path = typer.Option(..., help="Checkpoint folder of a meta-learner (its config.json is updated)."),
-    dataset: str = typer.Option(..., help=f"Dataset it was meta-trained on: {', '.join(DATASETS)}."),
+    checkpoint: Path = UpdatedCheckpointOpt,
+    dataset: str = TrainedOnOpt,
     grid: str = typer.Option(..., help='JSON object of test-time settings to try, e.g. \'{"adapt_steps": [0, 10, 50]}\' '
                              "(dkgp) or '{\"inner_steps\": [0, 5, 20]}' (maml, fomaml, bmaml)."),
     shots: str = typer.Option("", help="Comma-separated support sizes (default: the benchmark's)."),
@@ -223,8 +232,8 @@ def select(
     results_dir: Path = typer.Option(Path("benchmarks/results/selection"),
                                      help="Where <learner>-<dataset>.json and .md with every candidate's scores go."),
     data_dir: Optional[Path] = DataDirOpt,
-    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cpu)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    device: Optional[str] = CpuDeviceOpt,
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Choose test-time settings on the validation tasks and store them (and the refitted calibration)
     in the checkpoint."""
@@ -235,8 +244,7 @@ def select(
     from sciml.checkpoint import CheckpointError
     from sciml.config import DataDirError
 
-    if dataset not in DATASETS:
-        raise typer.BadParameter(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+    _check_dataset(dataset)
     try:
         grid_d = json.loads(grid)
     except json.JSONDecodeError as e:
@@ -257,11 +265,11 @@ def select(
 
 @app.command()
 def calibrate(
-    checkpoint: Path = typer.Option(..., help="Checkpoint folder of a meta-learner (its config.json is updated)."),
-    dataset: str = typer.Option(..., help=f"Dataset it was meta-trained on: {', '.join(DATASETS)}."),
+    checkpoint: Path = UpdatedCheckpointOpt,
+    dataset: str = TrainedOnOpt,
     data_dir: Optional[Path] = DataDirOpt,
-    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cpu)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    device: Optional[str] = CpuDeviceOpt,
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Refit the post-hoc calibration on the validation tasks (e.g. to record the base rate that a
     known hit rate is applied against, when a checkpoint's calibration lacks it)."""
@@ -272,8 +280,7 @@ def calibrate(
     from sciml.checkpoint import CheckpointError
     from sciml.config import DataDirError
 
-    if dataset not in DATASETS:
-        raise typer.BadParameter(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+    _check_dataset(dataset)
     try:
         cal = recalibrate(checkpoint, dataset, data_dir=data_dir, device=device)
     except (DataDirError, CheckpointError, OSError, ValueError, TypeError) as e:
@@ -299,7 +306,7 @@ def predict(
     hit_rate: Optional[float] = typer.Option(None, help="Classification: the expected fraction of actives among the "
                                              "query molecules (e.g. 0.02); P(active) is shifted to it."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    verbose: bool = VerboseOpt,
 ) -> None:
     """Adapt a checkpoint on a support file and predict every query row (value or P(active), std,
     interval, applicability domain; errors kept per row)."""
