@@ -19,7 +19,6 @@ are not part of the protocol.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -53,16 +52,11 @@ def _fractions(items: list[str]) -> dict[str, float]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def data_files(collections: dict, data_dir: Path) -> dict[str, str]:
     """``{path relative to data_dir: sha256}`` of the tables and split files the loaders read."""
+    from sciml.files import sha256_file
+
     mol = data_dir / "molecules"
     paths = set()
     for name, coll in collections.items():
@@ -72,7 +66,7 @@ def data_files(collections: dict, data_dir: Path) -> dict[str, str]:
         else:
             paths.add(mol / "fewshot_moleculenet_splits.json")
             paths.add(Path(coll.source))
-    return {str(p.resolve().relative_to(data_dir.resolve())): _sha256(p) for p in sorted(paths)}
+    return {str(p.resolve().relative_to(data_dir.resolve())): sha256_file(p) for p in sorted(paths)}
 
 
 def markdown(record: dict) -> str:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from sciml._version import __version__
+from sciml.files import sha256_file
 
 __all__ = ["ARRAYS", "META", "FORMAT", "FORMAT_VERSION", "checkpoint_fingerprint", "save_adapted", "read_adapted_meta",
            "load_adapted"]
@@ -57,13 +58,6 @@ def checkpoint_fingerprint(config: dict | None) -> str | None:
     text = json.dumps(model_part, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync(path: Path) -> None:
@@ -146,7 +140,7 @@ def save_adapted(learner, folder: str | os.PathLike, meta: dict | None = None) -
     try:
         save_file(arrays, str(tmp_arrays))
         _fsync(tmp_arrays)
-        header["arrays_sha256"] = _sha256(tmp_arrays)
+        header["arrays_sha256"] = sha256_file(tmp_arrays)
         with open(tmp_meta, "w", encoding="utf-8") as f:
             json.dump(header, f, indent=2, sort_keys=True)
             f.flush()
@@ -213,7 +207,7 @@ def load_adapted(learner, folder: str | os.PathLike):
                          f"was adapted with another model")
     if not arrays_path.is_file():
         raise ValueError(f"{arrays_path} not found (named by {meta_path}): the adapted state is incomplete")
-    digest = _sha256(arrays_path)
+    digest = sha256_file(arrays_path)
     if digest != header["arrays_sha256"]:
         raise ValueError(f"{arrays_path} is not the file {meta_path} describes ('arrays_sha256' differs): an "
                          f"interrupted or mixed write; save the adapted state again")

@@ -23,12 +23,7 @@ from sciml.learners.gp_baseline import TanimotoGPBaseline
 from sciml.learners.maml import MAML, MAMLConfig, MAMLLearner
 from sciml.learners.protonet import ProtoNet
 
-AROMATICS = ["c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "Cc1ccccc1C", "Clc1ccccc1"]
-ALCOHOLS = ["CCO", "CCCO", "CCCCO", "CC(C)O", "CCCCCO"]
-SUPPORT = AROMATICS + ALCOHOLS
-LABELS = np.array([1.0] * 5 + [0.0] * 5)
-TARGETS = np.linspace(-2.0, 5.0, 10) ** 2
-QUERY = ["CCCc1ccccc1", "Brc1ccccc1", "Cc1cccc(C)c1", "CCCCCCO", "CC(C)CCO", "OCCCCCCC"]
+from tests.sciml.learners.models import ALCOHOLS, AROMATICS, LABELS, QUERY, SUPPORT, TARGETS  # noqa: F401
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
