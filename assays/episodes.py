@@ -329,3 +329,52 @@ def evaluation_episodes(tasks: Sequence[Task], k_shot: int, seeds: Iterable[int]
             assert episode is not None
             episodes.append(dataclasses.replace(episode, seed=int(seed)))
     return episodes
+
+
+def natural_rate_episodes(tasks: Sequence[Task], n_support: int, seeds: Iterable[int], *,
+                          max_tries: int = 1000) -> list[Episode]:
+    """Classification episodes at the task's own base rate: ``n_support`` molecules drawn at random.
+
+    A support is a uniform draw of ``n_support`` rows without replacement, redrawn (up to
+    ``max_tries`` times) until it holds at least one active and one inactive, so that every
+    support-only learner can be fitted; the query is every other row. This is what a lab's
+    first plate of a new assay looks like, and the support's active fraction is near the
+    assay's hit rate instead of 50 %. The generator of (seed, task) is
+    ``np.random.default_rng([seed, zlib.crc32(task.name), 1])`` (the trailing 1 keeps these
+    draws apart from :func:`evaluation_episodes`'). A task where no draw of ``max_tries`` has
+    both classes, or with fewer than ``n_support + 2`` rows or a class missing from the rows
+    left for the query, is left out and logged.
+
+    Raises
+    ------
+    ValueError
+        A regression task, repeated task names, ``n_support < 2`` or ``max_tries < 1``.
+    """
+    tasks = list(tasks)
+    _check_unique(tasks)
+    if int(n_support) < 2 or int(max_tries) < 1:
+        raise ValueError(f"n_support must be >= 2 and max_tries >= 1, got {n_support!r} and {max_tries!r}")
+    episodes: list[Episode] = []
+    for task in tasks:
+        if task.kind != "classification":
+            raise ValueError(f"natural-rate supports are for classification; {task.name} is {task.kind}")
+    for seed in seeds:
+        for task in tasks:
+            y = np.asarray(task.labels, dtype=np.float64)
+            n_act = int((y == 1).sum())
+            if len(y) < n_support + 2 or n_act < 2 or len(y) - n_act < 2:
+                logger.info("task %s skipped: %d rows, %d actives for a natural-rate support of %d", task.name,
+                            len(y), n_act, n_support)
+                continue
+            rng = np.random.default_rng([int(seed), zlib.crc32(task.name.encode()), 1])
+            for _ in range(int(max_tries)):
+                idx = rng.choice(len(y), size=int(n_support), replace=False)
+                s = y[idx]
+                rest = np.setdiff1d(np.arange(len(y)), idx)
+                if 0 < s.sum() < len(s) and 0 < y[rest].sum() < len(rest):
+                    episodes.append(Episode(task.name, np.sort(idx), rest, y[np.sort(idx)], y[rest], seed=int(seed)))
+                    break
+            else:
+                logger.info("task %s seed %d skipped: no natural-rate support of %d with both classes in %d draws",
+                            task.name, seed, n_support, max_tries)
+    return episodes

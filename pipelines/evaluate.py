@@ -41,7 +41,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from assays.episodes import evaluation_episodes
+from assays.episodes import evaluation_episodes, natural_rate_episodes
 from assays.task import TaskCollection
 from pipelines.report import PERCENT_METRICS
 from sciml.calibration import apply_calibration
@@ -63,6 +63,9 @@ logger = logging.getLogger(__name__)
 #: existed is one), ``"none"`` (support-free) or ``"gain"`` (the paired difference, :func:`gain_records`).
 RECORD_KEYS = ("benchmark", "dataset", "learner", "shots", "calibration", "adaptation", "metric", "mean", "std",
                "n_seeds", "n_tasks", "selection", "command", "date", "machine", "seeds")
+
+#: How supports are drawn: class-balanced (``k`` per class) or at the task's own base rate.
+SAMPLINGS = ("balanced", "natural")
 
 #: Metrics scored for support-free rows, by task (``None``: all of :data:`EPISODE_METRICS`).
 #: Regression: Spearman only; a prediction made without support targets has no target mean
@@ -105,7 +108,8 @@ def support_free_mode(learner) -> str | None:
 def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots: Iterable[int],
                      seeds: Iterable[int], progress: bool = True, calibration: dict | None = None,
                      split: str = "test", hit_rate_factors: Iterable[float] = (1.0,),
-                     support_free: bool = False) -> pd.DataFrame:
+                     support_free: bool = False, known_rate: bool = False,
+                     sampling: str = "balanced") -> pd.DataFrame:
     """Run one learner on the ``split`` tasks of ``collection`` (default the test tasks; ``"val"``
     for selection); one row per (shots, seed, task, calibration, adaptation).
 
@@ -122,7 +126,20 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     ``adaptation="none"``, ``calibration="none"`` row:
     :meth:`~sciml.learners.base.FewShotLearner.predict_support_free` on the same query, scored
     on :data:`SUPPORT_FREE_METRICS` (``fit_seconds`` = its prediction time; no post-hoc rows,
-    the calibration was fitted on adapted predictions). The default is off so that callers
+    the calibration was fitted on adapted predictions). A learner with ``reads_support = False``
+    (a support-free baseline, :class:`sciml.learners.multitask.MultitaskRidge`) gives only
+    that ``adaptation="none"`` row per episode, whatever ``support_free`` says.
+
+    ``known_rate`` (classification): each adapted episode also gives a ``calibration="rate"``
+    row, the raw probabilities shifted by Bayes' rule from the balanced support's 50 % to the
+    query's true base rate (:func:`sciml.calibration.apply_calibration` with no calibration and
+    ``hit_rate``): the ECE of a user who enters the assay's known hit rate, for every learner,
+    calibrated or not.
+
+    ``sampling="natural"`` (classification) draws each support at the task's own base rate
+    (:func:`assays.episodes.natural_rate_episodes`; ``shots`` are then support sizes in
+    molecules, not per class) instead of class-balanced (:func:`assays.episodes.evaluation_episodes`).
+    Every row has a ``sampling`` column. The default is off so that callers
     which average every row (validation selection in :mod:`pipelines.select`, the analysis
     scripts) keep getting adapted rows only; :func:`pipelines.run.evaluate_benchmarks` turns it on.
     """
@@ -144,9 +161,16 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     rate_rows = bool(calibration) and calibration.get("method") == "platt" and "base_rate" in calibration
     free = support_free and support_free_mode(learner) is not None
     free_metrics = SUPPORT_FREE_METRICS[kind]
+    # a learner that never reads the support (a support-free baseline): its only row is a support-free one
+    blind = not getattr(learner, "reads_support", True)
     rows = []
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    if sampling == "natural" and kind != "classification":
+        raise ValueError("natural-rate supports are for classification tasks")
     for k in shots:
-        episodes = evaluation_episodes(tasks, k, seeds)
+        episodes = (evaluation_episodes(tasks, k, seeds) if sampling == "balanced"
+                    else natural_rate_episodes(tasks, k, seeds))
         it = episodes
         if progress:
             from tqdm.auto import tqdm
@@ -158,8 +182,14 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
             learner.fit_features(X[r[ep.support_idx]], ep.support_y)
             pred = learner.predict_features(X[r[ep.query_idx]])
             base = {"learner": learner.name, "dataset": collection.name, "shots": k, "seed": ep.seed,
-                    "task": ep.task_name, "adaptation": "support", "n_query": len(ep.query_idx),
+                    "task": ep.task_name, "adaptation": "support", "sampling": sampling, "n_query": len(ep.query_idx),
                     "fit_seconds": time.time() - t1}
+            if blind:
+                scores = metrics_fn(ep.query_y, pred)
+                if free_metrics is not None:
+                    scores = {m: v for m, v in scores.items() if m in free_metrics}
+                rows.append({**base, "adaptation": "none", "calibration": "none", **scores})
+                continue
             rows.append({**base, "calibration": "none", **metrics_fn(ep.query_y, pred)})
             if free:
                 t2 = time.time()
@@ -169,6 +199,9 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
                     scores = {m: v for m, v in scores.items() if m in free_metrics}
                 rows.append({**base, "adaptation": "none", "fit_seconds": time.time() - t2, "calibration": "none",
                              **scores})
+            if known_rate and kind == "classification" and 0 < np.mean(ep.query_y) < 1:
+                rows.append({**base, "calibration": "rate", **metrics_fn(
+                    ep.query_y, apply_calibration(pred, None, hit_rate=float(np.mean(ep.query_y))))})
             if calibration:
                 rows.append({**base, "calibration": "posthoc",
                              **metrics_fn(ep.query_y, apply_calibration(pred, calibration))})
@@ -195,10 +228,20 @@ def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, select
     ``"support"``. With ``support_free`` (default), ``adaptation="none"`` rows give records for
     the metrics they carry (a metric that is NaN on every row of the group, e.g. R² of a
     regression support-free row, gives none) and each learner gets ``adaptation="gain"``
-    records (see :func:`gain_records`); without it, ``"none"`` rows are ignored.
+    records (see :func:`gain_records`); without it, ``"none"`` rows are ignored. Rows with a
+    ``sampling`` other than ``"balanced"`` are summarised apart and their records carry
+    ``sampling`` (balanced records do not, as before the field existed).
     """
-    out = []
     per_episode = with_adaptation(per_episode)
+    if "sampling" in per_episode.columns and per_episode["sampling"].fillna("balanced").ne("balanced").any():
+        out = []
+        sampling = per_episode["sampling"].fillna("balanced")
+        for value in sorted(sampling.unique()):
+            recs = summarize(per_episode[sampling == value].drop(columns="sampling"), benchmark=benchmark,
+                             command=command, selection=selection, metrics=metrics, support_free=support_free)
+            out += [r if value == "balanced" else {**r, "sampling": value} for r in recs]
+        return out
+    out = []
     if not support_free:
         per_episode = per_episode[per_episode["adaptation"] == "support"]
     metrics = [m for m in metrics if m in per_episode.columns and per_episode[m].notna().any()]
@@ -340,10 +383,10 @@ def machine_description(cpu_model: bool = False) -> str:
 
 def record_key(r: dict) -> tuple:
     """The identity of a benchmark record in a results file: (benchmark, dataset, learner, shots,
-    calibration, adaptation, metric); a record without ``adaptation`` (written before the field
-    existed) is an adapted one, ``"support"``."""
+    calibration, adaptation, metric, sampling); a record without ``adaptation`` (written before the
+    field existed) is an adapted one, ``"support"``; one without ``sampling``, ``"balanced"``."""
     return (r["benchmark"], r["dataset"], r["learner"], r["shots"], r["calibration"],
-            r.get("adaptation", "support"), r["metric"])
+            r.get("adaptation", "support"), r["metric"], r.get("sampling", "balanced"))
 
 
 def keep_not_redone(path: Path, records: list[dict]) -> list[dict]:

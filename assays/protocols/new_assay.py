@@ -69,12 +69,13 @@ import numpy as np
 
 from assays.protocols.new_assay_records import (DIGEST_METHOD, RULE, CollectionSplit, NewAssaySplit,
                                                 SplitMismatchError, TaskCounts, canonicalise, digest,
-                                                load_split_record, verify)
+                                                load_split_record, split_from_record, verify)
 from assays.splits import restrict_collection
 from assays.task import TaskCollection
 
 __all__ = ["DEFAULT_GRID", "RULE", "DIGEST_METHOD", "TaskCounts", "CollectionSplit", "NewAssaySplit",
-           "SplitMismatchError", "build_split", "apply_split", "load_split_record", "verify", "rebuild_split"]
+           "SplitMismatchError", "build_split", "apply_split", "load_split_record", "verify", "rebuild_split",
+           "split_from_record"]
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ def _check_fraction(f: object, what: str) -> float:
 def build_split(collections: Mapping[str, TaskCollection], test_fractions: Mapping[str, float | None] | None = None,
                 seed: int | None = 0, *, min_actives: int = 24, min_inactives: int = 24, min_regression: int = 64,
                 min_train_rows: int = 10, min_train_per_class: int = 2,
-                grid: Sequence[float] = DEFAULT_GRID) -> NewAssaySplit:
+                grid: Sequence[float] = DEFAULT_GRID, max_short_share: float = 0.0) -> NewAssaySplit:
     """Split the molecules of ``collections`` into meta-train and test molecules (see the module docstring).
 
     Parameters
@@ -240,6 +241,13 @@ def build_split(collections: Mapping[str, TaskCollection], test_fractions: Mappi
         molecules is dropped (the defaults of :func:`assays.splits.restrict_collection`).
     grid : sequence of float, default :data:`DEFAULT_GRID` (0.10, 0.15, ..., 0.90)
         Fractions the chooser tries, and those of ``trace`` and ``sensitivity``.
+    max_short_share : float, default 0.0
+        The chooser's tolerance: it takes the smallest fraction of ``grid`` at which at most
+        ``max(fewest, floor(max_short_share * n_test_tasks))`` test tasks fall short, ``fewest``
+        being the fewest over the grid. 0 is "the smallest fraction with the fewest short";
+        a collection with many test tasks (ToxCast, 156) may then give up a few rare-active
+        test tasks to keep more of its molecules, and of the collections sharing its
+        scaffolds, for meta-training.
 
     Returns
     -------
@@ -254,6 +262,8 @@ def build_split(collections: Mapping[str, TaskCollection], test_fractions: Mappi
     if not collections:
         raise ValueError("no collections given")
     grid = tuple(_check_fraction(g, "every grid fraction") for g in grid)
+    if not 0.0 <= float(max_short_share) < 1.0:
+        raise ValueError(f"max_short_share must be in [0, 1), got {max_short_share!r}")
     if not grid or list(grid) != sorted(set(grid)):
         raise ValueError(f"grid must be non-empty, increasing and without repeats, got {grid!r}")
     given = {n: _check_fraction(f, f"test fraction of {n!r}") for n, f in (test_fractions or {}).items()
@@ -314,7 +324,9 @@ def build_split(collections: Mapping[str, TaskCollection], test_fractions: Mappi
             chosen[name] = given[name]
         else:
             on_grid = [r for r in traces[name] if r["fraction"] in grid]
-            chosen[name] = min(on_grid, key=lambda r: (r["n_failing"], r["fraction"]))["fraction"]
+            allowed = max(min(r["n_failing"] for r in on_grid),
+                          math.floor(float(max_short_share) * len(p.collection.test)))
+            chosen[name] = min(r["fraction"] for r in on_grid if r["n_failing"] <= allowed)
         logger.info("%s: test fraction %.2f (%s)", name, chosen[name], "given" if name in given else "chosen")
 
     # the global assignment: test wins per scaffold
@@ -387,6 +399,7 @@ def build_split(collections: Mapping[str, TaskCollection], test_fractions: Mappi
         moved_any[p.mols] |= is_test[p.mols] & ~own[name][chosen[name]][scaffold_of[p.mols]]
     return NewAssaySplit(
         seed=seed, grid=grid, minimums=mins, given_fractions=given, collections=results,
+        max_short_share=float(max_short_share),
         n_molecules=len(mol_list), n_train=int((~is_test).sum()), n_test=int(is_test.sum()),
         n_shared=int((n_collections_of > 1).sum()), n_moved=int(moved_any.sum()),
         n_conflicting_scaffolds=int(((n_test_in > 0) & (n_train_in > 0)).sum()),
@@ -467,6 +480,7 @@ def rebuild_split(collections: Mapping[str, TaskCollection], record: Mapping) ->
     split = build_split(collections, params.get("given_fractions") or {}, params["seed"],
                         min_actives=mins["actives"], min_inactives=mins["inactives"],
                         min_regression=mins["regression"], min_train_rows=mins["train_rows"],
-                        min_train_per_class=mins["train_per_class"], grid=params["grid"])
+                        min_train_per_class=mins["train_per_class"], grid=params["grid"],
+                        max_short_share=params.get("max_short_share", 0.0))
     verify(record, split)
     return split

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 __all__ = ["PROTOCOL", "RECORD_VERSION", "SIDES", "RULE", "DIGEST_METHOD", "PROVENANCE_KEYS", "SplitMismatchError",
-           "TaskCounts", "CollectionSplit", "NewAssaySplit", "canonicalise", "digest", "load_split_record", "verify"]
+           "TaskCounts", "CollectionSplit", "NewAssaySplit", "canonicalise", "digest", "load_split_record", "verify",
+           "split_from_record"]
 
 PROTOCOL = "new_assay"
 RECORD_VERSION = 1
@@ -148,6 +149,7 @@ class NewAssaySplit:
     digests: dict[str, str]
     sensitivity: dict[str, list[dict]]
     rule: str = RULE
+    max_short_share: float = 0.0
     _side: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _canonical: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -168,7 +170,8 @@ class NewAssaySplit:
         """The JSON-ready record: parameters, rule, counts, per-task counts and digests (no SMILES)."""
         return {"protocol": PROTOCOL, "version": RECORD_VERSION,
                 "parameters": {"seed": self.seed, "grid": list(self.grid), "minimums": dict(self.minimums),
-                               "given_fractions": dict(self.given_fractions)},
+                               "given_fractions": dict(self.given_fractions),
+                               "max_short_share": self.max_short_share},
                 "rule": self.rule, "digest_method": DIGEST_METHOD,
                 "totals": {"n_molecules": self.n_molecules, "n_train": self.n_train, "n_test": self.n_test,
                            "n_shared": self.n_shared, "n_moved": self.n_moved,
@@ -269,3 +272,47 @@ def verify(record: Mapping, split: NewAssaySplit) -> None:
     more = f"; … {len(diffs) - len(shown)} more" if len(diffs) > len(shown) else ""
     raise SplitMismatchError(head + "; ".join(shown) + more
                              + ". Other data, other code or other parameters than the record's.")
+
+
+def split_from_record(record: Mapping, side: Mapping[str, str], canonical: Mapping[str, str]) -> NewAssaySplit:
+    """A :class:`NewAssaySplit` from its ``record`` and a saved per-molecule assignment, without rebuilding it.
+
+    Parameters
+    ----------
+    record : mapping
+        A record read by :func:`load_split_record`.
+    side : mapping
+        Canonical SMILES -> ``"train"`` / ``"test"`` of a split built (and verified) earlier.
+    canonical : mapping
+        Input -> canonical SMILES of the same build.
+
+    Raises
+    ------
+    SplitMismatchError
+        The assignment's digests (all molecules, train and test) are not the record's: it
+        belongs to another split.
+    """
+    bad = sorted({v for v in side.values()} - set(SIDES))
+    if bad:
+        raise SplitMismatchError(f"the assignment has sides {bad}; allowed: {list(SIDES)}")
+    got = {p: digest(s for s, v in side.items() if v == p) for p in SIDES}
+    want = dict(record["digests"])
+    if got != want:
+        raise SplitMismatchError(f"the saved assignment's digests {got} are not the record's {want}; rebuild the split")
+    params, tot = record["parameters"], record["totals"]
+    colls = {}
+    for name, c in record["collections"].items():
+        tasks = [TaskCounts(**t) for t in c["tasks"]]
+        colls[name] = CollectionSplit(
+            name=name, fraction=c["fraction"], chosen=c["chosen"], n_molecules=c["n_molecules"],
+            n_scaffolds=c["n_scaffolds"], n_own_test=c["n_own_test"], n_train=c["n_train"], n_test=c["n_test"],
+            n_moved=c["n_moved"], moved_by=dict(c["moved_by"]), n_shared=c["n_shared"], digests=dict(c["digests"]),
+            trace=[dict(r) for r in c["trace"]], tasks=tasks)
+    return NewAssaySplit(
+        seed=params["seed"], grid=tuple(params["grid"]), minimums=dict(params["minimums"]),
+        given_fractions=dict(params["given_fractions"]), collections=colls, n_molecules=tot["n_molecules"],
+        n_train=tot["n_train"], n_test=tot["n_test"], n_shared=tot["n_shared"], n_moved=tot["n_moved"],
+        n_conflicting_scaffolds=tot["n_conflicting_scaffolds"], digests=want,
+        sensitivity={n: [dict(r) for r in rows] for n, rows in record["sensitivity"].items()},
+        rule=record["rule"], max_short_share=params.get("max_short_share", 0.0),
+        _side=dict(side), _canonical=dict(canonical))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -327,3 +328,21 @@ def test_committed_record_matches_a_fresh_build(shared_data_dir):
     colls["moleculeace"] = load_moleculeace(shared_data_dir)
     rebuild_split(colls, record)
     print(f"rebuilt in {time.perf_counter() - t0:.0f} s")
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3, 0.6, 0.9])
+def test_chooser_tolerates_a_share_of_short_test_tasks(share):
+    coll = collection_a()
+    inputs = list(dict.fromkeys(s for p in ("train", "val", "test") for t in coll.split(p) for s in t.inputs))
+    short = {f: len(_short(coll, set(scaffold_split(inputs, (1 - f, 0.0, f), 0)["test"]), MINS)) for f in GRID}
+    allowed = max(min(short.values()), math.floor(share * len(coll.test)))
+    split = build_split({"a": coll}, None, seed=0, grid=GRID, max_short_share=share, **MINS)
+    assert split.collections["a"].fraction == min(f for f in GRID if short[f] <= allowed)
+    assert split.to_record()["parameters"]["max_short_share"] == share
+    if share == 0.9:
+        assert split.collections["a"].fraction == GRID[0]
+
+
+def test_max_short_share_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="max_short_share"):
+        build_split({"a": collection_a()}, None, seed=0, grid=GRID, max_short_share=1.0, **MINS)
