@@ -1,0 +1,266 @@
+"""New assays on new molecules: meta-train on train tasks × train molecules, score test tasks × test molecules.
+
+The split is the committed ``benchmarks/results/new_assay_split.json`` (built by
+``scripts/make_new_assay_split.py``; loaded and verified by :func:`pipelines.new_assay.load_new_assay`).
+Three stages, each resumable (finished pieces under ``--runs`` are reused):
+
+``train``
+    One model per learner and task kind, meta-trained on the pooled train tasks of every
+    collection of that kind (classification: Tox21 + SIDER + ToxCast; regression: MoleculeACE),
+    restricted to train molecules; selection and post-hoc calibration on the pooled validation
+    tasks, on train molecules. Checkpoints: ``<runs>/<kind>/<learner>``.
+``evaluate``
+    Per test collection and learner, the episodes (supports of 16 and 32 molecules: half actives
+    for classification, random for regression; 10 draws; query = the rest of the task's test
+    molecules) go to ``<runs>/episodes/<collection>--<learner>.csv.gz``. Every meta-learner also gets
+    its support-free row (``adaptation="none"``); classification learners also get the known-hit-rate
+    row (``calibration="rate"``) and natural-rate supports (``sampling="natural"``: random draws of the
+    task's test molecules with both classes). The support-only baselines (rf, knn, gp_tanimoto) and
+    the support-free multitask ridge are scored on the same draws; ``default`` is the shipped checkpoint
+    (``data/checkpoints/default``) on the regression collection.
+``report``
+    All episode files -> ``benchmarks/results/new_assay.json`` (tidy records, ``benchmark: "new_assay"``,
+    ``shots`` = support size in molecules), ``new_assay_episodes.csv.gz``, ``new_assay.md``.
+
+    python benchmarks/new_assay.py train
+    python benchmarks/new_assay.py evaluate --seeds 10
+    python benchmarks/new_assay.py report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+META_LEARNERS = ("protonet", "maml", "fomaml", "bmaml", "dkgp")
+BASELINES = ("rf", "knn", "gp_tanimoto", "multitask_ridge")
+#: Support sizes in molecules (classification: half actives).
+SUPPORTS = (16, 32)
+#: Encoder of every meta-learner: the 128-wide, 4-deep GINE of the per-collection benchmarks.
+ENCODER = {"hidden": 128, "depth": 4, "out_dim": 128}
+#: Learner settings: those the per-collection benchmarks selected on validation tasks.
+LEARNER_CONFIG = {"protonet": {}, "maml": {"inner_lr": 0.05}, "fomaml": {"inner_lr": 0.05},
+                  "bmaml": {"inner_lr": 0.05, "objective": "nll"}, "dkgp": {}}
+STEPS = {"protonet": 1500, "maml": 1500, "fomaml": 1500, "bmaml": 1500, "dkgp": 800}
+#: Episode shapes of meta-training per kind (classification ``k_shot`` counts per class).
+KIND_EPISODES = {"classification": {"k_shot": 8, "kshot_choices": [8, 16], "n_query": 16},
+                 "regression": {"k_shot": 16, "kshot_choices": [16, 32], "n_query": 32}}
+DEFAULT_CHECKPOINT = ROOT / "data" / "checkpoints" / "default"
+
+logger = logging.getLogger("new_assay")
+
+
+def _csv(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def train_config(learner: str, kind: str, seed: int, steps: int | None):
+    from pipelines.train import TrainConfig
+
+    lc = dict(LEARNER_CONFIG[learner])
+    fp_bits = 0
+    if learner == "dkgp" and kind == "regression":  # as the shipped default: a Tanimoto kernel beside the embedding
+        lc["fingerprint_kernel"] = True
+        fp_bits = 2048
+    return TrainConfig(learner=learner, learner_config=lc, encoder_config=dict(ENCODER), fingerprint_bits=fp_bits,
+                       steps=steps or STEPS[learner], eval_every=100, patience=3, seed=seed, **KIND_EPISODES[kind])
+
+
+def stage_train(args, collections) -> None:
+    from pipelines.evaluate import script_command
+    from pipelines.new_assay import pooled_train_collection
+    from pipelines.run import train_on_collection
+    from pipelines.train import learner_class
+
+    for kind in _csv(args.kinds):
+        pooled = pooled_train_collection(collections, kind)
+        logger.info("%s: %d train / %d val tasks from %s", pooled.name, len(pooled.train), len(pooled.val),
+                    pooled.source)
+        for ln in _csv(args.learners):
+            if kind not in learner_class(ln).tasks:
+                continue
+            out = args.runs / kind / ln
+            if (out / "config.json").is_file():
+                logger.info("reusing %s", out)
+                continue
+            cfg = train_config(ln, kind, args.seed, args.steps)
+            t0 = time.time()
+            res = train_on_collection(pooled, cfg, out, dataset=pooled.name, command=script_command(),
+                                      progress=False)
+            logger.info("%s %s: best validation %s %.4f at step %d of %d, %.0f s", kind, ln, res.val_metric,
+                        res.best_val_score, res.best_step, res.steps_run, time.time() - t0)
+
+
+def _shared_fingerprints(learners, smiles_cache: dict) -> None:
+    """Let fingerprint learners with the same settings share one featurization per collection."""
+    from sciml.learners.baselines import MorganLearner
+    from sciml.learners.multitask import MultitaskRidge
+
+    for lr in learners:
+        if isinstance(lr, (MorganLearner, MultitaskRidge)):
+            key = ("morgan", lr.radius, lr.n_bits)
+            orig = lr.featurize
+
+            def featurize(inputs, _orig=orig, _key=key):
+                k = (_key, len(inputs), hash(tuple(inputs)))
+                if k not in smiles_cache:
+                    smiles_cache[k] = _orig(inputs)
+                return smiles_cache[k]
+
+            lr.featurize = featurize
+
+
+def build(name: str, kind: str, args, pooled_by_kind: dict):
+    """(learner, calibration dict or None, checkpoint label or None)."""
+    from sciml.learners import LEARNERS, make_learner
+    from sciml.learners.multitask import MultitaskRidge
+
+    if name == "multitask_ridge":
+        lr = MultitaskRidge(task=kind)
+        pooled = pooled_by_kind[kind]
+        lr.fit_tasks(pooled.split("train"), pooled.split("val"))
+        logger.info("multitask_ridge %s: alpha %g (validation %s), %d train molecules", kind, lr.alpha_,
+                    lr.val_scores_, lr.n_molecules_)
+        return lr, None, None
+    if name == "default":
+        lr = make_learner("dkgp", DEFAULT_CHECKPOINT, device="cpu", task=kind)
+        lr.name = "default"
+        return lr, lr.config_.get("calibration") or None, "default"
+    if LEARNERS[name].needs_checkpoint:
+        ckpt = args.runs / kind / name
+        lr = make_learner(name, ckpt, device="cpu", task=kind)
+        return lr, lr.config_.get("calibration") or None, str(ckpt.relative_to(ROOT) if ckpt.is_absolute() else ckpt)
+    return make_learner(name, task=kind), None, None
+
+
+def stage_evaluate(args, collections) -> None:
+    import pandas as pd
+
+    from pipelines.evaluate import evaluate_learner
+    from pipelines.new_assay import pooled_train_collection, test_collection
+    from sciml.learners import LEARNERS
+
+    seeds = list(range(args.seeds))
+    ep_dir = args.runs / "episodes"
+    ep_dir.mkdir(parents=True, exist_ok=True)
+    pooled_by_kind = {}
+    for name in _csv(args.collections):
+        tc = test_collection(collections, name)
+        if not tc.test:
+            continue
+        kind = tc.split("test")[0].kind
+        if kind not in pooled_by_kind:
+            pooled_by_kind[kind] = pooled_train_collection(collections, kind)
+        names = [n for n in _csv(args.learners) + _csv(args.baselines)
+                 if n in ("multitask_ridge", "default") or kind in LEARNERS[n].tasks]
+        if kind == "regression" and args.default:
+            names.append("default")
+        fp_cache: dict = {}
+        for ln in names:
+            out = ep_dir / f"{name}--{ln}.csv.gz"
+            if out.is_file() and not args.redo:
+                logger.info("reusing %s", out)
+                continue
+            t0 = time.time()
+            learner, cal, ckpt = build(ln, kind, args, pooled_by_kind)
+            _shared_fingerprints([learner], fp_cache)
+            frames = []
+            per_class = kind == "classification"
+            shots = [s // 2 for s in SUPPORTS] if per_class else list(SUPPORTS)
+            df = evaluate_learner(learner, tc, shots, seeds, progress=False, calibration=cal,
+                                  support_free=True, known_rate=per_class)
+            if per_class:
+                df["shots"] = df["shots"] * 2
+            frames.append(df)
+            if per_class:
+                frames.append(evaluate_learner(learner, tc, list(SUPPORTS), seeds, progress=False, calibration=cal,
+                                               support_free=True, known_rate=True, sampling="natural"))
+            df = pd.concat(frames, ignore_index=True)
+            df["checkpoint"] = ckpt or ""
+            tmp = out.with_name(out.name + ".tmp")
+            df.to_csv(tmp, index=False, compression="gzip")
+            tmp.replace(out)
+            logger.info("%s %s: %d rows in %.0f s", name, ln, len(df), time.time() - t0)
+
+
+def stage_report(args) -> None:
+    import pandas as pd
+
+    from benchmarks.new_assay_report import markdown
+    from pipelines.evaluate import machine_description, script_command, summarize
+
+    files = sorted((args.runs / "episodes").glob("*--*.csv.gz"))
+    if not files:
+        raise SystemExit(f"no episode files under {args.runs / 'episodes'}; run the evaluate stage first")
+    per_episode = pd.concat([pd.read_csv(f, keep_default_na=True) for f in files], ignore_index=True)
+    per_episode["checkpoint"] = per_episode["checkpoint"].fillna("")
+    records = []
+    for (ckpt,), g in per_episode.groupby(["checkpoint"]):
+        recs = summarize(g.drop(columns="checkpoint"), benchmark="new_assay", command=args.eval_command)
+        records += [{**r, **({"checkpoint": ckpt} if ckpt else {})} for r in recs]
+    results = ROOT / "benchmarks" / "results"
+    records.sort(key=lambda r: (r["dataset"], r["learner"], r["shots"], r.get("sampling", "balanced"),
+                                r["calibration"], r["adaptation"], r["metric"]))
+    (results / "new_assay.json").write_text(json.dumps(records, indent=1) + "\n")
+    per_episode.to_csv(results / "new_assay_episodes.csv.gz", index=False, compression="gzip")
+    training = []
+    for cfg_path in sorted(args.runs.glob("*/*/config.json")):
+        c = json.loads(cfg_path.read_text())
+        tr = c.get("training", {})
+        training.append({"kind": cfg_path.parent.parent.name, "learner": c.get("learner"),
+                         "command": tr.get("command"), "train_tasks": len(tr.get("train_tasks", [])),
+                         "val_tasks": len(tr.get("val_tasks", [])), "best_step": tr.get("best_step"),
+                         "steps_run": tr.get("steps_run"), "val_metric": tr.get("val_metric"),
+                         "best_val_score": tr.get("best_val_score"), "seconds": tr.get("seconds"),
+                         "cost": tr.get("cost", {}), "calibration": c.get("calibration", {}),
+                         "learner_config": c.get("learner_config", {}), "config": tr.get("config", {})})
+    (results / "new_assay_training.json").write_text(json.dumps(training, indent=1) + "\n")
+    split = json.loads((results / "new_assay_split.json").read_text())
+    (results / "new_assay.md").write_text(markdown(records, training, split, machine_description(),
+                                                   report_command=script_command(), per_episode=per_episode))
+    print((results / "new_assay.md").read_text())
+
+
+def main(argv: list[str] | None = None) -> None:
+    from pipelines.new_assay import SPLIT_RECORD, load_new_assay
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("stage", choices=("train", "evaluate", "report"))
+    ap.add_argument("--data-dir", default=None, help="Shared data (default $SCIML_DATA_DIR or ../shared/data).")
+    ap.add_argument("--split", type=Path, default=ROOT / SPLIT_RECORD, help="The split record.")
+    ap.add_argument("--runs", type=Path, default=Path("runs/new_assay"), help="Checkpoints and episode files.")
+    ap.add_argument("--learners", default=",".join(META_LEARNERS), help="Meta-learners (comma-separated).")
+    ap.add_argument("--baselines", default=",".join(BASELINES), help="Baselines (comma-separated).")
+    ap.add_argument("--kinds", default="classification,regression", help="Task kinds to meta-train.")
+    ap.add_argument("--collections", default="tox21,sider,muv,toxcast,moleculeace", help="Test collections.")
+    ap.add_argument("--seeds", type=int, default=10, help="Support draws 0..N-1.")
+    ap.add_argument("--seed", type=int, default=0, help="Meta-training seed.")
+    ap.add_argument("--steps", type=int, default=None, help="Meta-training steps (default per learner).")
+    ap.add_argument("--no-default", dest="default", action="store_false", help="Skip the shipped checkpoint.")
+    ap.add_argument("--redo", action="store_true", help="Re-run episode files that exist.")
+    ap.add_argument("--eval-command", default="python benchmarks/new_assay.py evaluate --seeds 10",
+                    help="(report) The evaluate command recorded in the records.")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("deepchem", "assays.sources", "assays.episodes"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    np.seterr(all="ignore")
+    if args.stage == "report":
+        stage_report(args)
+        return
+    collections, _, _ = load_new_assay(args.data_dir, args.split)
+    (stage_train if args.stage == "train" else stage_evaluate)(args, collections)
+
+
+if __name__ == "__main__":
+    main()
