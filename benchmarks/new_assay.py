@@ -147,7 +147,7 @@ def stage_evaluate(args, collections) -> None:
     import pandas as pd
 
     from pipelines.evaluate import evaluate_learner
-    from pipelines.new_assay import pooled_train_collection, test_collection
+    from pipelines.new_assay import pooled_train_collection, evaluation_collection
     from sciml.learners import LEARNERS
 
     seeds = list(range(args.seeds))
@@ -155,7 +155,7 @@ def stage_evaluate(args, collections) -> None:
     ep_dir.mkdir(parents=True, exist_ok=True)
     pooled_by_kind = {}
     for name in _csv(args.collections):
-        tc = test_collection(collections, name)
+        tc = evaluation_collection(collections, name)
         if not tc.test:
             continue
         kind = tc.split("test")[0].kind

@@ -28,7 +28,7 @@ from assays.protocols.new_assay import (NewAssaySplit, apply_split, load_split_r
 from assays.protocols.new_assay_records import PROVENANCE_KEYS
 from assays.task import TaskCollection
 
-__all__ = ["SPLIT_RECORD", "KINDS", "split_key", "load_new_assay", "pooled_train_collection", "test_collection"]
+__all__ = ["SPLIT_RECORD", "KINDS", "split_key", "load_new_assay", "pooled_train_collection", "evaluation_collection"]
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def pooled_train_collection(collections: Mapping[str, TaskCollection], kind: str
                           source="+".join(names))
 
 
-def test_collection(collections: Mapping[str, TaskCollection], name: str) -> TaskCollection:
+def evaluation_collection(collections: Mapping[str, TaskCollection], name: str) -> TaskCollection:
     """The test tasks of one collection under the split (no train or validation task)."""
     coll = collections[name]
     return TaskCollection(name=name, tasks={t: coll.tasks[t] for t in coll.test}, test=list(coll.test),
