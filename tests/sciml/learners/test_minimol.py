@@ -96,3 +96,18 @@ def test_adapted_state_round_trip_gives_the_same_predictions(X, tmp_path, name, 
     np.testing.assert_allclose(b.mean, a.mean, rtol=0, atol=1e-12)
     np.testing.assert_allclose(b.std, a.std, rtol=0, atol=1e-12)
     assert loaded.n_support_ == 6
+
+
+@needs_minimol
+def test_multitask_minimol_ridge_is_fitted_on_train_tasks_of_minimol_embeddings(X):
+    from assays.task import Task
+    from sciml.learners.multitask import MultitaskMinimolRidge
+
+    lr = MultitaskMinimolRidge(alphas=(1.0,))
+    lr.cache = False
+    assert "PubChem" in lr.description and not lr.reads_support and lr.needs_tasks
+    train = [Task(f"t{i}", SMILES[:6], np.roll(LABELS[:6], i % 2).astype(float), "classification") for i in range(2)]
+    lr.fit_tasks(train)
+    assert lr.featurize(SMILES[6:]).shape == (2, 512) and lr.n_molecules_ == 6
+    p = lr.predict_support_free(X[6:], n_support=0).mean
+    assert p.shape == (2,) and ((0 <= p) & (p <= 1)).all()
