@@ -18,12 +18,16 @@ Three stages, each resumable (finished pieces under ``--runs`` are reused):
     task's test molecules with both classes). The support-only baselines (rf, knn, gp_tanimoto) and
     the support-free multitask ridge are scored on the same draws; ``default`` is the shipped checkpoint
     (``data/checkpoints/default``) on the regression collection.
+``ablation``
+    MAML / FOMAML / BMAML with 0, 1, 5 and 20 test-time inner steps on the same test episodes
+    -> ``benchmarks/results/new_assay_inner_steps.{json,md}``.
 ``report``
     All episode files -> ``benchmarks/results/new_assay.json`` (tidy records, ``benchmark: "new_assay"``,
     ``shots`` = support size in molecules), ``new_assay_episodes.csv.gz``, ``new_assay.md``.
 
     python benchmarks/new_assay.py train
     python benchmarks/new_assay.py evaluate --seeds 10
+    python benchmarks/new_assay.py ablation --learners maml,fomaml,bmaml
     python benchmarks/new_assay.py report
 """
 
@@ -101,23 +105,28 @@ def stage_train(args, collections) -> None:
                         res.best_val_score, res.best_step, res.steps_run, time.time() - t0)
 
 
+def _memo_featurize(learner, cache: dict, key) -> None:
+    """Serve ``learner.featurize`` from ``cache`` for repeated inputs: learners with the same ``key``
+    (fingerprint settings, or one model's embedding) featurize a collection once."""
+    orig = learner.featurize
+
+    def featurize(inputs, _orig=orig):
+        k = (key, len(inputs), hash(tuple(inputs)))
+        if k not in cache:
+            cache[k] = _orig(inputs)
+        return cache[k]
+
+    learner.featurize = featurize
+
+
 def _shared_fingerprints(learners, smiles_cache: dict) -> None:
     """Let fingerprint learners with the same settings share one featurization per collection."""
     from sciml.learners.baselines import MorganLearner
-    from sciml.learners.multitask import MultitaskRidge
+    from sciml.learners.multitask import MultitaskMinimolRidge, MultitaskRidge
 
     for lr in learners:
-        if isinstance(lr, (MorganLearner, MultitaskRidge)):
-            key = ("morgan", lr.radius, lr.n_bits)
-            orig = lr.featurize
-
-            def featurize(inputs, _orig=orig, _key=key):
-                k = (_key, len(inputs), hash(tuple(inputs)))
-                if k not in smiles_cache:
-                    smiles_cache[k] = _orig(inputs)
-                return smiles_cache[k]
-
-            lr.featurize = featurize
+        if isinstance(lr, (MorganLearner, MultitaskRidge)) and not isinstance(lr, MultitaskMinimolRidge):
+            _memo_featurize(lr, smiles_cache, ("morgan", lr.radius, lr.n_bits))
 
 
 def build(name: str, kind: str, args, pooled_by_kind: dict):
@@ -193,6 +202,76 @@ def stage_evaluate(args, collections) -> None:
             logger.info("%s %s: %d rows in %.0f s", name, ln, len(df), time.time() - t0)
 
 
+def stage_ablation(args, collections) -> None:
+    """Test-time inner steps 0 / 1 / 5 / 20 of the MAML family on the new protocol (balanced supports)."""
+    from pipelines.evaluate import (evaluate_learner, machine_description, script_command, seed_statistics,
+                                    utc_date, write_analysis)
+    from pipelines.new_assay import evaluation_collection
+    from sciml.learners import make_learner
+
+    command, date = script_command(), utc_date()
+    steps = [int(x) for x in _csv(args.inner_steps)]
+    records = []
+    for name in _csv(args.collections):
+        tc = evaluation_collection(collections, name)
+        if not tc.test:
+            continue
+        kind = tc.split("test")[0].kind
+        metrics = ("roc_auc",) if kind == "classification" else ("r2", "spearman")
+        shots = [s // 2 for s in SUPPORTS] if kind == "classification" else list(SUPPORTS)
+        for ln in _csv(args.learners):
+            ckpt = args.runs / kind / ln
+            if ln not in ("maml", "fomaml", "bmaml") or not (ckpt / "config.json").is_file():
+                continue
+            learner = make_learner(ln, ckpt, device="cpu", task=kind)
+            _memo_featurize(learner, {}, ln)
+            trained_steps = (learner.inner_steps if learner.inner_steps is not None
+                             else learner.model.config.inner_steps)
+            for k in steps:
+                learner.inner_steps = k
+                df = evaluate_learner(learner, tc, shots, range(args.seeds), progress=False)
+                if kind == "classification":
+                    df["shots"] = df["shots"] * 2
+                for (s_, ), g in df.groupby(["shots"]):
+                    for m in metrics:
+                        records.append({"dataset": name, "learner": ln, "inner_steps": k, "shots": int(s_),
+                                        "metric": m, **seed_statistics(g, m, ddof=1,
+                                                                       scale=100.0 if m == "roc_auc" else 1.0),
+                                        "trained_inner_steps": trained_steps, "command": command, "date": date})
+                logger.info("%s %s %d steps: %s", name, ln, k,
+                            {r["shots"]: round(r["mean"], 3) for r in records[-2 * len(metrics):]})
+    meta = {"benchmark": "new_assay", "date": date, "machine": machine_description(), "seeds": list(range(args.seeds)),
+            "note": "shots = support size in molecules; std over draws (ddof=1); ROC-AUC in percent"}
+    out = ROOT / "benchmarks" / "results" / "new_assay_inner_steps"
+    write_analysis(out, meta, records, ablation_markdown(records, meta))
+    print(out.with_suffix(".md").read_text())
+
+
+def ablation_markdown(records: list[dict], meta: dict) -> str:
+    """A row per (collection, learner, support, metric), a column per number of test-time inner steps."""
+    from benchmarks.new_assay_report import COLLECTION_ORDER, LEARNER_ORDER, _order
+
+    steps = sorted({r["inner_steps"] for r in records})
+    cmds = sorted({r["command"] for r in records})
+    lines = ["# Test-time inner steps on the new-assay protocol (test tasks × test molecules)", "",
+             f"{meta['machine']}; {meta['date']}; draws {meta['seeds'][0]}..{meta['seeds'][-1]}; balanced supports, "
+             "support = molecules. Mean ± std over draws of the test-task average (ROC-AUC in percent). 0 steps = "
+             "the meta-learned initialisation, the support-free prediction; the checkpoints were meta-trained with "
+             f"the inner steps in the `trained` column. Command: {'; '.join(f'`{c}`' for c in cmds)}.", "",
+             "| collection | learner | support | metric | trained | " + " | ".join(f"{k} steps" for k in steps) + " |",
+             "|---|---|---|---|---|" + "---|" * len(steps)]
+    keys = sorted({(r["dataset"], r["learner"], r["shots"], r["metric"]) for r in records},
+                  key=lambda t: (_order(t[0], COLLECTION_ORDER), _order(t[1], LEARNER_ORDER), t[2], t[3]))
+    for ds, ln, k, m in keys:
+        by = {r["inner_steps"]: r for r in records if (r["dataset"], r["learner"], r["shots"], r["metric"]) ==
+              (ds, ln, k, m)}
+        d = 1 if m == "roc_auc" else 3
+        cells = [f"{by[s]['mean']:.{d}f} ± {by[s]['std']:.{d}f}" if s in by else "" for s in steps]
+        trained = next(iter(by.values()))["trained_inner_steps"]
+        lines.append(f"| {ds} | {ln} | {k} | {m} | {trained} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def stage_report(args) -> None:
     import pandas as pd
 
@@ -235,7 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     from pipelines.new_assay import SPLIT_RECORD, load_new_assay
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("stage", choices=("train", "evaluate", "report"))
+    ap.add_argument("stage", choices=("train", "evaluate", "ablation", "report"))
     ap.add_argument("--data-dir", default=None, help="Shared data (default $SCIML_DATA_DIR or ../shared/data).")
     ap.add_argument("--split", type=Path, default=ROOT / SPLIT_RECORD, help="The split record.")
     ap.add_argument("--runs", type=Path, default=Path("runs/new_assay"), help="Checkpoints and episode files.")
@@ -248,6 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=None, help="Meta-training steps (default per learner).")
     ap.add_argument("--no-default", dest="default", action="store_false", help="Skip the shipped checkpoint.")
     ap.add_argument("--redo", action="store_true", help="Re-run episode files that exist.")
+    ap.add_argument("--inner-steps", default="0,1,5,20", help="(ablation) Test-time inner steps.")
     ap.add_argument("--eval-command", default="python benchmarks/new_assay.py evaluate --seeds 10",
                     help="(report) The evaluate command recorded in the records.")
     args = ap.parse_args(argv)
@@ -259,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
         stage_report(args)
         return
     collections, _, _ = load_new_assay(args.data_dir, args.split)
-    (stage_train if args.stage == "train" else stage_evaluate)(args, collections)
+    {"train": stage_train, "evaluate": stage_evaluate, "ablation": stage_ablation}[args.stage](args, collections)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,58 @@
+"""The new-assay report: tables per kind and support, and learner − best support-only baseline, paired."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from benchmarks.new_assay_report import markdown, versus_baseline
+from pipelines.evaluate import summarize
+
+
+def _rows():
+    rows = []
+    for seed in range(3):
+        for task in ("t1", "t2"):
+            base = {"dataset": "tox21", "shots": 16, "seed": seed, "task": task, "calibration": "none",
+                    "sampling": "balanced", "n_query": 10}
+            rows += [{**base, "learner": "rf", "adaptation": "support", "roc_auc": 0.60, "ece": 0.2},
+                     {**base, "learner": "knn", "adaptation": "support", "roc_auc": 0.55 + 0.01 * seed, "ece": 0.3},
+                     {**base, "learner": "maml", "adaptation": "support", "roc_auc": 0.70 + 0.01 * seed, "ece": 0.1},
+                     {**base, "learner": "maml", "adaptation": "none", "roc_auc": 0.68, "ece": 0.1},
+                     {**base, "learner": "maml", "calibration": "rate", "adaptation": "support", "roc_auc": 0.7,
+                      "ece": 0.05},
+                     {**base, "learner": "multitask_ridge", "adaptation": "none", "roc_auc": 0.65, "ece": 0.4},
+                     {**base, "learner": "rf", "adaptation": "support", "sampling": "natural", "roc_auc": 0.9,
+                      "ece": 0.01}]
+    return pd.DataFrame(rows)
+
+
+def test_learners_are_compared_with_the_best_support_only_baseline_on_the_same_draws():
+    vs = versus_baseline(_rows(), "roc_auc").set_index(["learner", "adaptation"])
+    assert set(vs["baseline"]) == {"rf"}  # rf's mean 0.60 beats knn's 0.56; natural-rate rows are not used
+    assert vs.loc[("maml", "support"), "mean"] == pytest.approx(11.0)  # (0.70 + 0.01 s) - 0.60, mean over s
+    assert vs.loc[("maml", "support"), "std"] == pytest.approx(1.0)
+    assert vs.loc[("maml", "none"), "mean"] == pytest.approx(8.0)
+    assert vs.loc[("multitask_ridge", "none"), "mean"] == pytest.approx(5.0)
+    assert ("rf", "support") not in vs.index and ("knn", "support") not in vs.index
+
+
+def test_markdown_has_the_support_free_gain_and_calibration_columns():
+    df = _rows()
+    recs = summarize(df, benchmark="new_assay", command="python benchmarks/new_assay.py evaluate")
+    split = {"totals": {"n_train": 10, "n_test": 20}, "command": "python scripts/make_new_assay_split.py",
+             "collections": {"tox21": {"fraction": 0.1, "effective_test_fraction": 0.5}}}
+    training = [{"kind": "classification", "learner": "maml", "train_tasks": 3, "val_tasks": 1, "best_step": 100,
+                 "steps_run": 200, "val_metric": "roc_auc", "best_val_score": 0.7, "seconds": 10.0,
+                 "calibration": {"method": "platt"}, "command": "python benchmarks/new_assay.py train"}]
+    md = markdown(recs, training, split, "machine", report_command="python benchmarks/new_assay.py report",
+                  per_episode=df)
+    assert "## Classification, support of 16" in md
+    row = next(line for line in md.splitlines() if line.startswith("| tox21 | maml |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[3] == "71.0 ± 1.0" and cells[4] == "68.0 ± 0.0" and cells[5] == "+3.0 ± 1.0"
+    assert cells[8] == "0.050 ± 0.000"  # ECE with the known hit rate
+    ridge = next(line for line in md.splitlines() if line.startswith("| tox21 | multitask_ridge |"))
+    assert "65.0 ± 0.0" in ridge
+    assert "Against the best support-only baseline" in md and "| tox21 | 16 | rf |" in md
+    assert "python scripts/make_new_assay_split.py" in md
