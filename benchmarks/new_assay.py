@@ -180,6 +180,10 @@ def stage_evaluate(args, collections) -> None:
             if out.is_file() and not args.redo:
                 logger.info("reusing %s", out)
                 continue
+            if ln in LEARNERS and LEARNERS[ln].needs_checkpoint and not (args.runs / kind / ln / "config.json").is_file():
+                logger.warning("%s: no %s checkpoint under %s yet (run the train stage); skipped", name, ln,
+                               args.runs / kind)
+                continue
             t0 = time.time()
             learner, cal, ckpt = build(ln, kind, args, pooled_by_kind)
             _shared_fingerprints([learner], fp_cache)

@@ -143,6 +143,14 @@ def train_on_collection(coll, cfg: TrainConfig, out: Path, *, dataset: str, val_
 
     cfg = replace(cfg, domain=coll.domain)
     res = meta_train(coll, cfg, device=device, progress=progress)
+    save_trained(coll, cfg, res, out, dataset=dataset, val_fraction=val_fraction, command=command)
+    return res
+
+
+def save_trained(coll, cfg: TrainConfig, res: TrainResult, out: Path, *, dataset: str, val_fraction: float | None,
+                 command: str, extra: dict | None = None) -> None:
+    """Save the checkpoint of a :func:`~pipelines.train.meta_train` result with its training record
+    (``extra`` keys are added to ``training``)."""
     save_checkpoint(
         out, res.model, res.featurizer, domain=cfg.domain, encoder=res.encoder,
         encoder_config=res.model.encoder.config.to_dict(),
@@ -155,9 +163,9 @@ def train_on_collection(coll, cfg: TrainConfig, out: Path, *, dataset: str, val_
             "best_val_score": res.best_val_score, "steps_run": res.steps_run, "seconds": res.seconds,
             "cost": res.cost, "history": res.history, "command": command,
             **({"init_encoder": res.init_encoder} if res.init_encoder else {}),
+            **(extra or {}),
         },
     )
-    return res
 
 
 def build_learner(name: str, dataset: str, checkpoint_pattern: str, device: str | None, task: str):

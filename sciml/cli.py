@@ -128,6 +128,10 @@ def train(
                                        help="Validation queries over 2,000 molecules keep every molecule of the "
                                        "rarer class (default), or subsample both classes in proportion. "
                                        "Calibration always uses the proportional subsample."),
+    cv_folds: int = typer.Option(0, help="Leave-tasks-out cross-validation over the train and validation tasks "
+                                 "in this many folds (for collections with few train tasks, e.g. MUV, Tox21): "
+                                 "the final model trains on all of them for the median of the folds' best steps, "
+                                 "calibrated with the folds' mean calibration; 0 = one validation split."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     verbose: bool = VerboseOpt,
 ) -> None:
@@ -178,9 +182,18 @@ def train(
                        + "".join(f"\n  skipped {r.assay}: {r.why}" for r in skipped.itertuples()))
         else:
             coll = load_collection(dataset, data_dir, val_fraction=val_fraction, val_seed=seed)
-        res = train_on_collection(coll, cfg, out, dataset=dataset or str(tasks),
-                                  val_fraction=None if tasks is not None else val_fraction,
-                                  device=device, command=_command_line())
+        if cv_folds:
+            from pipelines.cv import cross_validate, train_after_cv
+
+            cv = cross_validate(coll, cfg, cv_folds, seed=seed, device=device)
+            typer.echo(f"{cv_folds}-fold leave-tasks-out CV: {cv.val_metric} {cv.mean:.4f} ± {cv.std:.4f} "
+                       f"(folds {', '.join(f'{x:.4f}' for x in cv.scores)}); final run {cv.steps} steps")
+            res = train_after_cv(coll, cv, out, dataset=dataset or str(tasks), device=device,
+                                 command=_command_line())
+        else:
+            res = train_on_collection(coll, cfg, out, dataset=dataset or str(tasks),
+                                      val_fraction=None if tasks is not None else val_fraction,
+                                      device=device, command=_command_line())
     except (DataDirError, UserTableError, ValueError, KeyError) as e:
         _fail(str(e))
     typer.echo(f"saved {out} (best validation {res.val_metric} {res.best_val_score:.4f} at step {res.best_step}, "
