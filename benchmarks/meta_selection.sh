@@ -12,8 +12,13 @@
 # patience), "|fpN" (the encoder also reads an N-bit Morgan count fingerprint, --fingerprint-bits N)
 # and/or "|init" (the encoder starts from the chosen MAML run's encoder, runs/maml-<dataset>, which
 # meta-trained on the same train tasks and was chosen on the same validation tasks; --init-encoder).
+# CV="muv:4 tox21:3" (the default) selects on those datasets by leave-tasks-out cross-validation over
+# their train + validation tasks (`sciml train --cv-folds K`: the candidates' scores are the folds' mean
+# validation score, the final run trains on every train-side task); runs go to runs/sel/...-cvK and the
+# table to training_<learner>-<dataset>-cv.md. CV="" keeps the single validation split everywhere.
 set -euo pipefail
 DATASETS=${DATASETS:-"tox21 sider"}
+CV=${CV-"muv:4 tox21:3"}
 LEARNERS=${LEARNERS:-"maml fomaml bmaml"}
 ENC="--hidden 128 --depth 4 --out-dim 128"   # as benchmarks/meta_learners.sh
 OUT=benchmarks/results/selection
@@ -42,10 +47,12 @@ for ds in $DATASETS; do
   if [ "$ds" = moleculeace ]; then
     steps=(--steps 800 --eval-every 100 --patience 3 --k-shot 16 --kshot-choices 16,32,64 --n-query 32)
   fi
+  cvk=""; for m in $CV; do [ "${m%%:*}" = "$ds" ] && cvk=${m#*:}; done
   for ln in $LEARNERS; do
     runs=()
     for c in $(candidates "$ln"); do
-      tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag; csteps=("${steps[@]}"); extra=()
+      tag=${c%%=*}; cfg=${c#*=}; run=runs/sel/$ln-$ds-$tag${cvk:+-cv$cvk}; csteps=("${steps[@]}"); extra=()
+      [ -n "$cvk" ] && extra+=(--cv-folds "$cvk")
       while [[ "$cfg" == *"|"* ]]; do  # trailing "|steps" / "|fpN" / "|init" fields
         opt=${cfg##*|}; cfg=${cfg%|*}
         case $opt in
@@ -69,7 +76,11 @@ for ds in $DATASETS; do
       fi
       runs+=("$run")
     done
-    python benchmarks/pick_best_run.py --out "runs/$ln-$ds" --report "$OUT/training_$ln-$ds.md" --keep-recorded "${runs[@]}"
+    if [ -n "$cvk" ]; then  # CV scores are not comparable with recorded single-split scores
+      python benchmarks/pick_best_run.py --out "runs/$ln-$ds" --report "$OUT/training_$ln-$ds-cv.md" "${runs[@]}"
+    else
+      python benchmarks/pick_best_run.py --out "runs/$ln-$ds" --report "$OUT/training_$ln-$ds.md" --keep-recorded "${runs[@]}"
+    fi
   done
 done
 
