@@ -157,8 +157,9 @@ def stage_evaluate(args, collections) -> None:
     import pandas as pd
 
     from pipelines.evaluate import evaluate_learner
-    from pipelines.new_assay import pooled_train_collection, evaluation_collection
+    from pipelines.new_assay import evaluation_collection, pooled_train_collection
     from sciml.learners import LEARNERS
+    from sciml.learners.multitask import attach_multitask_head
 
     seeds = list(range(args.seeds))
     ep_dir = args.runs / "episodes"
@@ -186,6 +187,9 @@ def stage_evaluate(args, collections) -> None:
                 continue
             t0 = time.time()
             learner, cal, ckpt = build(ln, kind, args, pooled_by_kind)
+            if ckpt and getattr(learner, "support_free", None) is None:  # ProtoNet: a multitask head on its embedding
+                pooled = pooled_by_kind[kind]
+                attach_multitask_head(learner, pooled.split("train"), pooled.split("val"))
             _shared_fingerprints([learner], fp_cache)
             frames = []
             per_class = kind == "classification"

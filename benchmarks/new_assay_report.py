@@ -121,7 +121,8 @@ def markdown(records: list[dict], training: list[dict], split: dict, machine: st
              "percent.", "",
              "- **support-free**: the same meta-trained model without reading the support (MAML/FOMAML: the "
              "meta-learned initialisation; BMAML: the initial particles; deep-kernel GP: its prior, a constant, "
-             "hence 50); `multitask_ridge` is a support-free baseline (a ridge on Morgan fingerprints fitted to "
+             "hence 50; ProtoNet: a multitask head, a ridge on its embedding fitted to each train molecule's mean "
+             "train-task label); `multitask_ridge` is a support-free baseline (a ridge on Morgan fingerprints fitted to "
              "each train molecule's mean train-task label) and has only that column. **gain** = learner − "
              "support-free on the same draws.",
              "- **ECE known rate**: raw probabilities shifted by Bayes' rule from the support's 50 % to the "

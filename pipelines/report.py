@@ -150,7 +150,9 @@ def markdown_table(records: list[dict], metric: str, *, published: dict | None =
 SUPPORT_FREE_NOTE = (
     "`learner (support-free)` columns score the same meta-trained model on the same queries without reading "
     "the support labels (MAML/FOMAML: the meta-learned initialisation, zero inner steps; BMAML: the initial "
-    "particle mixture; deep-kernel GP: the GP prior, a constant prediction, so ROC-AUC 50 by ties). "
+    "particle mixture; deep-kernel GP: the GP prior, a constant prediction, so ROC-AUC 50 by ties; ProtoNet, "
+    "which has no prototype without support labels: a multitask head, a ridge on its embedding fitted to each "
+    "train molecule's mean label over the train tasks). "
     "`learner gain` = learner − support-free, per episode on the same draws, averaged over tasks per seed; "
     "mean ± std over seeds (for lower-is-better metrics a negative gain means adaptation helped). Regression "
     "support-free predictions have no target scale, so only Spearman ρ is shown for them (undefined, hence "

@@ -17,11 +17,12 @@ import pandas as pd
 
 from assays.sources import FEWSHOT_COLLECTIONS as FEWSHOT_DATASETS
 from assays.sources import SHARED_COLLECTIONS as DATASETS
-from pipelines.evaluate import evaluate_learner, merge_records, summarize
+from pipelines.evaluate import evaluate_learner, merge_records, summarize, support_free_mode
 from pipelines.report import published_fewshot_moleculenet, write_report
 from pipelines.train import TrainConfig, TrainResult, learner_class, meta_train
 from sciml.checkpoint import save_checkpoint
 from sciml.config import resolve_data_dir
+from sciml.learners.multitask import attach_multitask_head
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +222,9 @@ def evaluate_benchmarks(datasets: list[str], learners: list[str], shots: list[in
                 learner = build_learner(ln, ds, checkpoint_pattern, device, task)
                 if getattr(learner, "needs_tasks", False):  # a support-free baseline fitted on the train tasks
                     learner.fit_tasks(coll.split("train"), coll.split("val"))
+                elif support_free and hasattr(learner, "config_") and support_free_mode(learner) is None:
+                    # a metric learner (ProtoNet): its support-free row is a multitask head on its embedding
+                    attach_multitask_head(learner, coll.split("train"), coll.split("val"))
                 cal = getattr(learner, "config_", {}).get("calibration") or None
                 if hasattr(learner, "config_"):
                     training.append(_training_summary(learner, ds))

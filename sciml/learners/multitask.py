@@ -27,7 +27,7 @@ from sciml.errors import NotFittedError
 from sciml.learners.base import FewShotLearner, Prediction, check_features
 from sciml.learners.registry import LEARNERS
 
-__all__ = ["MultitaskRidge", "MultitaskMinimolRidge"]
+__all__ = ["MultitaskRidge", "MultitaskMinimolRidge", "attach_multitask_head"]
 
 #: Ridge strengths tried on the validation tasks.
 ALPHAS = (1.0, 10.0, 100.0, 1000.0)
@@ -188,3 +188,33 @@ class MultitaskMinimolRidge(MultitaskRidge):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(task={self.task!r})"
+
+
+class _FeatureRidge(MultitaskRidge):
+    """:class:`MultitaskRidge` on another learner's features (its meta-learned embedding)."""
+
+    name: ClassVar[str] = "multitask_head"
+
+    def __init__(self, learner: FewShotLearner, alphas: Sequence[float] = ALPHAS) -> None:
+        super().__init__(task=learner.task, alphas=alphas)
+        self.learner = learner
+
+    def featurize(self, inputs: list[str]) -> np.ndarray:
+        return np.asarray(self.learner.featurize(list(inputs)), dtype=np.float32)
+
+
+def attach_multitask_head(learner: FewShotLearner, train_tasks: Sequence, val_tasks: Sequence = ()) -> MultitaskRidge:
+    """Give a learner without a support-free mode (ProtoNet: without support labels there is no prototype)
+    a multitask head: a ridge on its own features (:meth:`~FewShotLearner.featurize`, the meta-learned
+    embedding) fitted to each train molecule's mean label over ``train_tasks``, strength chosen on
+    ``val_tasks``. Afterwards ``learner.support_free`` is set and ``learner.predict_support_free``
+    is the head's prediction on the learner's features, so the harness scores its support-free row.
+
+    Returns the fitted head. ``ValueError`` when the learner already has a support-free mode.
+    """
+    if getattr(learner, "support_free", None) is not None:
+        raise ValueError(f"{learner.name} has a support-free mode of its own: {learner.support_free}")
+    head = _FeatureRidge(learner).fit_tasks(train_tasks, val_tasks)
+    learner.support_free = "multitask head: a ridge on its embedding fitted to the train tasks' mean labels"
+    learner.predict_support_free = head.predict_support_free
+    return head

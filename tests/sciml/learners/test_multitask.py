@@ -60,3 +60,30 @@ def test_errors_name_the_problem():
         MultitaskRidge(alphas=(0.0,))
     with pytest.raises(ValueError, match="task"):
         MultitaskRidge(task="ranking")
+
+
+def test_a_multitask_head_gives_a_metric_learner_a_support_free_row():
+    from sciml.learners.base import FewShotLearner
+    from sciml.learners.multitask import attach_multitask_head
+
+    class Metric(FewShotLearner):  # features: the fingerprint; no support-free mode of its own
+        name = "metric"
+
+        def featurize(self, inputs):
+            return MultitaskRidge().featurize(inputs).astype(np.float32)
+
+        def fit_features(self, X, y):
+            return self
+
+        def predict_proba_features(self, X):
+            return np.full(len(X), 0.5)
+
+    mols = PROMISCUOUS[:6] + QUIET[:12]
+    learner = Metric()
+    head = attach_multitask_head(learner, [_task(f"t{i}", mols, noise=i) for i in range(3)], [_task("v", mols)])
+    assert learner.support_free and Metric.support_free is None  # the instance, not the class
+    X = learner.featurize(PROMISCUOUS[6:] + QUIET[12:])
+    p = learner.predict_support_free(X, n_support=4).mean
+    assert np.array_equal(p, head.predict_features(X).mean) and p[:2].min() > p[2:].max()
+    with pytest.raises(ValueError, match="support-free mode of its own"):
+        attach_multitask_head(learner, [_task("t", mols)])
