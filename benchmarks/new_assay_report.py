@@ -73,6 +73,34 @@ def kind_table(records: list[dict], kind: str, shots: int) -> list[str]:
     return lines
 
 
+def headline_table(records: list[dict], metric: str, shots: int, digits: int) -> list[str]:
+    """Collections × learners: ``metric`` at support ``shots`` (balanced, raw), adapted rows, and the
+    support-free ones for learners that only have those (the multitask ridges)."""
+    recs = [r for r in records if r["metric"] == metric and r["shots"] == shots and r["calibration"] == "none"
+            and r.get("sampling", "balanced") == "balanced" and r["adaptation"] in ("support", "none")]
+    adapted = {r["learner"] for r in recs if r["adaptation"] == "support"}
+    cells = {(r["dataset"], r["learner"]): r for r in recs
+             if r["adaptation"] == "support" or r["learner"] not in adapted}
+    if not cells:
+        return []
+    learners = sorted({ln for _, ln in cells}, key=lambda x: _order(x, LEARNER_ORDER))
+    datasets = sorted({d for d, _ in cells}, key=lambda d: _order(d, COLLECTION_ORDER))
+    head = [ln + (" (support-free)" if ln not in adapted else "") for ln in learners]
+    lines = ["| collection | " + " | ".join(head) + " |", "|---|" + "---|" * len(learners)]
+    for d in datasets:
+        row = []
+        best = max((cells[(d, ln)]["mean"] for ln in learners if (d, ln) in cells), default=None)
+        for ln in learners:
+            r = cells.get((d, ln))
+            if r is None:
+                row.append("")
+                continue
+            text = f"{r['mean']:.{digits}f} ± {r['std']:.{digits}f}"
+            row.append(f"**{text}**" if r["mean"] == best else text)
+        lines.append(f"| {d} | " + " | ".join(row) + " |")
+    return lines
+
+
 def versus_baseline(per_episode: pd.DataFrame, metric: str, higher_is_better: bool = True) -> pd.DataFrame:
     """Per (collection, shots, learner): learner − best support-only baseline, paired on the same draws.
 
@@ -145,6 +173,12 @@ def markdown(records: list[dict], training: list[dict], split: dict, machine: st
                          else "regression" if r["metric"] in ("r2", "nll", "rmse", "coverage90", "width90")
                          else None, set()).add(r["dataset"])
     cls_sets = kinds.get("classification", set())
+    big = max((r["shots"] for r in records), default=0)
+    lines += [f"## Headline: support of {big}", "",
+              f"ROC-AUC (%) on the classification collections, R² on MoleculeACE, support of {big} (balanced, raw); "
+              "best of each row in bold. Support-free learners (no adapted row) are marked.", "",
+              *headline_table([r for r in records if r["dataset"] in cls_sets], "roc_auc", big, 1), "",
+              *headline_table([r for r in records if r["dataset"] not in cls_sets], "r2", big, 3), ""]
     for kind in ("classification", "regression"):
         recs = [r for r in records if (r["dataset"] in cls_sets) == (kind == "classification")]
         if not recs:

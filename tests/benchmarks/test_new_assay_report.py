@@ -48,6 +48,8 @@ def test_markdown_has_the_support_free_gain_and_calibration_columns():
     md = markdown(recs, training, split, "machine", report_command="python benchmarks/new_assay.py report",
                   per_episode=df)
     assert "## Classification, support of 16" in md
+    head = md.split("## Headline: support of 16")[1].split("##")[0]
+    assert "| tox21 | **71.0 ± 1.0** |" in head and "multitask_ridge (support-free)" in head
     row = next(line for line in md.splitlines() if line.startswith("| tox21 | maml |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3] == "71.0 ± 1.0" and cells[4] == "68.0 ± 0.0" and cells[5] == "+3.0 ± 1.0"
