@@ -199,7 +199,7 @@ def stage_evaluate(args, collections) -> None:
             if per_class:
                 df["shots"] = df["shots"] * 2
             frames.append(df)
-            if per_class:
+            if per_class and args.natural:
                 frames.append(evaluate_learner(learner, tc, list(SUPPORTS), seeds, progress=False, calibration=cal,
                                                support_free=True, known_rate=True, sampling="natural"))
             df = pd.concat(frames, ignore_index=True)
@@ -335,6 +335,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=None, help="Meta-training steps (default per learner).")
     ap.add_argument("--no-default", dest="default", action="store_false", help="Skip the shipped checkpoint.")
     ap.add_argument("--redo", action="store_true", help="Re-run episode files that exist.")
+    ap.add_argument("--no-natural", dest="natural", action="store_false",
+                    help="Skip the natural-rate supports (half the episodes of a classification learner).")
     ap.add_argument("--inner-steps", default="0,1,5,20", help="(ablation) Test-time inner steps.")
     ap.add_argument("--eval-command", default="python benchmarks/new_assay.py evaluate --seeds 10",
                     help="(report) The evaluate command recorded in the records.")
