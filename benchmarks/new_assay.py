@@ -25,7 +25,8 @@ Three stages, each resumable (finished pieces under ``--runs`` are reused):
     -> ``benchmarks/results/new_assay_inner_steps.{json,md}``.
 ``report``
     All episode files -> ``benchmarks/results/new_assay.json`` (tidy records, ``benchmark: "new_assay"``,
-    ``shots`` = support size in molecules), ``new_assay_episodes.csv.gz``, ``new_assay.md``.
+    ``shots`` = support size in molecules), ``new_assay.md``; all per-episode rows in one
+    ``<runs>/new_assay_episodes.csv.gz`` (not committed: 7-8 MB).
 
     python benchmarks/new_assay.py train
     python benchmarks/new_assay.py evaluate --seeds 10
@@ -299,7 +300,8 @@ def stage_report(args) -> None:
     records.sort(key=lambda r: (r["dataset"], r["learner"], r["shots"], r.get("sampling", "balanced"),
                                 r["calibration"], r["adaptation"], r["metric"]))
     (results / "new_assay.json").write_text(json.dumps(records, indent=1) + "\n")
-    per_episode.to_csv(results / "new_assay_episodes.csv.gz", index=False, compression="gzip")
+    # per-episode rows stay beside the episode files (7-8 MB: too large to commit)
+    per_episode.to_csv(args.runs / "new_assay_episodes.csv.gz", index=False, compression="gzip")
     training = []
     for cfg_path in sorted(args.runs.glob("*/*/config.json")):
         c = json.loads(cfg_path.read_text())

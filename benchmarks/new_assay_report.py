@@ -225,5 +225,5 @@ def markdown(records: list[dict], training: list[dict], split: dict, machine: st
                           for n, c in split["collections"].items()) + f". Split command: `{split['command']}`.", "",
               "## Provenance", "", f"- machine: {machine}", f"- dates: {', '.join(dates)}",
               "- evaluation commands: " + "; ".join(f"`{c}`" for c in cmds), f"- report: `{report_command}`",
-              "- per-episode rows: `new_assay_episodes.csv.gz`; meta-training: `new_assay_training.json`", ""]
+              "- per-episode rows: `runs/new_assay/new_assay_episodes.csv.gz` (made by the report stage, not committed); meta-training: `new_assay_training.json`", ""]
     return "\n".join(lines)

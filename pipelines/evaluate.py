@@ -126,8 +126,10 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     ``adaptation="none"``, ``calibration="none"`` row:
     :meth:`~sciml.learners.base.FewShotLearner.predict_support_free` on the same query, scored
     on :data:`SUPPORT_FREE_METRICS` (``fit_seconds`` = its prediction time; no post-hoc rows,
-    the calibration was fitted on adapted predictions). A learner with ``reads_support = False``
-    (a support-free baseline, :class:`sciml.learners.multitask.MultitaskRidge`) gives only
+    the calibration was fitted on adapted predictions). The default is off so that callers
+    which average every row (validation selection in :mod:`pipelines.select`, the analysis
+    scripts) keep getting adapted rows only; :func:`pipelines.run.evaluate_benchmarks` turns it on.
+    A learner with ``reads_support = False`` (a support-free baseline, :class:`sciml.learners.multitask.MultitaskRidge`) gives only
     that ``adaptation="none"`` row per episode, whatever ``support_free`` says.
 
     ``known_rate`` (classification): each adapted episode also gives a ``calibration="rate"``
@@ -139,9 +141,7 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     ``sampling="natural"`` (classification) draws each support at the task's own base rate
     (:func:`assays.episodes.natural_rate_episodes`; ``shots`` are then support sizes in
     molecules, not per class) instead of class-balanced (:func:`assays.episodes.evaluation_episodes`).
-    Every row has a ``sampling`` column. The default is off so that callers
-    which average every row (validation selection in :mod:`pipelines.select`, the analysis
-    scripts) keep getting adapted rows only; :func:`pipelines.run.evaluate_benchmarks` turns it on.
+    Every row has a ``sampling`` column.
     """
     tasks = collection.split(split)
     kind = {t.kind for t in tasks}
@@ -163,6 +163,11 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
     free_metrics = SUPPORT_FREE_METRICS[kind]
     # a learner that never reads the support (a support-free baseline): its only row is a support-free one
     blind = not getattr(learner, "reads_support", True)
+
+    def free_scores(y, pred) -> dict:  # a support-free row scores :data:`SUPPORT_FREE_METRICS` only
+        scores = metrics_fn(y, pred)
+        return scores if free_metrics is None else {m: v for m, v in scores.items() if m in free_metrics}
+
     rows = []
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
@@ -185,20 +190,14 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
                     "task": ep.task_name, "adaptation": "support", "sampling": sampling, "n_query": len(ep.query_idx),
                     "fit_seconds": time.time() - t1}
             if blind:
-                scores = metrics_fn(ep.query_y, pred)
-                if free_metrics is not None:
-                    scores = {m: v for m, v in scores.items() if m in free_metrics}
-                rows.append({**base, "adaptation": "none", "calibration": "none", **scores})
+                rows.append({**base, "adaptation": "none", "calibration": "none", **free_scores(ep.query_y, pred)})
                 continue
             rows.append({**base, "calibration": "none", **metrics_fn(ep.query_y, pred)})
             if free:
                 t2 = time.time()
                 pred0 = learner.predict_support_free(X[r[ep.query_idx]], n_support=len(ep.support_idx))
-                scores = metrics_fn(ep.query_y, pred0)
-                if free_metrics is not None:
-                    scores = {m: v for m, v in scores.items() if m in free_metrics}
                 rows.append({**base, "adaptation": "none", "fit_seconds": time.time() - t2, "calibration": "none",
-                             **scores})
+                             **free_scores(ep.query_y, pred0)})
             if known_rate and kind == "classification" and 0 < np.mean(ep.query_y) < 1:
                 rows.append({**base, "calibration": "rate", **metrics_fn(
                     ep.query_y, apply_calibration(pred, None, hit_rate=float(np.mean(ep.query_y))))})
