@@ -59,6 +59,11 @@ ENCODER = {"hidden": 128, "depth": 4, "out_dim": 128}
 LEARNER_CONFIG = {"protonet": {}, "maml": {"inner_lr": 0.05}, "fomaml": {"inner_lr": 0.05},
                   "bmaml": {"inner_lr": 0.05, "objective": "nll"}, "dkgp": {}}
 STEPS = {"protonet": 1500, "maml": 1500, "fomaml": 1500, "bmaml": 1500, "dkgp": 800}
+#: Meta-learners with the frozen MiniMol embedding as an encoder branch: name -> (learner, encoder or None
+#: for the GINE with the branch beside the graph, "pretrained_mlp" for an MLP on the embedding alone).
+#: MiniMol was pretrained on PubChem bioassays that may overlap Tox21 / MUV.
+VARIANTS = {"protonet_minimol": ("protonet", None), "dkgp_minimol": ("dkgp", None),
+            "protonet_minimol_mlp": ("protonet", "pretrained_mlp")}
 #: Episode shapes of meta-training per kind (classification ``k_shot`` counts per class).
 KIND_EPISODES = {"classification": {"k_shot": 8, "kshot_choices": [8, 16], "n_query": 16},
                  "regression": {"k_shot": 16, "kshot_choices": [16, 32], "n_query": 32}}
@@ -71,16 +76,28 @@ def _csv(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-def train_config(learner: str, kind: str, seed: int, steps: int | None):
+def base_learner(name: str) -> str:
+    """The registered learner of a benchmark name (a MiniMol variant's base learner, else itself)."""
+    return VARIANTS[name][0] if name in VARIANTS else name
+
+
+def train_config(name: str, kind: str, seed: int, steps: int | None):
     from pipelines.train import TrainConfig
 
+    learner = base_learner(name)
     lc = dict(LEARNER_CONFIG[learner])
     fp_bits = 0
     if learner == "dkgp" and kind == "regression":  # as the shipped default: a Tanimoto kernel beside the embedding
         lc["fingerprint_kernel"] = True
         fp_bits = 2048
-    return TrainConfig(learner=learner, learner_config=lc, encoder_config=dict(ENCODER), fingerprint_bits=fp_bits,
-                       steps=steps or STEPS[learner], eval_every=100, patience=3, seed=seed, **KIND_EPISODES[kind])
+    encoder, enc = None, dict(ENCODER)
+    if name in VARIANTS:
+        encoder = VARIANTS[name][1]
+        if encoder == "pretrained_mlp":
+            enc = {"hidden": ENCODER["hidden"], "depth": 1, "out_dim": ENCODER["out_dim"]}
+    return TrainConfig(learner=learner, learner_config=lc, encoder=encoder, encoder_config=enc,
+                       fingerprint_bits=fp_bits, minimol=name in VARIANTS, steps=steps or STEPS[learner],
+                       eval_every=100, patience=3, seed=seed, **KIND_EPISODES[kind])
 
 
 def stage_train(args, collections) -> None:
@@ -94,7 +111,7 @@ def stage_train(args, collections) -> None:
         logger.info("%s: %d train / %d val tasks from %s", pooled.name, len(pooled.train), len(pooled.val),
                     pooled.source)
         for ln in _csv(args.learners):
-            if kind not in learner_class(ln).tasks:
+            if kind not in learner_class(base_learner(ln)).tasks:
                 continue
             out = args.runs / kind / ln
             if (out / "config.json").is_file():
@@ -147,9 +164,10 @@ def build(name: str, kind: str, args, pooled_by_kind: dict):
         lr = make_learner("dkgp", DEFAULT_CHECKPOINT, device="cpu", task=kind)
         lr.name = "default"
         return lr, lr.config_.get("calibration") or None, "default"
-    if LEARNERS[name].needs_checkpoint:
+    if LEARNERS[base_learner(name)].needs_checkpoint:
         ckpt = args.runs / kind / name
-        lr = make_learner(name, ckpt, device="cpu", task=kind)
+        lr = make_learner(base_learner(name), ckpt, device="cpu", task=kind)
+        lr.name = name
         return lr, lr.config_.get("calibration") or None, str(ckpt.relative_to(ROOT) if ckpt.is_absolute() else ckpt)
     return make_learner(name, task=kind), None, None
 
@@ -173,7 +191,8 @@ def stage_evaluate(args, collections) -> None:
         kind = tc.split("test")[0].kind
         if kind not in pooled_by_kind:
             pooled_by_kind[kind] = pooled_train_collection(collections, kind)
-        names = [n for n in _csv(args.learners) + _csv(args.baselines) if n == "default" or kind in LEARNERS[n].tasks]
+        names = [n for n in _csv(args.learners) + _csv(args.baselines)
+                 if n == "default" or kind in LEARNERS[base_learner(n)].tasks]
         if kind == "regression" and args.default:
             names.append("default")
         fp_cache: dict = {}
@@ -182,7 +201,8 @@ def stage_evaluate(args, collections) -> None:
             if out.is_file() and not args.redo:
                 logger.info("reusing %s", out)
                 continue
-            if ln in LEARNERS and LEARNERS[ln].needs_checkpoint and not (args.runs / kind / ln / "config.json").is_file():
+            if (base_learner(ln) in LEARNERS and LEARNERS[base_learner(ln)].needs_checkpoint
+                    and not (args.runs / kind / ln / "config.json").is_file()):
                 logger.warning("%s: no %s checkpoint under %s yet (run the train stage); skipped", name, ln,
                                args.runs / kind)
                 continue

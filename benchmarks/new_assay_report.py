@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 SUPPORT_ONLY = ("rf", "knn", "gp_tanimoto")
-LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "multitask_ridge", "multitask_minimol",
+LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "protonet_minimol", "protonet_minimol_mlp",
+                 "dkgp_minimol", "multitask_ridge", "multitask_minimol",
                  "rf", "knn", "gp_tanimoto", "minimol_lr", "minimol_gp")
 COLLECTION_ORDER = ("tox21", "sider", "muv", "toxcast", "moleculeace")
 
