@@ -46,6 +46,7 @@ from assays.task import TaskCollection
 from pipelines.report import PERCENT_METRICS
 from sciml.calibration import apply_calibration
 from sciml.learners.base import FewShotLearner, Prediction
+from sciml.files import atomic_write_text
 from sciml.metrics import (
     CLASSIFICATION_CALIBRATION,
     GAUSSIAN_METRICS,
@@ -411,15 +412,15 @@ def merge_records(path: Path, new: list[dict]) -> list[dict]:
     merged = [r for r in old if record_key(r) not in fresh] + list(new)
     merged.sort(key=record_key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(merged, indent=1) + "\n")
+    atomic_write_text(path, json.dumps(merged, indent=1) + "\n")
     return merged
 
 
 def write_analysis(out: Path, meta: dict, records: list[dict], markdown: str, *, key: str = "records") -> None:
     """Write an analysis script's results: ``<out>.json`` (``{**meta, key: records}``) and ``<out>.md``."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps({**meta, key: records}, indent=2) + "\n")
-    out.with_suffix(".md").write_text(markdown)
+    atomic_write_text(out.with_suffix(".json"), json.dumps({**meta, key: records}, indent=2) + "\n")
+    atomic_write_text(out.with_suffix(".md"), markdown)
 
 
 def analysis_arguments(ap, *, datasets: str, learners: str, out: str) -> None:

@@ -6,6 +6,8 @@ import logging
 import re
 from pathlib import Path
 
+from sciml.files import atomic_write_text
+
 logger = logging.getLogger(__name__)
 
 #: Reported in percent, as in the few-shot literature; every other metric in its own units.
@@ -200,4 +202,4 @@ def write_report(records: list[dict], path: Path, *, title: str, published: dict
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts))
+    atomic_write_text(path, "\n".join(parts))

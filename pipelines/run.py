@@ -22,6 +22,7 @@ from pipelines.report import published_fewshot_moleculenet, write_report
 from pipelines.train import TrainConfig, TrainResult, learner_class, meta_train
 from sciml.checkpoint import save_checkpoint
 from sciml.config import resolve_data_dir
+from sciml.files import atomic_write_text, write_table
 from sciml.learners.multitask import attach_multitask_head
 
 logger = logging.getLogger(__name__)
@@ -248,13 +249,13 @@ def _write_benchmark(bench: str, per_episode: pd.DataFrame, training: list[dict]
         idx = ["dataset", "learner", "shots"]
         keep = ~old.set_index(idx).index.isin(per_episode.set_index(idx).index)
         per_episode = pd.concat([old[keep], per_episode], ignore_index=True)
-    per_episode.to_csv(ep_file, index=False)
+    write_table(per_episode, ep_file)
     tr_file = results_dir / f"{bench}_training.json"
     old_tr = json.loads(tr_file.read_text()) if tr_file.is_file() else []
     new_keys = {(t["dataset"], t["learner"]) for t in training}
     all_tr = sorted([t for t in old_tr if (t["dataset"], t["learner"]) not in new_keys] + training,
                     key=lambda t: (t["dataset"], t["learner"]))
-    tr_file.write_text(json.dumps(all_tr, indent=1) + "\n")
+    atomic_write_text(tr_file, json.dumps(all_tr, indent=1) + "\n")
     notes = [_cost_note(t) for t in all_tr]
     if bench == "fewshot_moleculenet":
         published = published_fewshot_moleculenet(data_dir / "molecules" / "MANIFEST.md")

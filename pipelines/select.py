@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sciml.files import atomic_write_text
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["grid_candidates", "select_test_time", "recalibrate", "selection_markdown"]
@@ -121,7 +123,7 @@ def select_test_time(checkpoint, dataset: str, grid: dict[str, list], *, shots=N
         config["test_time"] = chosen
         config["calibration"] = calibration
         config["test_time_selection"] = {k: v for k, v in result.items() if k not in ("calibration", "checkpoint")}
-        (checkpoint / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True))
+        atomic_write_text(checkpoint / CONFIG, json.dumps(config, indent=2, sort_keys=True))
         logger.info("%s: test-time settings %s and the refitted calibration written", checkpoint, chosen)
     return result
 
@@ -144,7 +146,7 @@ def recalibrate(checkpoint, dataset: str, *, data_dir=None, device: str | None =
     calibration = _calibration_refit(learner, coll, config.get("training", {}).get("config", {}), task)
     if write:
         config["calibration"] = calibration
-        (checkpoint / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True))
+        atomic_write_text(checkpoint / CONFIG, json.dumps(config, indent=2, sort_keys=True))
         logger.info("%s: calibration refitted: %s", checkpoint, calibration)
     return calibration
 

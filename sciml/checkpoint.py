@@ -3,8 +3,12 @@
 ``config.json`` holds everything needed to rebuild the model without unpickling
 anything: the input domain, the learner type and its hyperparameters, the encoder name
 and hyperparameters, the featurizer spec and version, the training tasks and run
-settings, and the sciml version that wrote it. Reading checks the format and the
-featurizer version and fails with a :class:`CheckpointError` that says what is wrong.
+settings, the sciml version that wrote it, and the SHA-256 of the weights file. Both
+files are written atomically, the weights first and the config last (the config commits
+the checkpoint), so a killed save leaves the previous checkpoint or an incomplete folder
+that is refused, and weights that do not match their config's hash are refused on
+reading. Reading checks the format and the featurizer version and fails with a
+:class:`CheckpointError` that says what is wrong.
 A config without ``domain`` is read as :data:`~sciml.domains.base.DEFAULT_DOMAIN`
 (molecules). Rebuilding the model needs the learner registry and lives with it
 (:func:`sciml.learners.loading.load_checkpoint`), so this module imports no learner.
@@ -16,7 +20,7 @@ import json
 import logging
 from pathlib import Path
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from sciml._version import __version__
@@ -46,10 +50,15 @@ def save_checkpoint(path: str | Path, model: nn.Module, featurizer, *, encoder: 
     post-hoc calibration fitted on validation tasks (:func:`sciml.calibration.fit_calibration`);
     ``domain`` names the input domain whose featurizer ``featurizer`` is.
     """
+    from safetensors.torch import save as save_bytes
+
+    from sciml.files import atomic_write_bytes, atomic_write_text, sha256_bytes
+
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path / WEIGHTS))
+    blob = save_bytes(state)
+    atomic_write_bytes(path / WEIGHTS, blob)
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -62,8 +71,9 @@ def save_checkpoint(path: str | Path, model: nn.Module, featurizer, *, encoder: 
         "featurizer": featurizer.spec.to_dict(),
         "training": training or {},
         "calibration": calibration or {},
+        "weights_sha256": sha256_bytes(blob),
     }
-    (path / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True))
+    atomic_write_text(path / CONFIG, json.dumps(config, indent=2, sort_keys=True))
     return path
 
 
@@ -107,9 +117,21 @@ def build_featurizer(config: dict, path: str | Path = "checkpoint"):
         raise CheckpointError(f"{path}: {e}") from e
 
 
-def load_weights(path: str | Path) -> dict:
-    """The tensors of ``model.safetensors`` in checkpoint folder ``path`` (no unpickling)."""
+def load_weights(path: str | Path, expected_sha256: str | None = None) -> dict:
+    """The tensors of ``model.safetensors`` in checkpoint folder ``path`` (no unpickling).
+
+    With ``expected_sha256`` (the config's ``weights_sha256``) a file with other bytes is
+    refused: the weights were replaced or the save was interrupted.
+    """
+    from sciml.files import sha256_file
+
     path = Path(path)
+    if expected_sha256 is not None:
+        if not isinstance(expected_sha256, str):
+            raise CheckpointError(f"{path / CONFIG}: 'weights_sha256' must be a hex string")
+        if sha256_file(path / WEIGHTS) != expected_sha256:
+            raise CheckpointError(f"{path / WEIGHTS} does not match the SHA-256 recorded in {CONFIG}: the weights "
+                                  f"were changed or their save was interrupted; re-save or re-train the checkpoint")
     try:
         return load_file(str(path / WEIGHTS))
     except Exception as e:  # safetensors raises its own error types for corrupt files

@@ -283,9 +283,11 @@ def select(
         _fail(str(e))
     results_dir.mkdir(parents=True, exist_ok=True)
     stem = results_dir / f"{res['learner']}-{dataset}"
-    stem.with_suffix(".json").write_text(json.dumps(res, indent=2))
+    from sciml.files import atomic_write_text
+
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(res, indent=2))
     md = selection_markdown(res)
-    stem.with_suffix(".md").write_text(md)
+    atomic_write_text(stem.with_suffix(".md"), md)
     typer.echo(md)
 
 
@@ -321,7 +323,9 @@ def predict(
     support: Path = typer.Option(..., help="Measured molecules: CSV/TSV/Excel/SDF with a SMILES column and a "
                                  "value column (numbers for regression; 0/1 or two text labels for classification)."),
     query: Path = typer.Option(..., help="Molecules to predict: CSV/TSV/Excel/SDF with a SMILES column."),
-    out: Path = typer.Option(Path("predictions.csv"), help="Output CSV (.csv) or Parquet (.parquet); one row per query row."),
+    out: Path = typer.Option(Path("predictions.csv"), help="Output CSV (.csv) or Parquet (.parquet); one row per query "
+                             "row. Written atomically: an interrupted run leaves no file (or the previous one)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists (default: refuse)."),
     smiles_col: Optional[str] = typer.Option(None, help="SMILES column name (auto-detected when omitted)."),
     label_col: Optional[str] = typer.Option(None, "--label-col", "--value-col",
                                             help="Value column of the support file (auto-detected when omitted)."),
@@ -337,6 +341,26 @@ def predict(
     """Adapt a checkpoint on a support file and predict every query row (value or P(active), std,
     interval, applicability domain; errors kept per row)."""
     _setup_logging(verbose)
+    if task not in (None, "regression", "classification"):
+        _fail(f"--task must be regression or classification, got {task!r}")
+    from sciml.files import OutputBusyError, OutputExistsError, output_lock, write_table
+
+    if out.exists() and not overwrite:  # before any work: nothing is computed for an output we may not write
+        _fail(f"{out} already exists; choose another --out or add --overwrite")
+    try:
+        with output_lock(out):
+            t, result = _predict(checkpoint, support, query, smiles_col, label_col, task, threshold, level,
+                                 hit_rate, device)
+            write_table(result, out, overwrite=overwrite)
+    except (OutputBusyError, OutputExistsError, OSError) as e:
+        _fail(str(e))
+    n_err = int(result["error"].astype(bool).sum())
+    typer.echo(f"wrote {len(result)} rows to {out} ({t.kind}; {n_err} rows could not be predicted; "
+               f"see the 'error' column)")
+
+
+def _predict(checkpoint, support, query, smiles_col, label_col, task, threshold, level, hit_rate, device):
+    """``(support table, result frame)`` of ``sciml predict``; a user-facing problem exits through ``_fail``."""
     import pandas as pd
 
     from assays.sources.tables import UserTableError, load_user_table, read_table
@@ -344,8 +368,6 @@ def predict(
     from sciml.checkpoint import CheckpointError
     from sciml.learners.base import SupportSetError
 
-    if task not in (None, "regression", "classification"):
-        _fail(f"--task must be regression or classification, got {task!r}")
     try:
         loaded = load(checkpoint, device)  # its domain says how to read the structures
         t, report = load_user_table(support, domain=loaded.domain, smiles_col=smiles_col, value_col=label_col,
@@ -368,13 +390,7 @@ def predict(
         result = pd.concat([qdf.reset_index(drop=True), result, dom], axis=1)
     except (CheckpointError, UserTableError, SupportSetError, FileNotFoundError, ValueError) as e:
         _fail(str(e))
-    if out.suffix == ".parquet":
-        result.to_parquet(out, index=False)
-    else:
-        result.to_csv(out, index=False)
-    n_err = int(result["error"].astype(bool).sum())
-    typer.echo(f"wrote {len(result)} rows to {out} ({t.kind}; {n_err} rows could not be predicted; "
-               f"see the 'error' column)")
+    return t, result
 
 
 def _guess_structure_column(df, path, domain) -> str:

@@ -31,7 +31,7 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, o
         model = cls.build_model(encoder, dict(config.get("learner_config", {})))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: cannot build the {config['learner']} model from its learner_config: {e}") from e
-    load_state_into(model, load_weights(path), path)
+    load_state_into(model, load_weights(path, config.get("weights_sha256")), path)
     model.to(device).eval()
     return model, featurizer, config
 

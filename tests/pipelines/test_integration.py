@@ -309,6 +309,11 @@ def test_cli_predict_with_shipped_checkpoint_and_example(runner, tmp_path):
                               str(tmp_path / "cand.csv"), "--out", str(out), "--task", "classification",
                               "--threshold", "7.0", "--device", "cpu",
                               "--checkpoint", str(root / "data/checkpoints/default")])
+    assert res.exit_code != 0 and "--overwrite" in res.output  # an existing output is never replaced unasked
+    res = runner.invoke(app, ["predict", "--support", str(tmp_path / "support.csv"), "--query",
+                              str(tmp_path / "cand.csv"), "--out", str(out), "--task", "classification",
+                              "--threshold", "7.0", "--device", "cpu", "--overwrite",
+                              "--checkpoint", str(root / "data/checkpoints/default")])
     assert res.exit_code == 0, res.output
     p = pd.read_csv(out)["prediction"].dropna()
     assert ((p > 0) & (p < 1)).all()
