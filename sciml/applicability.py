@@ -13,6 +13,11 @@ Two signals, both relative to the support set the model was adapted on:
 
 A query is in domain when neither signal fires; ``domain_reason`` says which fired, with
 the numbers, so the user can judge.
+
+Memory stays bounded whatever the table sizes: the support's similarity features are
+computed once, queries are compared chunk by chunk (at most :data:`CHUNK_ELEMENTS`
+pairwise entries at a time), and embedding distances are float32 matrix products
+(``|q|^2 + |s|^2 - 2 q.s``) over the same chunks, never a ``[n_q, n_s, d]`` array.
 """
 
 from __future__ import annotations
@@ -22,7 +27,37 @@ import pandas as pd
 
 from sciml.domains import Domain, get_domain
 
-__all__ = ["applicability_domain"]
+__all__ = ["CHUNK_ELEMENTS", "applicability_domain", "nearest_embedding_distance"]
+
+#: Pairwise entries (query x support) held at once: 4 M float32 = 16 MiB per matrix.
+CHUNK_ELEMENTS = 1 << 22
+#: At most this many inputs featurized at once (fingerprints of one chunk).
+MAX_CHUNK = 4096
+
+
+def _chunk_rows(n_other: int) -> int:
+    return int(max(1, min(MAX_CHUNK, CHUNK_ELEMENTS // max(1, n_other))))
+
+
+def nearest_embedding_distance(q: np.ndarray, s: np.ndarray, *, exclude_self: bool = False) -> np.ndarray:
+    """Euclidean distance of each row of ``q`` ``[n_q, d]`` to its nearest row of ``s`` ``[n_s, d]`` -> ``[n_q]``.
+
+    Float32 matrix products in chunks of rows. ``exclude_self`` (``q`` is ``s``): each row's
+    distance to itself is left out (leave-one-out nearest neighbour).
+    """
+    q = np.ascontiguousarray(q, dtype=np.float32)
+    s = np.ascontiguousarray(s, dtype=np.float32)
+    s_sq = np.einsum("ij,ij->i", s, s)
+    out = np.empty(len(q), dtype=np.float64)
+    step = _chunk_rows(len(s))
+    for start in range(0, len(q), step):
+        qc = q[start:start + step]
+        d2 = np.einsum("ij,ij->i", qc, qc)[:, None] + s_sq[None, :] - 2.0 * (qc @ s.T)
+        if exclude_self:
+            idx = np.arange(start, start + len(qc))
+            d2[idx - start, idx] = np.inf
+        out[start:start + len(qc)] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    return out
 
 
 def applicability_domain(support_smiles: list[str], query_smiles: list[str], *, support_emb=None, query_emb=None,
@@ -56,21 +91,23 @@ def applicability_domain(support_smiles: list[str], query_smiles: list[str], *, 
     domain = domain if isinstance(domain, Domain) else get_domain(domain)
     if similarity_threshold is None:
         similarity_threshold = domain.similarity_threshold
-    sim = domain.similarity(query_smiles, support_smiles)
-    nn = sim.argmax(axis=1)
-    best = sim[np.arange(n_q), nn]
+    fs = domain.similarity_features(support_smiles)
+    nn = np.empty(n_q, dtype=np.int64)
+    best = np.empty(n_q, dtype=np.float64)
+    step = _chunk_rows(len(support_smiles))
+    for start in range(0, n_q, step):
+        sim = domain.similarity_between(domain.similarity_features(query_smiles[start:start + step]), fs)
+        nn[start:start + len(sim)] = sim.argmax(axis=1)
+        best[start:start + len(sim)] = sim.max(axis=1)
     reasons = [[] for _ in range(n_q)]
     for i in np.flatnonzero(best < similarity_threshold):
         reasons[i].append(f"nearest measured compound has {domain.similarity_label} {best[i]:.2f} "
                           f"< {similarity_threshold:.2f}")
     dist = np.full(n_q, np.nan)
     if support_emb is not None and query_emb is not None and len(support_smiles) >= 2:
-        s = np.asarray(support_emb, dtype=np.float64)
-        q = np.asarray(query_emb, dtype=np.float64)
-        d_ss = np.sqrt(((s[:, None, :] - s[None, :, :]) ** 2).sum(-1))
-        np.fill_diagonal(d_ss, np.inf)
-        limit = embedding_factor * d_ss.min(axis=1).max()
-        dist = np.sqrt(((q[:, None, :] - s[None, :, :]) ** 2).sum(-1)).min(axis=1)
+        s = np.asarray(support_emb, dtype=np.float32)
+        limit = embedding_factor * nearest_embedding_distance(s, s, exclude_self=True).max()
+        dist = nearest_embedding_distance(np.asarray(query_emb, dtype=np.float32), s)
         for i in np.flatnonzero(dist > limit):
             reasons[i].append(f"embedding distance {dist[i]:.2f} to the support exceeds {limit:.2f} "
                               f"({embedding_factor:g} x the largest support nearest-neighbour distance)")

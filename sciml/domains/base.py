@@ -124,6 +124,19 @@ class Domain(ABC):
     def similarity(self, a: Sequence[object], b: Sequence[object]) -> np.ndarray:
         """Structural similarity in [0, 1] of valid inputs ``a`` ``[n_a]`` and ``b`` ``[n_b]`` -> ``[n_a, n_b]``."""
 
+    def similarity_features(self, inputs: Sequence[object]):
+        """What :meth:`similarity_between` compares, computed once per input (default: the inputs themselves).
+
+        Domains with a fingerprint override this and :meth:`similarity_between` so that
+        large comparisons (:func:`sciml.applicability.applicability_domain`) fingerprint
+        the support once and the queries chunk by chunk.
+        """
+        return list(inputs)
+
+    def similarity_between(self, fa, fb) -> np.ndarray:
+        """:meth:`similarity` from :meth:`similarity_features` of both sides -> ``[n_a, n_b]``."""
+        return self.similarity(fa, fb)
+
     #: What :meth:`similarity` measures, for documentation ("Tanimoto (Morgan radius 2, 2048 bits)").
     similarity_name: ClassVar[str] = "similarity"
     #: The same in one word, for messages ("nearest measured compound has Tanimoto 0.21").

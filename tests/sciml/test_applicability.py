@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from sciml.applicability import applicability_domain
 
@@ -20,3 +21,40 @@ def test_applicability_domain_flags_dissimilar_and_far_queries():
     # without embeddings only the structural signal is used
     dom2 = applicability_domain(support, query)
     assert dom2["embedding_distance"].isna().all() and list(dom2["in_domain"]) == [True, False]
+
+
+def test_chunked_nearest_distances_match_brute_force(monkeypatch):
+    import sciml.applicability as ad
+
+    monkeypatch.setattr(ad, "CHUNK_ELEMENTS", 7)  # many small chunks
+    rng = np.random.default_rng(0)
+    s, q = rng.normal(size=(13, 5)), rng.normal(size=(29, 5))
+    brute = np.sqrt(((q[:, None] - s[None]) ** 2).sum(-1)).min(1)
+    np.testing.assert_allclose(ad.nearest_embedding_distance(q, s), brute, rtol=1e-4, atol=1e-4)
+    d_ss = np.sqrt(((s[:, None] - s[None]) ** 2).sum(-1))
+    np.fill_diagonal(d_ss, np.inf)
+    np.testing.assert_allclose(ad.nearest_embedding_distance(s, s, exclude_self=True), d_ss.min(1), rtol=1e-4,
+                               atol=1e-4)
+    smiles = ["CCO", "CCN", "c1ccccc1", "CC(=O)O", "CCCl", "c1ccncc1", "OCCO"]
+    full = applicability_domain(smiles[:3], smiles[3:], support_emb=s[:3], query_emb=q[:4])
+    monkeypatch.setattr(ad, "CHUNK_ELEMENTS", 1 << 22)
+    again = applicability_domain(smiles[:3], smiles[3:], support_emb=s[:3], query_emb=q[:4])
+    pd.testing.assert_frame_equal(full, again)
+
+
+def test_large_support_and_query_tables_complete_in_bounded_memory():
+    """5,000 support rows x 100,000 queries with 128-d embeddings: the naive [n_q, n_s, d] array would need
+    512 GB; the chunked computation completes (its memory is measured in benchmarks/applicability_memory.py)."""
+    import tracemalloc
+
+    from sciml.applicability import nearest_embedding_distance
+
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(5000, 128)).astype(np.float32)
+    q = rng.normal(size=(100_000, 128)).astype(np.float32)
+    tracemalloc.start()
+    d = nearest_embedding_distance(q, s)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert d.shape == (100_000,) and np.isfinite(d).all()
+    assert peak < 200 * 2**20  # chunks of at most 4 M entries, not 64 G

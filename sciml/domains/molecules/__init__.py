@@ -100,9 +100,18 @@ class MoleculeDomain(Domain):
         return "gine", config
 
     def similarity(self, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-        from sciml.domains.molecules.fingerprints import morgan_fingerprints, tanimoto_matrix
+        return self.similarity_between(self.similarity_features(a), self.similarity_features(b))
 
-        return tanimoto_matrix(morgan_fingerprints(list(a)), morgan_fingerprints(list(b)))
+    def similarity_features(self, inputs: Sequence[str]) -> np.ndarray:
+        """Morgan fingerprints (radius 2, 2048 bits) ``[n, 2048]``."""
+        from sciml.domains.molecules.fingerprints import morgan_fingerprints
+
+        return morgan_fingerprints(list(inputs))
+
+    def similarity_between(self, fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
+        from sciml.domains.molecules.fingerprints import tanimoto_matrix
+
+        return tanimoto_matrix(fa, fb)
 
     group_name = "scaffold"
 
