@@ -91,7 +91,11 @@ def read_config(path: str | Path) -> dict:
         raise CheckpointError(f"{cfg_file} is not valid JSON: {e}") from e
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise CheckpointError(f"{cfg_file} is not a sciml checkpoint config (format != {FORMAT!r}).")
-    if config.get("format_version") != FORMAT_VERSION:
+    fv = config.get("format_version")
+    if not isinstance(fv, int) or isinstance(fv, bool):
+        raise CheckpointError(f"{cfg_file}: 'format_version' must be the integer {FORMAT_VERSION}, got {fv!r} "
+                              f"({type(fv).__name__}).")
+    if fv != FORMAT_VERSION:
         raise CheckpointError(
             f"{path}: checkpoint format version {config.get('format_version')} is not supported "
             f"(this sciml {__version__} reads version {FORMAT_VERSION})."
@@ -102,7 +106,38 @@ def read_config(path: str | Path) -> dict:
     config.setdefault("domain", DEFAULT_DOMAIN)  # checkpoints without the field hold molecule models
     if not isinstance(config["domain"], str):
         raise CheckpointError(f"{cfg_file}: 'domain' must be a domain name, got {config['domain']!r}.")
+    from sciml.checkpoint_schema import validate_config
+
+    validate_config(config, cfg_file)
     return config
+
+
+def weights_header(path: str | Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """``{tensor name: (dtype, shape)}`` from the safetensors header of checkpoint ``path``, without reading tensors.
+
+    A file that is not safetensors (a pickle, a truncated file, a header larger than the
+    file) is a :class:`CheckpointError` that says so.
+    """
+    import struct
+
+    f_path = Path(path) / WEIGHTS
+    size = f_path.stat().st_size
+    with open(f_path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise CheckpointError(f"{f_path} is not a safetensors file (shorter than its 8-byte header length).")
+        (n,) = struct.unpack("<Q", head)
+        if n > min(size - 8, 100 << 20):
+            raise CheckpointError(f"{f_path} is not a safetensors file (its first 8 bytes do not give a header "
+                                  f"length that fits the file; a pickle or other format?). Checkpoints hold "
+                                  f"weights as safetensors only.")
+        raw = f.read(n)
+    try:
+        header = json.loads(raw)
+        out = {k: (v["dtype"], tuple(int(x) for x in v["shape"])) for k, v in header.items() if k != "__metadata__"}
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise CheckpointError(f"{f_path} is not a safetensors file (unreadable header: {e}).") from e
+    return out
 
 
 def build_featurizer(config: dict, path: str | Path = "checkpoint"):
@@ -153,3 +188,31 @@ def build_checkpoint_encoder(config: dict, path: str | Path = "checkpoint") -> n
         return build_encoder(config["encoder"], config["encoder_config"])
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: cannot build encoder from its config: {e}") from e
+
+
+def check_encoder_shapes(config: dict, path: str | Path) -> None:
+    """Compare the encoder tensor shapes its config implies (the encoder built on the ``meta`` device: nothing
+    allocated) with the safetensors header of ``path``; a :class:`CheckpointError` naming the first mismatches.
+
+    The encoder holds nearly all of a model's weights, so a config whose sizes disagree with the
+    file (``hidden = 200000`` beside a 2 MB file) is refused before any real tensor is allocated.
+    """
+    import torch
+
+    with torch.device("meta"):
+        enc = build_checkpoint_encoder(config, path)
+    want = {f"encoder.{k}": tuple(v.shape) for k, v in enc.state_dict().items()}
+    have = {k: shape for k, (_, shape) in weights_header(path).items() if k.startswith("encoder.")}
+    missing = sorted(set(want) - set(have))
+    extra = sorted(set(have) - set(want))
+    wrong = sorted(k for k in set(want) & set(have) if want[k] != have[k])
+    if missing or extra or wrong:
+        parts = []
+        if wrong:
+            parts.append("shapes differ: " + ", ".join(f"{k} config {want[k]} vs file {have[k]}" for k in wrong[:3]))
+        if missing:
+            parts.append(f"missing from the file: {', '.join(missing[:3])}")
+        if extra:
+            parts.append(f"not in the model: {', '.join(extra[:3])}")
+        raise CheckpointError(f"{path}: {WEIGHTS} does not match the encoder described in {CONFIG} ("
+                              + "; ".join(parts) + ")")

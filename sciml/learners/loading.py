@@ -6,7 +6,8 @@ from pathlib import Path
 
 from torch import nn
 
-from sciml.checkpoint import (CheckpointError, build_checkpoint_encoder, build_featurizer, load_state_into,
+from sciml.checkpoint import (CheckpointError, build_checkpoint_encoder, build_featurizer, check_encoder_shapes,
+                              load_state_into,
                               load_weights, read_config)
 from sciml.learners.registry import LEARNERS, meta_learner_names
 
@@ -26,6 +27,7 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, o
         raise CheckpointError(f"{path}: learner {config['learner']!r} is not a meta-learner this sciml version "
                               f"knows (known: {', '.join(meta_learner_names())}).")
     featurizer = build_featurizer(config, path)
+    check_encoder_shapes(config, path)  # on the meta device: a wrong size costs no memory
     encoder = build_checkpoint_encoder(config, path)
     try:
         model = cls.build_model(encoder, dict(config.get("learner_config", {})))

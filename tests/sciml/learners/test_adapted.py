@@ -184,7 +184,7 @@ def test_checkpoint_fingerprint_must_match_but_ignores_post_hoc_settings(tmp_pat
         load_adapted(_from_checkpoint(other, case), tmp_path / "adapted")
     # test-time selection and calibration written into config.json later do not change the model
     cfg = json.loads((path / CONFIG).read_text())
-    cfg.update(test_time={"inner_steps": 7}, calibration={"method": "temperature", "temperature": 1.3},
+    cfg.update(test_time={"inner_steps": 7}, calibration={"method": "platt", "slope": 1.3, "bias": 0.1},
                test_time_selection={"chosen": {"inner_steps": 7}})
     (path / CONFIG).write_text(json.dumps(cfg))
     reloaded = load_adapted(_from_checkpoint(path, case), tmp_path / "adapted")
