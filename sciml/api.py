@@ -25,7 +25,7 @@ import pandas as pd
 from sciml.config import default_device
 from sciml.domains import Domain, get_domain
 from sciml.errors import NotFittedError
-from sciml.learners.base import Prediction, SupportSetError, check_support
+from sciml.learners.base import Prediction, SupportSetError, check_support, class_code_problem
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,8 @@ class FewShotModel:
         self.smiles_col = smiles_col
         self.hit_rate = hit_rate
         loaded = checkpoint if isinstance(checkpoint, LoadedCheckpoint) else load(checkpoint, device)
+        #: the user chose the task (else it is the checkpoint's, and class-code labels are refused by ``fit``)
+        self.task_given_ = task is not None
         task = task or loaded.tasks[0]
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
@@ -215,6 +217,11 @@ class FewShotModel:
             X[j] = r
         return X, ok, errors
 
+    def clear_feature_cache(self) -> None:
+        """Forget the per-input features cached by :meth:`features` (the fitted support is kept): call it
+        between chunks of a large query so memory stays bounded by the chunk."""
+        self._cache.clear()
+
     # ----------------------------------------------------------------------- fit
     def _labels(self, y, n: int) -> np.ndarray:
         y = np.asarray(pd.to_numeric(pd.Series(list(y)), errors="coerce"), dtype=np.float64)
@@ -243,6 +250,11 @@ class FewShotModel:
         if keep.size == 0:
             raise SupportSetError(f"none of the {len(smiles)} support rows is usable; see support_errors_")
         rows = ok[keep]
+        if self.task == "regression":
+            problem = class_code_problem(y[rows], explicit_regression=self.task_given_)
+            if problem is not None:
+                raise SupportSetError(f"{problem} (FewShotModel(..., task='regression')); for classification "
+                                      f"use task='classification' with a checkpoint meta-trained for it.")
         yk = check_support(y[rows], self.task)
         self.learner_.fit_features(feats[keep], yk)
         self.support_smiles_ = [smiles[i] for i in rows]

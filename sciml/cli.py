@@ -326,6 +326,9 @@ def predict(
     out: Path = typer.Option(Path("predictions.csv"), help="Output CSV (.csv) or Parquet (.parquet); one row per query "
                              "row. Written atomically: an interrupted run leaves no file (or the previous one)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists (default: refuse)."),
+    max_size: Optional[float] = typer.Option(None, help="Largest support or query file in MB (default 20, the "
+                                             "app's upload limit); checked before the model is loaded."),
+    chunk_size: int = typer.Option(10_000, help="Query rows predicted at a time (bounds memory)."),
     smiles_col: Optional[str] = typer.Option(None, help="SMILES column name (auto-detected when omitted)."),
     label_col: Optional[str] = typer.Option(None, "--label-col", "--value-col",
                                             help="Value column of the support file (auto-detected when omitted)."),
@@ -350,7 +353,7 @@ def predict(
     try:
         with output_lock(out):
             t, result = _predict(checkpoint, support, query, smiles_col, label_col, task, threshold, level,
-                                 hit_rate, device)
+                                 hit_rate, device, max_size=max_size, chunk_size=chunk_size)
             write_table(result, out, overwrite=overwrite)
     except (OutputBusyError, OutputExistsError, OSError) as e:
         _fail(str(e))
@@ -359,35 +362,58 @@ def predict(
                f"see the 'error' column)")
 
 
-def _predict(checkpoint, support, query, smiles_col, label_col, task, threshold, level, hit_rate, device):
-    """``(support table, result frame)`` of ``sciml predict``; a user-facing problem exits through ``_fail``."""
+def _predict(checkpoint, support, query, smiles_col, label_col, task, threshold, level, hit_rate, device,
+             max_size=None, chunk_size=10_000):
+    """``(support table, result frame)`` of ``sciml predict``; a user-facing problem exits through ``_fail``.
+
+    Both tables are size-checked before the model is loaded (``max_size`` MB, default the
+    upload limit); the query is predicted ``chunk_size`` rows at a time, so features and
+    domain distances never exist for the whole table at once.
+    """
     import pandas as pd
 
-    from assays.sources.tables import UserTableError, load_user_table, read_table
+    from assays.sources.tables import RECORD_ERROR_COLUMN, UserTableError, load_user_table, read_table
+    from assays.sources.tables import read as table_read
     from sciml.api import FewShotModel, load
     from sciml.checkpoint import CheckpointError
     from sciml.learners.base import SupportSetError
 
+    max_mb = table_read.MAX_UPLOAD_MB if max_size is None else float(max_size)
+    for role, path in (("--support", support), ("--query", query)):
+        if path.is_file() and path.stat().st_size > max_mb * 2**20:
+            _fail(f"{path} ({role}) is {path.stat().st_size:,} bytes, over the {max_mb:g} MB limit: raise it with "
+                  f"--max-size, or split the file")
     try:
         loaded = load(checkpoint, device)  # its domain says how to read the structures
         t, report = load_user_table(support, domain=loaded.domain, smiles_col=smiles_col, value_col=label_col,
-                                    kind=task, threshold=threshold)
+                                    kind=task, threshold=threshold, max_mb=max_mb)
         bad = report[report["status"] != "ok"]
         for _, r in bad.head(20).iterrows():
             typer.secho(f"support data row {r['row']} (0-based, header excluded): {r['status']}: {r['error']}",
                         fg=typer.colors.YELLOW, err=True)
         if t is None:
             _fail(f"{support}: no usable support rows")
+        qdf = read_table(query, max_mb=max_mb)
+        notes = "; ".join(qdf.attrs.get("read_notes", []))
+        typer.echo(f"task: {report.attrs.get('kind_reason', t.kind)} ({len(t)} usable support rows)"
+                   + (f"; {query} read as {notes}" if notes else ""), err=True)
         if hit_rate is not None and t.kind != "classification":
             _fail(f"--hit-rate applies to classification only; {support} was read as {t.kind}")
         model = FewShotModel.from_checkpoint(loaded, task=t.kind, level=level, hit_rate=hit_rate)
         model.fit(t.inputs, t.labels)
-        qdf = read_table(query)
         col = smiles_col if smiles_col in qdf.columns else _guess_structure_column(qdf, query, loaded.domain)
         inputs = qdf[col].tolist()
-        result = model.predict(inputs).drop(columns=[loaded.domain.output_column])
-        dom = model.domain(inputs)[["nearest_similarity", "in_domain", "domain_reason"]]
-        result = pd.concat([qdf.reset_index(drop=True), result, dom], axis=1)
+        parts = []
+        for start in range(0, len(inputs), max(1, int(chunk_size))):
+            chunk = inputs[start:start + chunk_size]
+            pred = model.predict(chunk).drop(columns=[loaded.domain.output_column])
+            dom = model.domain(chunk)[["nearest_similarity", "in_domain", "domain_reason"]]
+            parts.append(pd.concat([pred, dom], axis=1))
+            model.clear_feature_cache()  # features of this chunk are not needed again
+        result = pd.concat([qdf.reset_index(drop=True), pd.concat(parts, ignore_index=True)], axis=1)
+        if RECORD_ERROR_COLUMN in qdf.columns:  # an unreadable structure-file record says why, not "empty"
+            rec = qdf[RECORD_ERROR_COLUMN].fillna("").astype(str).to_numpy()
+            result.loc[rec != "", "error"] = rec[rec != ""]
     except (CheckpointError, UserTableError, SupportSetError, FileNotFoundError, ValueError) as e:
         _fail(str(e))
     return t, result

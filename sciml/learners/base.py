@@ -72,6 +72,32 @@ def _finite_support(y, what: str, need: str) -> np.ndarray:
     return y
 
 
+def class_code_problem(values, explicit_regression: bool = False) -> str | None:
+    """Why numeric ``values`` should not silently become a regression target, or ``None``.
+
+    The one rule the CLI, the app and the API share: finite values that are all integer
+    codes from 0 up to at most 3 (``0/1``, ``0/1/2``, ``0/2/3``...) are class labels, not
+    measurements. 0/1 is binary classification; more codes fit neither task as they
+    stand. ``explicit_regression`` (the user said regression) silences the rule.
+    """
+    if explicit_regression:
+        return None
+    y = np.asarray(values, dtype=np.float64).ravel()
+    y = y[np.isfinite(y)]
+    if y.size == 0 or not np.all(y == np.round(y)):
+        return None
+    codes = sorted({int(v) for v in y})
+    if len(codes) < 2 or codes[0] != 0 or codes[-1] > 3:  # class codes start at 0; pKi 7/8 are measurements
+        return None
+    shown = "/".join(map(str, codes))
+    if codes == [0, 1]:
+        return (f"the values are only {shown}: that is a binary (active/inactive) assay, so it needs "
+                f"classification; say regression explicitly if they really are measured values")
+    return (f"the values are only the integer codes {shown}: they look like class labels, not measurements. "
+            f"Classification needs exactly two classes (0/1, or set an activity threshold); if they are measured "
+            f"values, say regression explicitly")
+
+
 def check_binary_support(y: np.ndarray) -> np.ndarray:
     """Validate a classification support label vector; return it as float64 ``[n]``."""
     y = _finite_support(y, "labels", "one positive and one negative example")

@@ -253,6 +253,11 @@ def decide_task_kind(
         return _label_decision(labels, positive_label, column)
     is_binary = bool(len(numbers)) and bool(np.isin(numbers, (0.0, 1.0)).all())
     if kind is None:
+        from sciml.learners.base import class_code_problem
+
+        problem = None if is_binary else class_code_problem(numbers)
+        if problem is not None:
+            raise UserTableError(f"column {column!r}: {problem} (--task regression, or kind='regression').")
         kind = "classification" if is_binary else "regression"
     if kind == "classification":
         if not is_binary and len(numbers):

@@ -1,6 +1,8 @@
 """Read a table as a user gives it (path, bytes, open file or DataFrame) into a DataFrame of text cells.
 
-Formats: CSV / TSV (any delimiter among comma, tab and semicolon, optionally gzipped),
+Formats: CSV / TSV (any delimiter among comma, tab and semicolon, sniffed from the content
+whatever the extension, decimal commas detected in semicolon- and tab-separated files;
+optionally gzipped),
 Excel workbooks (``.xlsx``, first sheet by default) and structure files (SDF for
 molecules: one row per record, the structure written as SMILES, the SD properties as
 columns). The format comes from the file name, else from the content. Every problem
@@ -13,6 +15,7 @@ import codecs
 import csv
 import gzip
 import io
+import logging
 import os
 import re
 import zipfile
@@ -31,6 +34,8 @@ __all__ = [
     "UserTableError",
     "read_table",
 ]
+
+logger = logging.getLogger(__name__)
 
 TableSource = Union[str, os.PathLike, pd.DataFrame, bytes, bytearray, memoryview, IO[bytes], IO[str]]
 
@@ -160,16 +165,42 @@ def _empty_error(name: str) -> UserTableError:
 
 
 def _delimiter(text: str, name: str) -> str:
+    """The field delimiter: tab for ``.tsv`` / ``.tab``; otherwise sniffed among comma, semicolon and tab
+    (a ``.csv`` from Excel in many locales is semicolon-separated), comma when the sample is ambiguous."""
     lower = _strip_gz(name)
     if lower.endswith((".tsv", ".tab")):
         return "\t"
-    if lower.endswith(".csv"):
-        return ","
-    sample = "\n".join(text.splitlines()[:20])
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    sample = "\n".join(lines)
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
+        sep = csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
     except csv.Error:
-        return "\t" if "\t" in sample and "," not in sample else ","
+        sep = None
+    header = lines[0] if lines else ""
+    if sep is None or (sep != "," and header.count(sep) == 0):
+        counts = {d: header.count(d) for d in (",", ";", "\t")}
+        best = max(counts, key=counts.get)
+        sep = best if counts[best] else ","
+    return sep
+
+
+#: A number written with a decimal comma ("7,25", "-0,5", "1,2e-3").
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
+_DOT_NUMBER = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
+_SEP_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def _decimal_comma_columns(df: pd.DataFrame) -> list[str]:
+    """Columns whose non-empty cells are mostly decimal-comma numbers and none a decimal-point number."""
+    out = []
+    for col in df.columns:
+        cells = [str(v).strip() for v in df[col] if str(v).strip()]
+        if not cells:
+            continue
+        comma = sum(bool(_DECIMAL_COMMA.match(c)) for c in cells)
+        if comma and comma >= 0.5 * len(cells) and not any(_DOT_NUMBER.match(c) for c in cells):
+            out.append(col)
+    return out
 
 
 def _read_text(data: bytes, name: str) -> pd.DataFrame:
@@ -178,11 +209,24 @@ def _read_text(data: bytes, name: str) -> pd.DataFrame:
         raise _empty_error(name)
     sep = _delimiter(text, name)
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=True)
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                         skip_blank_lines=True)
     except pd.errors.EmptyDataError as exc:  # pragma: no cover - caught by the strip() check above
         raise _empty_error(name) from exc
     except pd.errors.ParserError as exc:
-        raise UserTableError(f"{name}: could not read it as a {'tab' if sep == chr(9) else repr(sep)}-separated table ({exc}).") from exc
+        raise UserTableError(f"{name}: could not read it as a {_SEP_NAMES.get(sep, repr(sep))}-separated table "
+                             f"({exc}).") from exc
+    notes = [f"{_SEP_NAMES.get(sep, repr(sep))}-separated"]
+    if sep != ",":  # with comma-separated fields a decimal comma cannot occur unquoted
+        cols = _decimal_comma_columns(df)
+        for col in cols:
+            df[col] = [str(v).strip().replace(",", ".") if _DECIMAL_COMMA.match(str(v).strip()) else v
+                       for v in df[col]]
+        if cols:
+            notes.append(f"decimal comma in column(s) {', '.join(map(repr, cols))} (read as decimal points)")
+    df.attrs["read_notes"] = notes
+    logger.info("%s: read as %s", name, "; ".join(notes))
+    return df
 
 
 def _read_excel(data: bytes, name: str, sheet: int | str) -> pd.DataFrame:
