@@ -83,11 +83,21 @@ class LoadedCheckpoint:
         return (self.trained_task,)
 
 
+#: Fewest usable support rows per task (classification also needs both classes).
+MIN_SUPPORT = {"regression": 2, "classification": 2}
+#: Below this many usable support rows ``fit`` warns that predictions stay near the prior.
+WARN_SUPPORT = 8
+#: Largest absolute regression target accepted (beyond it float32 models overflow).
+MAX_ABS_VALUE = 1e12
+
+
 def load(checkpoint: str | Path, device: str | None = None) -> LoadedCheckpoint:
     """Load a checkpoint folder once (raises :class:`sciml.checkpoint.CheckpointError` with the reason)."""
     from sciml.learners.loading import load_checkpoint
 
-    device = device or default_device()
+    from sciml.config import check_device
+
+    device = check_device(device or default_device())
     model, featurizer, config = load_checkpoint(checkpoint, device=device)
     return LoadedCheckpoint(str(checkpoint), model, featurizer, config, device)
 
@@ -217,6 +227,19 @@ class FewShotModel:
             X[j] = r
         return X, ok, errors
 
+    def _mark_duplicates(self, smiles: list, y: np.ndarray, usable: list[int], errors: dict[int, str]) -> None:
+        """Leave out repeated structures as the table loader does (:func:`sciml.duplicates.mark_duplicates`):
+        a repeat with the same value is merged into the first row, repeats with different values are all
+        left out; the reasons go to ``errors`` (input position -> message)."""
+        from sciml.duplicates import STATUS_DUPLICATE_CONFLICT, STATUS_DUPLICATE_MERGED, mark_duplicates
+
+        dom = self.loaded_.domain
+        changes = mark_duplicates(usable, [dom.key(smiles[i]) for i in usable], [float(y[i]) for i in usable],
+                                  kind=self.task, conflicts="drop", label=dom.label)
+        for pos, (status, _, message) in changes.items():
+            if status in (STATUS_DUPLICATE_CONFLICT, STATUS_DUPLICATE_MERGED):
+                errors[usable[pos]] = f"{status}: {message}"
+
     def clear_feature_cache(self) -> None:
         """Forget the per-input features cached by :meth:`features` (the fitted support is kept): call it
         between chunks of a large query so memory stays bounded by the chunk."""
@@ -232,7 +255,8 @@ class FewShotModel:
     def fit(self, X, y) -> "FewShotModel":
         """Adapt on support molecules ``X`` (SMILES list/Series or DataFrame) with labels/values ``y``.
 
-        Unusable rows (invalid SMILES, missing or non-finite labels) are left out and listed in
+        Unusable rows (invalid SMILES, missing or non-finite labels, a structure repeated with a
+        different value, a repeat merged into its first row) are left out and listed in
         ``support_errors_``; an unusable support (empty, one class) raises :class:`SupportSetError`.
         """
         smiles = _as_inputs(X, self.smiles_col, self.loaded_.domain)
@@ -240,6 +264,7 @@ class FewShotModel:
         feats, ok, errors = self.features(smiles)
         for i in np.flatnonzero(~np.isfinite(y)):
             errors.setdefault(int(i), "missing or non-numeric label")
+        self._mark_duplicates(smiles, y, [int(i) for i in ok if i not in errors], errors)
         keep = np.array([j for j, i in enumerate(ok) if i not in errors], dtype=np.int64)
         col = self.loaded_.domain.output_column
         self.support_errors_ = pd.DataFrame(
@@ -250,6 +275,17 @@ class FewShotModel:
         if keep.size == 0:
             raise SupportSetError(f"none of the {len(smiles)} support rows is usable; see support_errors_")
         rows = ok[keep]
+        n_min = MIN_SUPPORT[self.task]
+        if rows.size < n_min:
+            raise SupportSetError(f"{rows.size} usable support row(s): {self.task} needs at least {n_min} "
+                                  f"(and gives useful figures from about {WARN_SUPPORT} on)")
+        if rows.size < WARN_SUPPORT:
+            logger.warning("only %d usable support rows: predictions from fewer than %d measured compounds are "
+                           "close to the model's prior; treat them as a rough first look", rows.size, WARN_SUPPORT)
+        if self.task == "regression" and np.abs(y[rows]).max() > MAX_ABS_VALUE:
+            raise SupportSetError(f"support values reach {np.abs(y[rows]).max():.3g}: values beyond "
+                                  f"{MAX_ABS_VALUE:.0e} in absolute size cannot be modelled reliably; rescale them "
+                                  f"(e.g. to log units such as pIC50)")
         if self.task == "regression":
             problem = class_code_problem(y[rows], explicit_regression=self.task_given_)
             if problem is not None:
@@ -287,6 +323,13 @@ class FewShotModel:
             lo, hi = pred.interval(self.level)
             for k, v in (("prediction", pred.mean), ("std", pred.std), ("lower", lo), ("upper", hi)):
                 cols[k][ok] = v
+            bad = ok[~(np.isfinite(np.asarray(pred.mean, dtype=np.float64))
+                       & np.isfinite(np.asarray(pred.std, dtype=np.float64)))]
+            for i in bad:  # never a silent NaN: say why there is no number
+                errors.setdefault(int(i), "the model gave no finite prediction for this input (support values "
+                                          "on an extreme scale? rescale them, e.g. to log units)")
+                for k in cols:
+                    cols[k][i] = np.nan
         return pd.DataFrame({self.loaded_.domain.output_column: smiles, **cols,
                              "error": [errors.get(i, "") for i in range(len(smiles))]})
 

@@ -49,3 +49,26 @@ def default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_device(device: str) -> str:
+    """``device`` if torch can use it here: ``cpu``, ``cuda`` / ``cuda:N`` (with a GPU) or ``mps``;
+    otherwise a ``ValueError`` that lists what this machine has."""
+    import re
+
+    import torch
+
+    have = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) + (
+        ["mps"] if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available() else [])
+    if not isinstance(device, str) or not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
+        raise ValueError(f"device {device!r} is not one sciml runs on; choose from {', '.join(have)}")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r}: no CUDA GPU is available here; use cpu")
+        idx = int(device.split(":")[1]) if ":" in device else 0
+        if idx >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if device == "mps" and "mps" not in have:
+        raise ValueError("device 'mps': Apple's Metal backend is not available here; use cpu")
+    return device
+

@@ -99,3 +99,26 @@ def test_an_unreadable_sdf_record_gives_its_own_reason(tmp_path):
     out = pd.read_csv(tmp_path / "p.csv")
     assert len(out) == 3
     assert "empty" not in str(out.loc[1, "error"]).lower() and str(out.loc[1, "error"]) != "nan"
+
+
+def test_api_fit_applies_the_loaders_duplicate_rule_and_size_rules():
+    from sciml.api import FewShotModel
+    from sciml.learners.base import SupportSetError
+
+    m = FewShotModel(DEFAULT, device="cpu")
+    m.fit(["CCO", "OCC", "CCN", "CCN", "c1ccccc1", "CCCl"], [5.0, 5.0, 6.0, 7.0, 8.0, 6.5])
+    assert m.support_smiles_ == ["CCO", "c1ccccc1", "CCCl"]
+    errs = dict(zip(m.support_errors_["row"], m.support_errors_["error"]))
+    assert "merged" in errs[1] and "conflicting" in errs[2] and "conflicting" in errs[3]
+    with pytest.raises(SupportSetError, match="at least 2"):
+        m.fit(["CCO"], [5.0])
+    with pytest.raises(SupportSetError, match="rescale"):
+        m.fit(["CCO", "CCN", "CCC"], [5e300, 6e300, 7e300])
+    with pytest.raises(ValueError, match="choose from cpu"):
+        FewShotModel(DEFAULT, device="tpu")
+
+
+def test_utf16_without_a_byte_order_mark_is_read():
+    for enc in ("utf-16-le", "utf-16-be"):
+        df = read_table("smiles,pKi\nCCO,7\nCCN,6\n".encode(enc), filename="u.csv")
+        assert df.to_dict("list") == {"smiles": ["CCO", "CCN"], "pKi": ["7", "6"]}

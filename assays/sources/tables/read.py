@@ -125,7 +125,8 @@ def _raw_bytes(source: TableSource, name: str, max_mb: float) -> bytes:
 
 
 def _decode(data: bytes, name: str) -> str:
-    """Text of ``data``: UTF-16 when it starts with a UTF-16 byte-order mark, else the first of
+    """Text of ``data``: UTF-16 when it starts with a UTF-16 byte-order mark or (without one) every
+    other byte is NUL, else the first of
     utf-8, utf-8-sig and latin-1 that decodes it; binary content raises :class:`UserTableError`."""
     text = None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -133,6 +134,16 @@ def _decode(data: bytes, name: str) -> str:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
             text = None
+    elif len(data) >= 4 and len(data) % 2 == 0:
+        # UTF-16 without a byte-order mark: ASCII text leaves every other byte NUL
+        head = data[:4096]
+        odd, even = head[1::2].count(0) / max(1, len(head) // 2), head[0::2].count(0) / max(1, len(head) // 2)
+        for enc, share in (("utf-16-le", odd), ("utf-16-be", even)):
+            if share > 0.9 and text is None:
+                try:
+                    text = data.decode(enc)
+                except UnicodeDecodeError:
+                    text = None
     if text is None:
         for encoding in _TEXT_ENCODINGS:
             try:
