@@ -414,7 +414,9 @@ def _predict(checkpoint, support, query, smiles_col, label_col, task, threshold,
         if RECORD_ERROR_COLUMN in qdf.columns:  # an unreadable structure-file record says why, not "empty"
             rec = qdf[RECORD_ERROR_COLUMN].fillna("").astype(str).to_numpy()
             result.loc[rec != "", "error"] = rec[rec != ""]
-    except (CheckpointError, UserTableError, SupportSetError, FileNotFoundError, ValueError) as e:
+    except SupportSetError as e:  # raised by fitting: name the file the rows came from
+        _fail(f"{support}: {e}")
+    except (CheckpointError, UserTableError, FileNotFoundError, ValueError) as e:
         _fail(str(e))
     return t, result
 
