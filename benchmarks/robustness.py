@@ -162,7 +162,7 @@ def run_fault_cases(tmp: Path) -> list[dict]:
         out = tmp / f"fault-{previous}.csv"
         if previous:
             atomic_write_text(out, "x\n1\n")
-        p = child(f"from sciml.files import atomic_write\nf = atomic_write({str(out)!r}).__enter__()\n"
+        p = child(f"from sciml.files import atomic_write\ncm = atomic_write({str(out)!r})\nf = cm.__enter__()\n"
                   f"f.write('x\\n' + '2\\n' * 100000)\nf.flush()")
         os.kill(p.pid, signal.SIGKILL)
         p.wait()
@@ -171,7 +171,7 @@ def run_fault_cases(tmp: Path) -> list[dict]:
                      "role": "fault", "expected": "previous file" if previous else "no file", "traceback": False,
                      "passed": ok, "message": "final name untouched" if ok else "a partial file is visible"})
     out = tmp / "claimed.csv"
-    p = child(f"from sciml.files import output_lock\noutput_lock({str(out)!r}).__enter__()")
+    p = child(f"from sciml.files import output_lock\ncm = output_lock({str(out)!r})\ncm.__enter__()")
     try:
         with output_lock(out):
             refused, msg = False, "second writer was not refused"

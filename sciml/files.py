@@ -44,7 +44,18 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _umask() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+#: Mode of published files: what ``open()`` would give under this process's umask (``mkstemp`` uses 0600).
+FILE_MODE = 0o666 & ~_umask()
+
+
 def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    os.chmod(tmp, FILE_MODE)
     if overwrite:
         os.replace(tmp, path)
         return

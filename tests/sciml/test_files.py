@@ -133,3 +133,12 @@ def test_checkpoint_weights_that_do_not_match_their_hash_are_refused(tmp_path):
     save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(path / "model.safetensors"))
     with pytest.raises(CheckpointError, match="SHA-256"):
         load_checkpoint(path)
+
+
+def test_published_files_get_the_usual_permissions(tmp_path):
+    import stat
+
+    from sciml.files import FILE_MODE
+
+    out = atomic_write_text(tmp_path / "r.md", "x")
+    assert stat.S_IMODE(out.stat().st_mode) == FILE_MODE  # not mkstemp's 0600
