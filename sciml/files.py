@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import tempfile
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
-__all__ = ["OutputExistsError", "OutputBusyError", "sha256_file", "sha256_bytes", "atomic_write",
+__all__ = ["OutputExistsError", "OutputBusyError", "sha256_file", "sha256_bytes", "cache_signature", "atomic_write",
            "atomic_write_text", "atomic_write_bytes", "write_table", "output_lock"]
 
 
@@ -42,6 +43,46 @@ def sha256_file(path: str | os.PathLike) -> str:
 def sha256_bytes(data: bytes) -> str:
     """Hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
+
+
+#: File of the secret key that signs cache shards (default ``~/.config/sciml/cache-key``).
+CACHE_KEY_ENV = "SCIML_CACHE_KEY_FILE"
+_KEY: dict[str, bytes] = {}
+
+
+def _cache_key() -> bytes:
+    """This user's 32-byte cache-signing key, created (mode 0600) on first use."""
+    path = Path(os.environ.get(CACHE_KEY_ENV) or Path.home() / ".config" / "sciml" / "cache-key").expanduser()
+    if str(path) in _KEY:
+        return _KEY[str(path)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+    key = path.read_bytes()
+    if len(key) < 16:
+        raise RuntimeError(f"the cache-signing key {path} is shorter than 16 bytes; delete it to make a new one")
+    _KEY[str(path)] = key
+    return key
+
+
+def cache_signature(data: bytes) -> str:
+    """HMAC-SHA256 of ``data`` under this user's cache key (hex).
+
+    Cache shards (graphs, MiniMol embeddings) are signed when written and checked when read,
+    so a shard changed or added by anyone without the key file (kept outside the cache
+    folder, under ``~/.config/sciml``) is ignored and recomputed, never trusted.
+    """
+    return hmac.new(_cache_key(), data, hashlib.sha256).hexdigest()
+
+
+def signature_ok(data: bytes, signature: object) -> bool:
+    """Whether ``signature`` is :func:`cache_signature` of ``data`` (constant-time comparison)."""
+    return isinstance(signature, str) and hmac.compare_digest(cache_signature(data), signature)
 
 
 def _umask() -> int:

@@ -11,10 +11,18 @@ plain tensors plus a list of SMILES (saved with ``torch.save`` and read back wit
 
 New graphs are appended as new shards, so concurrent writers never clobber each
 other; a corrupt shard is skipped with a warning.
+
+Each listing is ``{"smiles": [...], "hmac": ...}``: the HMAC-SHA256 of the shard's bytes under
+this user's cache key (:func:`sciml.files.cache_signature`; the key lives outside the cache
+folder). A shard whose bytes do not match its listing's signature, or whose listing has
+none (written by an older sciml or by someone else), is ignored with a warning and its
+molecules are featurized again: whoever can write to ``$SCIML_CACHE_DIR`` cannot change a
+molecule's graph, and so its predictions.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -26,6 +34,7 @@ import torch
 from torch_geometric.data import Data
 
 from sciml.config import default_cache_dir
+from sciml.files import atomic_write_bytes, atomic_write_text, cache_signature, signature_ok
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +55,7 @@ class GraphCache:
         self._where: dict[str, str] = {}  # smiles -> shard file name
         self._seen: set[str] = set()  # shard names already indexed
         self._loaded: dict[str, dict[str, Data]] = {}  # shard name -> graphs
+        self._sig: dict[str, str] = {}  # shard name -> the signature its listing records
         self._lock = threading.Lock()
 
     @classmethod
@@ -57,33 +67,36 @@ class GraphCache:
         return cls._instances[folder]
 
     def _refresh_index(self) -> None:
-        """Index shards written since the last look (by this or another process)."""
+        """Index shards written since the last look (by this or another process); unsigned ones are ignored."""
         for shard in sorted(self.folder.glob("shard-*.pt")):
             if shard.name in self._seen:
                 continue
             listing = shard.with_suffix(".json")
-            try:
-                if listing.is_file():
-                    names = json.loads(listing.read_text())
-                else:  # a shard without its listing (its writer stopped in between): list it now
-                    graphs = _unpack(torch.load(shard, weights_only=True))
-                    self._loaded[shard.name] = graphs
-                    names = list(graphs)
-                    listing.write_text(json.dumps(names))
-            except Exception as e:  # a half-written or foreign file must not break a run
-                logger.warning("skipping unreadable graph cache shard %s: %s", shard, e)
-                self._seen.add(shard.name)
+            if not listing.is_file():  # its writer stopped before committing it
                 continue
             self._seen.add(shard.name)
-            for smi in names:
+            try:
+                entry = json.loads(listing.read_text())
+                if not (isinstance(entry, dict) and isinstance(entry.get("hmac"), str)
+                        and isinstance(entry.get("smiles"), list)):
+                    raise ValueError("its listing carries no signature (an older sciml, or not written by you)")
+            except Exception as e:  # a half-written or foreign file must not break a run
+                logger.warning("ignoring graph cache shard %s: %s; its molecules are featurized again", shard, e)
+                continue
+            self._sig[shard.name] = entry["hmac"]
+            for smi in entry["smiles"]:
                 self._where.setdefault(smi, shard.name)
 
     def _shard(self, name: str) -> dict[str, Data]:
         if name not in self._loaded:
             try:
-                self._loaded[name] = _unpack(torch.load(self.folder / name, weights_only=True))
+                data = (self.folder / name).read_bytes()
+                if not signature_ok(data, self._sig.get(name)):
+                    raise ValueError("its bytes do not match the signature in its listing (changed after writing)")
+                self._loaded[name] = _unpack(torch.load(io.BytesIO(data), weights_only=True))
             except Exception as e:
-                logger.warning("skipping unreadable graph cache shard %s: %s", self.folder / name, e)
+                logger.warning("ignoring graph cache shard %s: %s; its molecules are featurized again",
+                               self.folder / name, e)
                 self._loaded[name] = {}
         return self._loaded[name]
 
@@ -108,13 +121,15 @@ class GraphCache:
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
             name = f"shard-{time.time_ns()}-{os.getpid()}.pt"
-            tmp = self.folder / (name + ".tmp")
-            torch.save(_pack(graphs), tmp)
-            tmp.replace(self.folder / name)
-            listing = (self.folder / name).with_suffix(".json")
-            tmp_listing = listing.with_suffix(".json.tmp")
-            tmp_listing.write_text(json.dumps(list(graphs)))
-            tmp_listing.replace(listing)
+            buf = io.BytesIO()
+            torch.save(_pack(graphs), buf)
+            data = buf.getvalue()
+            atomic_write_bytes(self.folder / name, data)
+            sig = cache_signature(data)
+            # the listing last: it commits the shard
+            atomic_write_text((self.folder / name).with_suffix(".json"), json.dumps({"smiles": list(graphs),
+                                                                                    "hmac": sig}))
+            self._sig[name] = sig
             self._seen.add(name)
             self._loaded[name] = dict(graphs)
             for smi in graphs:

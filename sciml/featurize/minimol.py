@@ -29,16 +29,18 @@ carries the wheel's version, so a new wheel starts a fresh cache. Shards are wri
 to a temporary file and moved into place with ``os.replace``, the array first and its
 listing last (the listing commits the shard), so concurrent writers never clobber each
 other and a half-written shard is never read; an unreadable or mismatched shard is
-skipped with a warning.
+skipped with a warning. The listing is ``{"smiles": [...], "hmac": ...}``, the HMAC of the
+array file under this user's cache key (:func:`sciml.files.cache_signature`): a shard
+changed or added without the key, or from an older sciml, is ignored and recomputed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -48,6 +50,7 @@ from typing import Sequence
 import numpy as np
 
 from sciml.config import default_cache_dir
+from sciml.files import atomic_write_bytes, cache_signature, signature_ok
 
 __all__ = ["MINIMOL_DIM", "DEFAULT_BATCH", "INSTALL_HINT", "EmbeddingResult", "MinimolCache", "import_minimol",
            "minimol_version",
@@ -163,6 +166,7 @@ class MinimolCache:
         self._seen: set[str] = set()
         self._loaded: dict[str, np.ndarray | None] = {}
         self._rows: dict[str, int] = {}  # shard name -> rows its listing names
+        self._sig: dict[str, str] = {}  # shard name -> the signature its listing records
         self._lock = threading.Lock()
 
     @classmethod
@@ -181,12 +185,16 @@ class MinimolCache:
                 continue
             self._seen.add(name)
             try:
-                names = json.loads(listing.read_text(encoding="utf-8"))
+                entry = json.loads(listing.read_text(encoding="utf-8"))
+                names = entry.get("smiles") if isinstance(entry, dict) else None
                 if not isinstance(names, list) or not all(isinstance(s, str) for s in names):
-                    raise ValueError("the listing is not a list of SMILES")
+                    raise ValueError("the listing is not a signed list of SMILES (an older sciml, or not yours)")
+                if not isinstance(entry.get("hmac"), str):
+                    raise ValueError("the listing carries no signature")
             except Exception as e:  # a foreign or damaged file must not break a run
-                logger.warning("skipping unreadable MiniMol cache listing %s: %s", listing, e)
+                logger.warning("ignoring MiniMol cache listing %s: %s; its molecules are embedded again", listing, e)
                 continue
+            self._sig[name] = entry["hmac"]
             self._rows[name] = len(names)
             for row, smi in enumerate(names):
                 self._where.setdefault(smi, []).append((name, row))
@@ -195,7 +203,10 @@ class MinimolCache:
         if name not in self._loaded:
             path = self.folder / name
             try:
-                arr = np.load(path, allow_pickle=False)
+                data = path.read_bytes()
+                if not signature_ok(data, self._sig.get(name)):
+                    raise ValueError("its bytes do not match the signature in its listing (changed after writing)")
+                arr = np.load(io.BytesIO(data), allow_pickle=False)
                 if arr.ndim != 2 or arr.shape[1] != MINIMOL_DIM or arr.dtype != np.float32:
                     raise ValueError(f"expected float32 [k, {MINIMOL_DIM}], got {arr.dtype} {arr.shape}")
                 if arr.shape[0] != self._rows.get(name, arr.shape[0]):
@@ -232,29 +243,20 @@ class MinimolCache:
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
             name = f"shard-{time.time_ns()}-{os.getpid()}.npy"
-            _atomic_write(self.folder / name, lambda f: np.save(f, arr, allow_pickle=False))
-            listing = json.dumps(smiles).encode("utf-8")
-            _atomic_write((self.folder / name).with_suffix(".json"), lambda f: f.write(listing))
+            buf = io.BytesIO()
+            np.save(buf, arr, allow_pickle=False)
+            data = buf.getvalue()
+            atomic_write_bytes(self.folder / name, data)
+            sig = cache_signature(data)
+            atomic_write_bytes((self.folder / name).with_suffix(".json"),
+                               json.dumps({"smiles": smiles, "hmac": sig}).encode("utf-8"))
+            self._sig[name] = sig
             self._seen.add(name)
             self._loaded[name] = arr
             self._rows[name] = len(smiles)
             for row, smi in enumerate(smiles):
                 self._where.setdefault(smi, []).append((name, row))
             logger.debug("cached %d MiniMol embeddings in %s", len(smiles), self.folder / name)
-
-
-def _atomic_write(path: Path, write) -> None:
-    """``write(binary file)`` into a temporary file next to ``path``, flushed, then ``os.replace`` onto ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; a shared cache is read by others
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def minimol_embeddings(smiles: Sequence[str], *, cache: bool | MinimolCache = True, cache_dir: Path | None = None,

