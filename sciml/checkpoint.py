@@ -106,9 +106,13 @@ def read_config(path: str | Path) -> dict:
     config.setdefault("domain", DEFAULT_DOMAIN)  # checkpoints without the field hold molecule models
     if not isinstance(config["domain"], str):
         raise CheckpointError(f"{cfg_file}: 'domain' must be a domain name, got {config['domain']!r}.")
-    from sciml.checkpoint_schema import validate_config
+    from sciml.checkpoint_schema import config_errors
 
-    validate_config(config, cfg_file)
+    errors = config_errors(config)
+    if errors:
+        shown = "; ".join(errors[:8]) + (f"; and {len(errors) - 8} more" if len(errors) > 8 else "")
+        raise CheckpointError(f"{cfg_file}: invalid checkpoint config: {shown}. Fix these keys or re-save the "
+                              f"checkpoint with `sciml train`.")
     return config
 
 

@@ -1,11 +1,11 @@
 """The typed schema of a checkpoint's ``config.json``, checked before anything is built.
 
-:func:`validate_config` checks every field's type and range (pydantic models for the
+:func:`config_errors` lists every problem of a config: each field's type and range (pydantic models for the
 fixed parts; the encoder's own config dataclass for its field types; one table of
 ranges, :data:`RANGES`, for the sizes and step counts that could make a model
-allocate or run without bound), so a hand-edited or corrupted config fails with a
-:class:`~sciml.checkpoint.CheckpointError` that names the file, the key and what is
-allowed, instead of a traceback, a hang or a 320 GB allocation.
+allocate or run without bound). :func:`sciml.checkpoint.read_config` turns them into a
+``CheckpointError`` that names the file, the key and what is allowed, so a hand-edited or
+corrupted config fails clearly instead of with a traceback, a hang or a 320 GB allocation.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-__all__ = ["RANGES", "validate_config", "config_errors"]
+__all__ = ["RANGES", "config_errors"]
 
 #: Inclusive ``(low, high)`` of numeric settings wherever they appear (encoder_config,
 #: learner_config, test_time, featurizer). Sizes beyond these are refused before any tensor
@@ -186,14 +186,3 @@ def _encoder_errors(name: str, cfg: dict) -> list[str]:
             allowed = typing.get_args(hints[k]) if typing.get_origin(hints[k]) is Literal else hints[k].__name__
             out.append(f"encoder_config.{k}: must be {allowed} (got {cfg[k]!r})")
     return out + _range_errors("encoder_config", cfg)
-
-
-def validate_config(config: object, path) -> None:
-    """Raise :class:`~sciml.checkpoint.CheckpointError` listing every problem of ``config`` (read from ``path``)."""
-    from sciml.checkpoint import CheckpointError
-
-    errors = config_errors(config)
-    if errors:
-        shown = "; ".join(errors[:8]) + (f"; and {len(errors) - 8} more" if len(errors) > 8 else "")
-        raise CheckpointError(f"{path}: invalid checkpoint config: {shown}. Fix these keys or re-save the "
-                              f"checkpoint with `sciml train`.")
