@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import GINEConv, global_add_pool, global_max_pool, global_mean_pool
 from torch_geometric.nn.aggr import AttentionalAggregation
 
-from sciml.encoders.registry import ENCODERS
+from sciml.encoders.registry import ENCODERS, Encoder
 
 
 def _norm(kind: str | None, dim: int) -> nn.Module:
@@ -84,7 +84,7 @@ class GINEConfig:
 
 
 @ENCODERS.register("gine")
-class GINEncoder(nn.Module):
+class GINEncoder(Encoder):
     """Molecular graph -> embedding: atom embedding, ``depth`` GINE blocks, pooling, projection.
 
     If ``gfeat_dim > 0`` the graph-level count fingerprint ``batch.gfeat`` is passed
@@ -122,15 +122,6 @@ class GINEncoder(nn.Module):
             self.mfeat_mlp = pretrained_branch(c.mfeat_dim, c.mfeat_hidden, c.dropout)
             graph_dim += c.mfeat_hidden
         self.out = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(graph_dim, c.out_dim))
-
-    @property
-    def out_dim(self) -> int:
-        return self.config.out_dim
-
-    def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
 
     def pool(self, h: Tensor, batch: Tensor, n_graphs: int) -> Tensor:
         p = self.config.pooling

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from sciml.encoders.gin import pretrained_branch
-from sciml.encoders.registry import ENCODERS
+from sciml.encoders.registry import ENCODERS, Encoder
 
 
 @dataclass
@@ -39,7 +39,7 @@ class PretrainedMLPConfig:
 
 
 @ENCODERS.register("pretrained_mlp")
-class PretrainedMLPEncoder(nn.Module):
+class PretrainedMLPEncoder(Encoder):
     """Frozen embedding ``batch.mfeat`` (+ optional fingerprint ``batch.gfeat``) -> MLP -> embedding.
 
     A learnable adapter on MiniMol's 512-d representation: the meta-learner trains the
@@ -66,15 +66,6 @@ class PretrainedMLPEncoder(nn.Module):
             width = c.hidden
         self.body = nn.Sequential(*layers)
         self.out = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(width, c.out_dim))
-
-    @property
-    def out_dim(self) -> int:
-        return self.config.out_dim
-
-    def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
 
     def forward(self, batch) -> Tensor:
         h = self.mfeat_mlp(batch.mfeat.float())

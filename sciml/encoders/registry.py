@@ -6,7 +6,22 @@ from torch import nn
 
 from sciml.registry import ClassRegistry
 
-__all__ = ["ENCODERS", "build_encoder"]
+__all__ = ["ENCODERS", "Encoder", "build_encoder"]
+
+class Encoder(nn.Module):
+    """What every encoder shares: ``config`` (its config dataclass), ``out_dim`` and ``reset_parameters``."""
+
+    config: object
+
+    @property
+    def out_dim(self) -> int:
+        return self.config.out_dim
+
+    def reset_parameters(self) -> None:
+        for m in self.modules():
+            if m is not self and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+
 
 #: name -> encoder class; each class has ``config_cls`` (a dataclass of its hyperparameters).
 ENCODERS: ClassRegistry = ClassRegistry("encoder")
