@@ -313,8 +313,10 @@ def stage_report(args) -> None:
     per_episode = pd.concat([pd.read_csv(f, keep_default_na=True) for f in files], ignore_index=True)
     per_episode["checkpoint"] = per_episode["checkpoint"].fillna("")
     records = []
-    for (ckpt,), g in per_episode.groupby(["checkpoint"]):
-        recs = summarize(g.drop(columns="checkpoint"), benchmark="new_assay", command=args.eval_command)
+    for (ckpt, _), g in per_episode.groupby(["checkpoint", "dataset"]):
+        # metric columns of the other task kind are all empty for this collection: no records for them
+        g = g.drop(columns="checkpoint").dropna(axis=1, how="all")
+        recs = summarize(g, benchmark="new_assay", command=args.eval_command)
         records += [{**r, **({"checkpoint": ckpt} if ckpt else {})} for r in recs]
     results = ROOT / "benchmarks" / "results"
     records.sort(key=lambda r: (r["dataset"], r["learner"], r["shots"], r.get("sampling", "balanced"),

@@ -163,8 +163,9 @@ def markdown(records: list[dict], training: list[dict], split: dict, machine: st
              "and `minimol_gp` (RBF GP) on the support alone, `multitask_minimol` (the multitask ridge on MiniMol "
              "embeddings, support-free). **MiniMol was pretrained on PubChem bioassays that may overlap Tox21 and "
              "MUV (assays and molecules)**, so its figures there may be optimistic for a truly new assay. Where a "
-             "collection has no MiniMol row, it was not run (its test molecules were not embedded: the featurizer "
-             "runs at about 12 molecules/s on this machine, `minimol_speed.md`).",
+             "collection has no MiniMol row, it was not run (embedding runs at about 75 molecules/s on one core "
+             "here, `minimol_speed.md`). `protonet_minimol`: ProtoNet whose GINE also reads the frozen MiniMol "
+             "embedding (`sciml train --minimol`), meta-trained like `protonet`.",
              "- `default` is the shipped checkpoint (`data/checkpoints/default`, deep-kernel GP meta-trained on "
              "the MoleculeACE train targets with *all* their molecules): it has seen test molecules (under other "
              "targets' labels), so its rows are not doubly held out.", ""]
