@@ -324,24 +324,31 @@ def stage_report(args) -> None:
     (results / "new_assay.json").write_text(json.dumps(records, indent=1) + "\n")
     # per-episode rows stay beside the episode files (7-8 MB: too large to commit)
     per_episode.to_csv(args.runs / "new_assay_episodes.csv.gz", index=False, compression="gzip")
-    training = []
+    results_training = results / "new_assay_training.json"
+    committed = {(t["kind"], t["learner"]): t for t in (json.loads(results_training.read_text())
+                                                        if results_training.is_file() else [])}
+    training = {}
     for cfg_path in sorted(args.runs.glob("*/*/config.json")):
+        name, kind = cfg_path.parent.name, cfg_path.parent.parent.name
+        # the entry must describe the checkpoint behind the episode files: when every episode file of this
+        # learner predates its checkpoint (episodes copied from an earlier run, the checkpoint re-trained
+        # since, e.g. for the ablation), the committed entry of that earlier checkpoint is kept
+        episodes = list((args.runs / "episodes").glob(f"*--{name}.csv.gz"))
+        if (kind, name) in committed and episodes and all(e.stat().st_mtime < cfg_path.stat().st_mtime
+                                                          for e in episodes):
+            continue
         c = json.loads(cfg_path.read_text())
         tr = c.get("training", {})
-        training.append({"kind": cfg_path.parent.parent.name, "learner": c.get("learner"),
-                         "command": tr.get("command"), "train_tasks": len(tr.get("train_tasks", [])),
-                         "val_tasks": len(tr.get("val_tasks", [])), "best_step": tr.get("best_step"),
-                         "steps_run": tr.get("steps_run"), "val_metric": tr.get("val_metric"),
-                         "best_val_score": tr.get("best_val_score"), "seconds": tr.get("seconds"),
-                         "cost": tr.get("cost", {}), "calibration": c.get("calibration", {}),
-                         "learner_config": c.get("learner_config", {}), "config": tr.get("config", {})})
-    # a checkpoint trained on another machine (its episode files copied here) keeps its committed entry
-    committed = results / "new_assay_training.json"
-    have = {(t["kind"], t["learner"]) for t in training}
-    if committed.is_file():
-        training += [t for t in json.loads(committed.read_text()) if (t["kind"], t["learner"]) not in have]
-    training.sort(key=lambda t: (t["kind"], t["learner"]))
-    committed.write_text(json.dumps(training, indent=1) + "\n")
+        training[(kind, name)] = {
+            "kind": kind, "learner": name, "base_learner": c.get("learner"),
+            "command": tr.get("command"), "train_tasks": len(tr.get("train_tasks", [])),
+            "val_tasks": len(tr.get("val_tasks", [])), "best_step": tr.get("best_step"),
+            "steps_run": tr.get("steps_run"), "val_metric": tr.get("val_metric"),
+            "best_val_score": tr.get("best_val_score"), "seconds": tr.get("seconds"),
+            "cost": tr.get("cost", {}), "calibration": c.get("calibration", {}),
+            "learner_config": c.get("learner_config", {}), "config": tr.get("config", {})}
+    training = [training.get(k, committed.get(k)) for k in sorted(set(training) | set(committed))]
+    results_training.write_text(json.dumps(training, indent=1) + "\n")
     split = json.loads((results / "new_assay_split.json").read_text())
     (results / "new_assay.md").write_text(markdown(records, training, split, machine_description(),
                                                    report_command=script_command(), per_episode=per_episode))
