@@ -68,6 +68,7 @@ class GraphCache:
 
     def _refresh_index(self) -> None:
         """Index shards written since the last look (by this or another process); unsigned ones are ignored."""
+        ignored: list[str] = []
         for shard in sorted(self.folder.glob("shard-*.pt")):
             if shard.name in self._seen:
                 continue
@@ -81,11 +82,14 @@ class GraphCache:
                         and isinstance(entry.get("smiles"), list)):
                     raise ValueError("its listing carries no signature (an older sciml, or not written by you)")
             except Exception as e:  # a half-written or foreign file must not break a run
-                logger.warning("ignoring graph cache shard %s: %s; its molecules are featurized again", shard, e)
+                ignored.append(f"{shard.name}: {e}")
                 continue
             self._sig[shard.name] = entry["hmac"]
             for smi in entry["smiles"]:
                 self._where.setdefault(smi, shard.name)
+        if ignored:
+            logger.warning("ignoring %d graph cache shard(s) in %s (their molecules are featurized again), e.g. %s",
+                           len(ignored), self.folder, ignored[0])
 
     def _shard(self, name: str) -> dict[str, Data]:
         if name not in self._loaded:

@@ -179,6 +179,7 @@ class MinimolCache:
         return cls._instances[folder]
 
     def _refresh_index(self) -> None:
+        ignored: list[str] = []
         for listing in sorted(self.folder.glob("shard-*.json")):
             name = listing.with_suffix(".npy").name
             if name in self._seen:
@@ -192,12 +193,15 @@ class MinimolCache:
                 if not isinstance(entry.get("hmac"), str):
                     raise ValueError("the listing carries no signature")
             except Exception as e:  # a foreign or damaged file must not break a run
-                logger.warning("ignoring MiniMol cache listing %s: %s; its molecules are embedded again", listing, e)
+                ignored.append(f"{listing.name}: {e}")
                 continue
             self._sig[name] = entry["hmac"]
             self._rows[name] = len(names)
             for row, smi in enumerate(names):
                 self._where.setdefault(smi, []).append((name, row))
+        if ignored:
+            logger.warning("ignoring %d MiniMol cache listing(s) in %s (their molecules are embedded again), e.g. %s",
+                           len(ignored), self.folder, ignored[0])
 
     def _shard(self, name: str) -> np.ndarray | None:
         if name not in self._loaded:

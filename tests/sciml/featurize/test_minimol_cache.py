@@ -97,7 +97,7 @@ def test_a_corrupt_shard_is_skipped_and_the_molecule_recomputed(tmp_path, first,
     (folder / "shard-1-1.npy").write_bytes(b"not an npy file")
     (folder / "shard-1-1.json").write_text(json.dumps(["CCO"]))
     out = minimol_embeddings(["CCO"], cache_dir=tmp_path)
-    assert "ignoring MiniMol cache" in caplog.text
+    assert "ignoring 1 MiniMol cache listing" in caplog.text
     np.testing.assert_array_equal(out.embeddings[0], res.embeddings[0])
 
 
