@@ -346,6 +346,10 @@ def predict(
     _setup_logging(verbose)
     if task not in (None, "regression", "classification"):
         _fail(f"--task must be regression or classification, got {task!r}")
+    if chunk_size < 1:
+        _fail(f"--chunk-size must be at least 1, got {chunk_size}")
+    if max_size is not None and not max_size > 0:
+        _fail(f"--max-size must be a positive number of MB, got {max_size}")
     from sciml.files import OutputBusyError, OutputExistsError, output_lock, write_table
 
     if out.exists() and not overwrite:  # before any work: nothing is computed for an output we may not write
@@ -404,7 +408,7 @@ def _predict(checkpoint, support, query, smiles_col, label_col, task, threshold,
         col = smiles_col if smiles_col in qdf.columns else _guess_structure_column(qdf, query, loaded.domain)
         inputs = qdf[col].tolist()
         parts = []
-        for start in range(0, len(inputs), max(1, int(chunk_size))):
+        for start in range(0, len(inputs), chunk_size):
             chunk = inputs[start:start + chunk_size]
             pred = model.predict(chunk).drop(columns=[loaded.domain.output_column])
             dom = model.domain(chunk)[["nearest_similarity", "in_domain", "domain_reason"]]

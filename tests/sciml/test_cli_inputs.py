@@ -122,3 +122,10 @@ def test_utf16_without_a_byte_order_mark_is_read():
     for enc in ("utf-16-le", "utf-16-be"):
         df = read_table("smiles,pKi\nCCO,7\nCCN,6\n".encode(enc), filename="u.csv")
         assert df.to_dict("list") == {"smiles": ["CCO", "CCN"], "pKi": ["7", "6"]}
+
+
+@pytest.mark.parametrize("flag,value", [("--chunk-size", "0"), ("--max-size", "-1")])
+def test_bad_size_options_are_refused(tmp_path, flag, value):
+    support = "smiles,pKi\n" + "".join(f"{s},{v}\n" for s, v in SUPPORT)
+    res = _predict(tmp_path, support, "smiles\nCCO\n", flag, value)
+    assert res.exit_code != 0 and flag in res.output and "Traceback" not in res.output
