@@ -49,6 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sciml.files import atomic_write_text, write_table  # noqa: E402
+
 META_LEARNERS = ("protonet", "maml", "fomaml", "bmaml", "dkgp")
 BASELINES = ("rf", "knn", "gp_tanimoto", "multitask_ridge")
 #: Support sizes in molecules (classification: half actives).
@@ -225,9 +227,7 @@ def stage_evaluate(args, collections) -> None:
                                                support_free=True, known_rate=True, sampling="natural"))
             df = pd.concat(frames, ignore_index=True)
             df["checkpoint"] = ckpt or ""
-            tmp = out.with_name(out.name + ".tmp")
-            df.to_csv(tmp, index=False, compression="gzip")
-            tmp.replace(out)
+            write_table(df, out)
             logger.info("%s %s: %d rows in %.0f s", name, ln, len(df), time.time() - t0)
 
 
@@ -321,9 +321,9 @@ def stage_report(args) -> None:
     results = ROOT / "benchmarks" / "results"
     records.sort(key=lambda r: (r["dataset"], r["learner"], r["shots"], r.get("sampling", "balanced"),
                                 r["calibration"], r["adaptation"], r["metric"]))
-    (results / "new_assay.json").write_text(json.dumps(records, indent=1) + "\n")
+    atomic_write_text(results / "new_assay.json", json.dumps(records, indent=1) + "\n")
     # per-episode rows stay beside the episode files (7-8 MB: too large to commit)
-    per_episode.to_csv(args.runs / "new_assay_episodes.csv.gz", index=False, compression="gzip")
+    write_table(per_episode, args.runs / "new_assay_episodes.csv.gz")
     results_training = results / "new_assay_training.json"
     committed = {(t["kind"], t["learner"]): t for t in (json.loads(results_training.read_text())
                                                         if results_training.is_file() else [])}
@@ -348,9 +348,9 @@ def stage_report(args) -> None:
             "cost": tr.get("cost", {}), "calibration": c.get("calibration", {}),
             "learner_config": c.get("learner_config", {}), "config": tr.get("config", {})}
     training = [training.get(k, committed.get(k)) for k in sorted(set(training) | set(committed))]
-    results_training.write_text(json.dumps(training, indent=1) + "\n")
+    atomic_write_text(results_training, json.dumps(training, indent=1) + "\n")
     split = json.loads((results / "new_assay_split.json").read_text())
-    (results / "new_assay.md").write_text(markdown(records, training, split, machine_description(),
+    atomic_write_text(results / "new_assay.md", markdown(records, training, split, machine_description(),
                                                    report_command=script_command(), per_episode=per_episode))
     print((results / "new_assay.md").read_text())
 
