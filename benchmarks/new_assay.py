@@ -41,6 +41,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -61,11 +62,35 @@ ENCODER = {"hidden": 128, "depth": 4, "out_dim": 128}
 LEARNER_CONFIG = {"protonet": {}, "maml": {"inner_lr": 0.05}, "fomaml": {"inner_lr": 0.05},
                   "bmaml": {"inner_lr": 0.05, "objective": "nll"}, "dkgp": {}}
 STEPS = {"protonet": 1500, "maml": 1500, "fomaml": 1500, "bmaml": 1500, "dkgp": 800}
-#: Meta-learners with the frozen MiniMol embedding as an encoder branch: name -> (learner, encoder or None
-#: for the GINE with the branch beside the graph, "pretrained_mlp" for an MLP on the embedding alone).
-#: MiniMol was pretrained on PubChem bioassays that may overlap Tox21 / MUV.
-VARIANTS = {"protonet_minimol": ("protonet", None), "dkgp_minimol": ("dkgp", None),
-            "protonet_minimol_mlp": ("protonet", "pretrained_mlp")}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A meta-learner benchmarked under another name: its registered ``learner`` with other inputs or settings.
+
+    ``encoder``: ``None`` for the GINE (with the MiniMol branch beside the graph when ``minimol``),
+    ``"pretrained_mlp"`` for an MLP on the MiniMol embedding alone; ``learner_config`` is merged
+    over the base learner's; ``fingerprint_bits`` > 0 gives the featurizer (and the GINE) a Morgan
+    fingerprint.
+    """
+
+    learner: str
+    encoder: str | None = None
+    minimol: bool = True
+    learner_config: dict = field(default_factory=dict)
+    fingerprint_bits: int = 0
+
+
+#: Benchmark names of meta-learner variants. MiniMol (``minimol=True``) was pretrained on PubChem
+#: bioassays that may overlap Tox21 / MUV. ``adkf`` / ``adkf_minimol``: the deep-kernel GP with a
+#: meta-learned prior mean, a Tanimoto kernel on the fingerprint and (``_minimol``) an RBF kernel on the
+#: frozen MiniMol embedding, each part weighed per support by the test-time refit.
+ADKF_CONFIG = {"prior_mean": True, "fingerprint_kernel": True}
+VARIANTS = {"protonet_minimol": Variant("protonet"), "dkgp_minimol": Variant("dkgp"),
+            "protonet_minimol_mlp": Variant("protonet", "pretrained_mlp"),
+            "adkf": Variant("dkgp", minimol=False, learner_config=ADKF_CONFIG, fingerprint_bits=2048),
+            "adkf_minimol": Variant("dkgp", learner_config={**ADKF_CONFIG, "minimol_kernel": True},
+                                    fingerprint_bits=2048)}
 #: Episode shapes of meta-training per kind (classification ``k_shot`` counts per class).
 KIND_EPISODES = {"classification": {"k_shot": 8, "kshot_choices": [8, 16], "n_query": 16},
                  "regression": {"k_shot": 16, "kshot_choices": [16, 32], "n_query": 32}}
@@ -80,7 +105,7 @@ def _csv(text: str) -> list[str]:
 
 def base_learner(name: str) -> str:
     """The registered learner of a benchmark name (a MiniMol variant's base learner, else itself)."""
-    return VARIANTS[name][0] if name in VARIANTS else name
+    return VARIANTS[name].learner if name in VARIANTS else name
 
 
 def train_config(name: str, kind: str, seed: int, steps: int | None):
@@ -92,13 +117,16 @@ def train_config(name: str, kind: str, seed: int, steps: int | None):
     if learner == "dkgp" and kind == "regression":  # as the shipped default: a Tanimoto kernel beside the embedding
         lc["fingerprint_kernel"] = True
         fp_bits = 2048
-    encoder, enc = None, dict(ENCODER)
+    encoder, enc, minimol = None, dict(ENCODER), False
     if name in VARIANTS:
-        encoder = VARIANTS[name][1]
+        v = VARIANTS[name]
+        encoder, minimol = v.encoder, v.minimol
+        lc.update(v.learner_config)
+        fp_bits = max(fp_bits, v.fingerprint_bits)
         if encoder == "pretrained_mlp":
             enc = {"hidden": ENCODER["hidden"], "depth": 1, "out_dim": ENCODER["out_dim"]}
     return TrainConfig(learner=learner, learner_config=lc, encoder=encoder, encoder_config=enc,
-                       fingerprint_bits=fp_bits, minimol=name in VARIANTS, steps=steps or STEPS[learner],
+                       fingerprint_bits=fp_bits, minimol=minimol, steps=steps or STEPS[learner],
                        eval_every=100, patience=3, seed=seed, **KIND_EPISODES[kind])
 
 
@@ -301,6 +329,24 @@ def ablation_markdown(records: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def kept_records(path: Path, records: list[dict]) -> list[dict]:
+    """Committed records in ``path`` of (collection, learner) pairs that ``records`` do not cover.
+
+    Episode files live under ``--runs`` (not committed), so a fresh clone that re-runs one learner
+    would otherwise drop every other learner's rows from the report; their summaries are kept as
+    committed (their paired comparisons need the episode rows and are left out).
+    """
+    if not path.is_file():
+        return []
+    covered = {(r["dataset"], r["learner"]) for r in records}
+    kept = [r for r in json.loads(path.read_text()) if (r["dataset"], r["learner"]) not in covered]
+    pairs = sorted({(r["dataset"], r["learner"]) for r in kept})
+    if pairs:
+        logger.info("keeping the committed records of %d (collection, learner) pairs without episode files: %s",
+                    len(pairs), ", ".join(f"{d}/{ln}" for d, ln in pairs))
+    return kept
+
+
 def stage_report(args) -> None:
     import pandas as pd
 
@@ -319,6 +365,7 @@ def stage_report(args) -> None:
         recs = summarize(g, benchmark="new_assay", command=args.eval_command)
         records += [{**r, **({"checkpoint": ckpt} if ckpt else {})} for r in recs]
     results = ROOT / "benchmarks" / "results"
+    records += kept_records(results / "new_assay.json", records)
     records.sort(key=lambda r: (r["dataset"], r["learner"], r["shots"], r.get("sampling", "balanced"),
                                 r["calibration"], r["adaptation"], r["metric"]))
     atomic_write_text(results / "new_assay.json", json.dumps(records, indent=1) + "\n")

@@ -28,6 +28,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "fingerprint_bits": (0, 65536), "fingerprint_radius": (0, 8), "embed_dim": (1, 8192),
     "head_hidden": (0, 8192), "n_particles": (1, 256), "inner_steps": (0, 1000), "adapt_steps": (0, 10000),
     "chaser_steps": (0, 1000), "steps": (0, 10000), "dropout": (0.0, 0.999), "level": (0.5, 0.999),
+    "fingerprint_dim": (0, 65536), "minimol_dim": (0, 8192),
 }
 
 

@@ -6,7 +6,7 @@ Building blocks, reused by :mod:`sciml.learners.dkgp` (deep-kernel GP) and
 * :mod:`~sciml.learners.gp.kernels`: kernels on embeddings and fingerprints
   (:func:`rbf_kernel`, :func:`linear_kernel`, :func:`tanimoto_kernel`),
   :class:`ScaledKernel` (``outputscale * k`` with bounded, learnable log
-  hyperparameters) and :class:`SplitSumKernel` (a sum over column blocks).
+  hyperparameters), :class:`SplitSumKernel` and :class:`BlockSumKernel` (sums over column blocks).
 * :mod:`~sciml.learners.gp.exact`: :func:`cholesky_jitter`, the Gaussian-likelihood
   core (:func:`exact_gp_fit` / :func:`exact_gp_predict`) and :class:`ExactGP`
   (regression, hyperparameters fitted by the exact log marginal likelihood).
@@ -22,8 +22,8 @@ back (``load_fitted_state(state)``) without refitting.
 from __future__ import annotations
 
 from sciml.learners.gp.exact import ExactGP, cholesky_jitter, exact_gp_fit, exact_gp_predict
-from sciml.learners.gp.kernels import (DTYPE, KERNELS, ScaledKernel, SplitSumKernel, kernel_diag, linear_kernel,
-                                       rbf_kernel, tanimoto_kernel)
+from sciml.learners.gp.kernels import (DTYPE, KERNELS, BlockSumKernel, ScaledKernel, SplitSumKernel, kernel_diag,
+                                       linear_kernel, rbf_kernel, tanimoto_kernel)
 from sciml.learners.gp.laplace import (LaplaceGPClassifier, LaplaceState, laplace_fit, laplace_predict,
                                        predictive_log_prob, probability_summary)
 
@@ -37,6 +37,7 @@ __all__ = [
     "cholesky_jitter",
     "ScaledKernel",
     "SplitSumKernel",
+    "BlockSumKernel",
     "exact_gp_fit",
     "exact_gp_predict",
     "LaplaceState",

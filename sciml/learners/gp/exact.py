@@ -206,6 +206,12 @@ class ExactGP(nn.Module):
         Standardise the targets internally (predictions are returned in original units).
     noise_bounds, outputscale_bounds, kernel_param_bounds : (float, float)
         Bounds (standardised units) applied to the hyperparameters.
+    mean_column : bool, default False
+        The last column of ``X`` is a prior-mean score ``h(x)`` (standardised units), not an
+        input of the kernel (give a :class:`~sciml.learners.gp.kernels.BlockSumKernel`, which
+        reads only its leading blocks): the prior mean becomes ``mean + mean_scale * h(x)``
+        with a positive ``mean_scale`` (initially 1) fitted with the other hyperparameters,
+        so each training set decides how far to trust the score.
 
     Attributes (after :meth:`fit`)
     ----------
@@ -223,7 +229,7 @@ class ExactGP(nn.Module):
                  learn_outputscale: bool = True, learn_kernel_params: bool = True, learn_mean: bool = True,
                  standardize: bool = True, noise_bounds: tuple[float, float] = (1e-4, 10.0),
                  outputscale_bounds: tuple[float, float] = (1e-3, 1e3),
-                 kernel_param_bounds: tuple[float, float] = (1e-3, 1e3)):
+                 kernel_param_bounds: tuple[float, float] = (1e-3, 1e3), mean_column: bool = False):
         super().__init__()
         self.kernel = gp_kernel(kernel, kernel_params, outputscale, learn_outputscale, learn_kernel_params,
                                 outputscale_bounds, kernel_param_bounds)
@@ -231,6 +237,15 @@ class ExactGP(nn.Module):
         self.log_noise = log_param(noise, "noise", learn_noise)
         self.mean = nn.Parameter(torch.tensor(float(mean), dtype=DTYPE), requires_grad=learn_mean)
         self.standardize = bool(standardize)
+        self.mean_column = bool(mean_column)
+        self.log_mean_scale = log_param(1.0, "mean_scale", True) if self.mean_column else None
+
+    def prior_mean(self, X: Tensor) -> Tensor:
+        """Prior mean at ``X`` ``[n, d]`` (standardised units): ``mean`` (scalar), plus
+        ``mean_scale * X[:, -1]`` ``[n]`` with ``mean_column``."""
+        if not self.mean_column:
+            return self.mean
+        return self.mean + column_mean(X, self.log_mean_scale)
 
     @property
     def noise(self) -> Tensor:
@@ -252,6 +267,8 @@ class ExactGP(nn.Module):
         self.kernel.project_()
         with torch.no_grad():
             self.log_noise.clamp_(math.log(self.noise_bounds[0]), math.log(self.noise_bounds[1]))
+            if self.log_mean_scale is not None:
+                self.log_mean_scale.clamp_(*(math.log(b) for b in MEAN_SCALE_BOUNDS))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "X_"):
@@ -264,7 +281,7 @@ class ExactGP(nn.Module):
         ``this - n * log(y_scale_)``.
         """
         self._check_fitted()
-        return exact_gp_fit(self.kernel(self.X_), self.t_, self.noise, self.mean)[2]
+        return exact_gp_fit(self.kernel(self.X_), self.t_, self.noise, self.prior_mean(self.X_))[2]
 
     def fit(self, X, y, steps: int = 100, lr: float = 0.05, optimizer: Literal["adam", "lbfgs"] = "adam"
             ) -> "ExactGP":
@@ -310,8 +327,8 @@ class ExactGP(nn.Module):
         """
         self._check_fitted()
         Xq = check_query(Xq, self.X_, self._device())
-        L, alpha, _ = exact_gp_fit(self.kernel(self.X_), self.t_, self.noise, self.mean)  # O(n^3), n is small
-        mu, var = exact_gp_predict(L, alpha, self.kernel(Xq, self.X_), self.kernel.diag(Xq), self.mean)
+        L, alpha, _ = exact_gp_fit(self.kernel(self.X_), self.t_, self.noise, self.prior_mean(self.X_))  # n is small
+        mu, var = exact_gp_predict(L, alpha, self.kernel(Xq, self.X_), self.kernel.diag(Xq), self.prior_mean(Xq))
         if include_noise:
             var = var + self.noise
         return self.scaler_.inverse_mean(mu), var * self.scaler_.std ** 2
@@ -342,6 +359,15 @@ class ExactGP(nn.Module):
         self.X_, self.t_ = load_training_state(self, state, "t", self._device())
         self.scaler_ = TargetScaler(float(state_entry(state, "y_mean")), float(state_entry(state, "y_scale")))
         return self
+
+
+#: Bounds of the fitted scale of a prior-mean column (``mean_column``): from "ignore the score" to ten times it.
+MEAN_SCALE_BOUNDS = (1e-3, 10.0)
+
+
+def column_mean(X: Tensor, log_scale: Tensor) -> Tensor:
+    """``scale * X[:, -1]`` ``[n]``, the scale ``exp(log_scale)`` clamped to :data:`MEAN_SCALE_BOUNDS`."""
+    return bounded_exp(log_scale, MEAN_SCALE_BOUNDS) * X[:, -1]
 
 
 def check_training_set(X, y, device: torch.device) -> tuple[Tensor, Tensor]:

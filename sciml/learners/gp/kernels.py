@@ -8,7 +8,9 @@
 * :class:`ScaledKernel`: ``outputscale * k(A, B; params)`` with every positive
   hyperparameter stored as a learnable log, clamped to bounds (:func:`log_param`,
   :func:`bounded_exp`, :func:`check_bounds`).
-* :class:`SplitSumKernel`: the sum of two scaled kernels on disjoint column blocks.
+* :class:`SplitSumKernel`: the sum of two scaled kernels on disjoint column blocks;
+  :class:`BlockSumKernel`: the sum of any number of them, on leading column blocks
+  (trailing columns, such as a prior-mean column, are not read).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import torch
 from torch import Tensor, nn
 
 __all__ = ["DTYPE", "to_tensor", "rbf_kernel", "linear_kernel", "tanimoto_kernel", "KERNELS", "kernel_diag",
-           "log_param", "bounded_exp", "check_bounds", "ScaledKernel", "SplitSumKernel", "gp_kernel"]
+           "log_param", "bounded_exp", "check_bounds", "ScaledKernel", "SplitSumKernel", "BlockSumKernel",
+           "gp_kernel"]
 
 DTYPE = torch.float64
 
@@ -265,11 +268,74 @@ class SplitSumKernel(nn.Module):
         self.second.project_()
 
 
+class BlockSumKernel(nn.Module):
+    """Sum of scaled kernels on consecutive leading column blocks.
+
+    ``k(a, b) = sum_i k_i(a[:, o_i:o_i + w_i], b[:, o_i:o_i + w_i])`` with offsets
+    ``o_i = w_0 + ... + w_{i-1}``; columns after the last block are not read (the deep-kernel
+    GP keeps its prior-mean column there). A sum of PSD kernels is PSD; each part keeps its
+    own outputscale, so fitting them on a support set weighs the parts per assay. Same
+    interface as :class:`ScaledKernel`.
+
+    Parameters
+    ----------
+    parts : sequence of ScaledKernel
+    widths : sequence of int
+        Columns of each part, ``len(widths) == len(parts)``, each ``> 0``.
+    """
+
+    def __init__(self, parts, widths):
+        super().__init__()
+        parts, widths = list(parts), [int(w) for w in widths]
+        if not parts or len(parts) != len(widths) or min(widths) <= 0:
+            raise ValueError(f"BlockSumKernel needs one positive width per part, got {len(parts)} parts and "
+                             f"widths {widths}")
+        self.parts = nn.ModuleList(parts)
+        self.widths = widths
+        self.kernel_name = "+".join(p.kernel_name for p in parts)
+
+    @property
+    def n_columns(self) -> int:
+        """Columns the kernel reads (``sum(widths)``)."""
+        return sum(self.widths)
+
+    def _blocks(self, A: Tensor):
+        if A.shape[-1] < self.n_columns:
+            raise ValueError(f"BlockSumKernel reads {self.n_columns} columns, got features with {A.shape[-1]}")
+        start = 0
+        for part, w in zip(self.parts, self.widths):
+            yield part, slice(start, start + w)
+            start += w
+
+    @property
+    def log_outputscale(self) -> Tensor:
+        return self.parts[0].log_outputscale
+
+    def set_trainable(self, outputscale: bool, kernel_params: bool) -> "BlockSumKernel":
+        for p in self.parts:
+            p.set_trainable(outputscale, kernel_params)
+        return self
+
+    def forward(self, A: Tensor, B: Tensor | None = None) -> Tensor:
+        """``[n, >= sum(widths)], [m, >= sum(widths)] -> [n, m]``."""
+        B = A if B is None else B
+        return sum(part(A[:, s], B[:, s]) for part, s in self._blocks(A))
+
+    def diag(self, A: Tensor) -> Tensor:
+        return sum(part.diag(A[:, s]) for part, s in self._blocks(A))
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        for p in self.parts:
+            p.project_()
+
+
 def gp_kernel(kernel, kernel_params, outputscale, learn_outputscale, learn_kernel_params, outputscale_bounds,
               kernel_param_bounds) -> nn.Module:
-    """The float64 kernel of a GP: a given :class:`ScaledKernel` / :class:`SplitSumKernel` as is (with the
+    """The float64 kernel of a GP: a given :class:`ScaledKernel` / :class:`SplitSumKernel` /
+    :class:`BlockSumKernel` as is (with the
     trainability set), else a new :class:`ScaledKernel` from a name or function."""
-    if isinstance(kernel, (ScaledKernel, SplitSumKernel)):
+    if isinstance(kernel, (ScaledKernel, SplitSumKernel, BlockSumKernel)):
         return kernel.to(DTYPE).set_trainable(learn_outputscale, learn_kernel_params)
     return ScaledKernel(kernel, kernel_params, outputscale, learn_outputscale=learn_outputscale,
                         learn_kernel_params=learn_kernel_params, outputscale_bounds=outputscale_bounds,

@@ -23,9 +23,9 @@ from torch import Tensor, nn
 
 from sciml.errors import NotFittedError
 from sciml.learners.base import state_entry
-from sciml.learners.gp.exact import (check_query, check_training_set, cholesky_jitter, load_training_state, maximise,
-                                     training_state)
-from sciml.learners.gp.kernels import gp_kernel, to_tensor
+from sciml.learners.gp.exact import (MEAN_SCALE_BOUNDS, check_query, check_training_set, cholesky_jitter, column_mean,
+                                     load_training_state, maximise, training_state)
+from sciml.learners.gp.kernels import gp_kernel, log_param, to_tensor
 from sciml.losses import LOG_2PI
 
 __all__ = ["Likelihood", "LaplaceState", "laplace_fit", "laplace_predict", "predictive_log_prob",
@@ -52,9 +52,11 @@ def _likelihood_terms(f: Tensor, y: Tensor, likelihood: str) -> tuple[Tensor, Te
     return logp, grad, W.clamp_min(1e-12)
 
 
-def _newton_step(K: Tensor, f: Tensor, y: Tensor, likelihood: str) -> tuple[Tensor, Tensor]:
-    """One Newton step of R&W Alg. 3.1 from ``f``; returns (f_new ``[n]``, a ``[n]``) with ``f_new = K a``."""
-    _, grad, W = _likelihood_terms(f, y, likelihood)
+def _newton_step(K: Tensor, f: Tensor, y: Tensor, likelihood: str, m: Tensor | float = 0.0
+                 ) -> tuple[Tensor, Tensor]:
+    """One Newton step of R&W Alg. 3.1 from ``f`` (the deviation from the prior mean ``m``, the likelihood
+    read at ``m + f``); returns (f_new ``[n]``, a ``[n]``) with ``f_new = K a``."""
+    _, grad, W = _likelihood_terms(m + f, y, likelihood)
     sW = W.sqrt()
     eye = torch.eye(K.shape[0], dtype=K.dtype, device=K.device)
     L, _ = cholesky_jitter(eye + sW[:, None] * K * sW[None, :])
@@ -64,28 +66,29 @@ def _newton_step(K: Tensor, f: Tensor, y: Tensor, likelihood: str) -> tuple[Tens
     return K @ a, a
 
 
-def _psi(a: Tensor, f: Tensor, y: Tensor, likelihood: str) -> Tensor:
-    return -0.5 * (a * f).sum() + _likelihood_terms(f, y, likelihood)[0].sum()
+def _psi(a: Tensor, f: Tensor, y: Tensor, likelihood: str, m: Tensor | float = 0.0) -> Tensor:
+    return -0.5 * (a * f).sum() + _likelihood_terms(m + f, y, likelihood)[0].sum()
 
 
 @torch.no_grad()
-def _laplace_mode(K: Tensor, y: Tensor, likelihood: str, f0: Tensor | None, max_iter: int, tol: float) -> Tensor:
-    """Posterior mode of the latent values (Newton with step halving); ``[n]``."""
+def _laplace_mode(K: Tensor, y: Tensor, likelihood: str, f0: Tensor | None, max_iter: int, tol: float,
+                  m: Tensor | float = 0.0) -> Tensor:
+    """Posterior mode of the latent deviations from the prior mean ``m`` (Newton with step halving); ``[n]``."""
     n = K.shape[0]
     f = torch.zeros(n, dtype=K.dtype, device=K.device)
     a = torch.zeros_like(f)
-    psi = _psi(a, f, y, likelihood)
+    psi = _psi(a, f, y, likelihood, m)
     if f0 is not None:  # warm start: the first Newton step from f0 is always accepted
         f = f0.detach().to(K).clone()
         psi = torch.tensor(-math.inf, dtype=K.dtype, device=K.device)
     for _ in range(max_iter):
-        f_new, a_new = _newton_step(K, f, y, likelihood)
-        psi_new = _psi(a_new, f_new, y, likelihood)
+        f_new, a_new = _newton_step(K, f, y, likelihood, m)
+        psi_new = _psi(a_new, f_new, y, likelihood, m)
         halvings = 0
         while bool(torch.isfinite(psi)) and psi_new < psi - 1e-10 * (1.0 + psi.abs()) and halvings < 10:  # rarely needed (log-concave)
             a_new = 0.5 * (a + a_new)
             f_new = K @ a_new
-            psi_new = _psi(a_new, f_new, y, likelihood)
+            psi_new = _psi(a_new, f_new, y, likelihood, m)
             halvings += 1
         done = bool(torch.isfinite(psi)) and float((psi_new - psi).abs()) < tol
         f, a, psi = f_new, a_new, psi_new
@@ -101,7 +104,8 @@ class LaplaceState:
     Attributes (``n`` training points)
     ----------
     f : Tensor ``[n]``
-        Posterior mode of the latent function.
+        Posterior mode of the latent function's deviation from its prior mean (the latent
+        function itself for a zero mean).
     grad : Tensor ``[n]``
         ``d log p(y | f) / df`` at the mode (``= K^{-1} f``).
     sqrt_w : Tensor ``[n]``
@@ -124,8 +128,8 @@ class LaplaceState:
 
 
 def laplace_fit(K: Tensor, y01: Tensor, likelihood: Likelihood = "probit", *, f0: Tensor | None = None,
-                max_iter: int = 50, tol: float = 1e-9) -> LaplaceState:
-    """Laplace approximation of a zero-mean GP classifier on training labels.
+                max_iter: int = 50, tol: float = 1e-9, mean: Tensor | float = 0.0) -> LaplaceState:
+    """Laplace approximation of a GP classifier on training labels (prior mean ``mean``, zero by default).
 
     Parameters
     ----------
@@ -139,6 +143,9 @@ def laplace_fit(K: Tensor, y01: Tensor, likelihood: Likelihood = "probit", *, f0
         Warm start of the Newton iterations.
     max_iter, tol
         Newton iterations (R&W Alg. 3.1) stop when the objective changes by less than ``tol``.
+    mean : Tensor ``[n]`` or float, default 0
+        Prior mean of the latent function at the training inputs: ``f = mean + g`` with
+        ``g ~ N(0, K)``; the state's ``f`` is the mode of ``g`` (differentiable in ``mean``).
 
     Returns
     -------
@@ -156,9 +163,10 @@ def laplace_fit(K: Tensor, y01: Tensor, likelihood: Likelihood = "probit", *, f0
     if likelihood not in ("probit", "logistic"):
         raise ValueError(f"likelihood must be 'probit' or 'logistic', got {likelihood!r}")
     y = 2.0 * y01.to(K) - 1.0
-    f_hat = _laplace_mode(K.detach(), y, likelihood, f0, max_iter, tol)
-    f, a = _newton_step(K, f_hat, y, likelihood)
-    logp, grad, W = _likelihood_terms(f, y, likelihood)
+    m = mean.to(K) if isinstance(mean, Tensor) else float(mean)
+    f_hat = _laplace_mode(K.detach(), y, likelihood, f0, max_iter, tol, m.detach() if isinstance(m, Tensor) else m)
+    f, a = _newton_step(K, f_hat, y, likelihood, m)
+    logp, grad, W = _likelihood_terms(m + f, y, likelihood)
     sW = W.sqrt()
     eye = torch.eye(K.shape[0], dtype=K.dtype, device=K.device)
     L, _ = cholesky_jitter(eye + sW[:, None] * K * sW[None, :])
@@ -166,14 +174,16 @@ def laplace_fit(K: Tensor, y01: Tensor, likelihood: Likelihood = "probit", *, f0
     return LaplaceState(f=f, grad=grad, sqrt_w=sW, L=L, log_marginal=lml, likelihood=likelihood)
 
 
-def laplace_predict(state: LaplaceState, K_qs: Tensor, k_qq: Tensor) -> tuple[Tensor, Tensor]:
+def laplace_predict(state: LaplaceState, K_qs: Tensor, k_qq: Tensor, mean_q: Tensor | float = 0.0
+                    ) -> tuple[Tensor, Tensor]:
     """Latent predictive mean and variance at query points (R&W Alg. 3.2, lines 4-6).
 
-    Shapes: K_qs ``[m, n]`` (query-by-train prior covariance), k_qq ``[m]`` -> (mean ``[m]``,
+    Shapes: K_qs ``[m, n]`` (query-by-train prior covariance), k_qq ``[m]``, ``mean_q`` the prior
+    mean at the queries (``[m]`` or scalar, that of the fit's ``mean``) -> (mean ``[m]``,
     variance ``[m]``, clamped at 0). Turn them into probabilities with
     :func:`probability_summary` or :func:`predictive_log_prob`.
     """
-    mu = K_qs @ state.grad
+    mu = mean_q + K_qs @ state.grad
     v = torch.linalg.solve_triangular(state.L, state.sqrt_w[:, None] * K_qs.T, upper=False)
     var = (k_qq - (v * v).sum(0)).clamp_min(0.0)
     return mu, var
@@ -246,8 +256,9 @@ class LaplaceGPClassifier(nn.Module):
     """Binary GP classifier with the Laplace approximation (R&W 2006, Alg. 3.1 / 3.2).
 
     Latent ``f ~ GP(0, outputscale * k(x, x'))``, ``p(y=1 | f) = Phi(f)`` (probit) or
-    ``sigmoid(f)`` (logistic). The prior mean is zero, so far from the training data
-    the predicted probability returns to 0.5.
+    ``sigmoid(f)`` (logistic). The prior mean is zero (or a scaled score column, see
+    ``mean_column``), so far from the training data the predicted probability returns to 0.5
+    (to the score's probability).
 
     Hyperparameters: :meth:`fit` maximises the Laplace approximation of the log
     marginal likelihood (:attr:`LaplaceState.log_marginal`, exact first-order gradients
@@ -266,6 +277,11 @@ class LaplaceGPClassifier(nn.Module):
         likelihood may keep growing with the outputscale; the bound caps it).
     max_newton, tol
         Newton iterations for the mode.
+    mean_column : bool, default False
+        The last column of ``X`` is a prior-mean score ``h(x)`` (latent units), not an input
+        of the kernel (give a :class:`~sciml.learners.gp.kernels.BlockSumKernel`): the latent
+        prior mean becomes ``mean_scale * h(x)``, ``mean_scale`` (initially 1) fitted with
+        the other hyperparameters, so each support set decides how far to trust the score.
 
     Attributes (after :meth:`fit`)
     ----------
@@ -277,7 +293,7 @@ class LaplaceGPClassifier(nn.Module):
                  likelihood: Likelihood = "probit", learn_outputscale: bool = True,
                  learn_kernel_params: bool = True, outputscale_bounds: tuple[float, float] = (1e-2, 1e2),
                  kernel_param_bounds: tuple[float, float] = (1e-3, 1e3), max_newton: int = 50,
-                 tol: float = 1e-9):
+                 tol: float = 1e-9, mean_column: bool = False):
         super().__init__()
         if likelihood not in ("probit", "logistic"):
             raise ValueError(f"likelihood must be 'probit' or 'logistic', got {likelihood!r}")
@@ -286,6 +302,18 @@ class LaplaceGPClassifier(nn.Module):
         self.likelihood = likelihood
         self.max_newton = int(max_newton)
         self.tol = float(tol)
+        self.mean_column = bool(mean_column)
+        self.log_mean_scale = log_param(1.0, "mean_scale", True) if self.mean_column else None
+
+    def prior_mean(self, X: Tensor) -> Tensor | float:
+        """Latent prior mean at ``X`` ``[n, d]``: ``mean_scale * X[:, -1]`` ``[n]`` with ``mean_column``, else 0."""
+        return column_mean(X, self.log_mean_scale) if self.mean_column else 0.0
+
+    def _project(self) -> None:
+        self.kernel.project_()
+        if self.log_mean_scale is not None:
+            with torch.no_grad():
+                self.log_mean_scale.clamp_(*(math.log(b) for b in MEAN_SCALE_BOUNDS))
 
     def _device(self) -> torch.device:
         return self.kernel.log_outputscale.device
@@ -297,7 +325,7 @@ class LaplaceGPClassifier(nn.Module):
     def _laplace(self) -> LaplaceState:
         f0 = getattr(self, "_f_warm", None)
         state = laplace_fit(self.kernel(self.X_), self.y_, self.likelihood, f0=f0, max_iter=self.max_newton,
-                            tol=self.tol)
+                            tol=self.tol, mean=self.prior_mean(self.X_))
         self._f_warm = state.f.detach()
         return state
 
@@ -317,7 +345,7 @@ class LaplaceGPClassifier(nn.Module):
         params = [p for p in self.parameters() if p.requires_grad]
         n = y.shape[0]
         history = maximise(lambda: self.log_marginal_likelihood() / n, params, int(steps), lr, optimizer,
-                           self.kernel.project_)
+                           self._project)
         self.history_ = [h * n for h in history]
         with torch.no_grad():
             self.state_ = self._laplace()
@@ -329,7 +357,7 @@ class LaplaceGPClassifier(nn.Module):
         self._check_fitted()
         Xq = check_query(Xq, self.X_, self._device())
         self.state_ = self._laplace()  # current hyperparameters (warm-started, a few Newton steps)
-        return laplace_predict(self.state_, self.kernel(Xq, self.X_), self.kernel.diag(Xq))
+        return laplace_predict(self.state_, self.kernel(Xq, self.X_), self.kernel.diag(Xq), self.prior_mean(Xq))
 
     @torch.no_grad()
     def predict_proba(self, Xq) -> Tensor:
