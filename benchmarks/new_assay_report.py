@@ -43,6 +43,7 @@ CLASSIFICATION_COLUMNS = (
     ("ECE natural-rate support", ("natural", "none", "support", "ece"), 3, False),
     ("ROC-AUC natural-rate support", ("natural", "none", "support", "roc_auc"), 1, False),
     ("Brier", ("balanced", "none", "support", "brier"), 3, False),
+    ("σ–error ρ", ("balanced", "none", "support", "std_error_rho"), 2, False),
 )
 REGRESSION_COLUMNS = (
     ("R²", ("balanced", "none", "support", "r2"), 3, False),
@@ -52,6 +53,7 @@ REGRESSION_COLUMNS = (
     ("NLL", ("balanced", "none", "support", "nll"), 2, False),
     ("90 % coverage", ("balanced", "none", "support", "coverage90"), 3, False),
     ("90 % width", ("balanced", "none", "support", "width90"), 2, False),
+    ("σ–error ρ", ("balanced", "none", "support", "std_error_rho"), 2, False),
 )
 
 

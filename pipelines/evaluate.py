@@ -52,6 +52,7 @@ from sciml.metrics import (
     GAUSSIAN_METRICS,
     METRICS,
     REGRESSION_METRICS,
+    UNCERTAINTY_METRICS,
     gaussian_nll,
     interval_coverage,
     interval_width,
@@ -81,6 +82,7 @@ def _classification_metrics(y: np.ndarray, pred: Prediction) -> dict[str, float]
     # calibration in the large: |mean P(active) - base rate|, a lower bound of ECE (per-episode
     # diagnostic only, used by benchmarks/hit_rate_sensitivity.py; not a benchmark record)
     out["rate_gap"] = float(abs(np.mean(pred.mean) - np.mean(y))) if len(y) else float("nan")
+    out.update({m: fn(y, pred.mean, pred.std) for m, fn in UNCERTAINTY_METRICS.items()})
     return out
 
 
@@ -94,6 +96,7 @@ def _regression_metrics(y: np.ndarray, pred: Prediction) -> dict[str, float]:
     out["nll"] = gaussian_nll(y, pred.mean, np.maximum(pred.std, 1e-6))
     out["coverage90"] = interval_coverage(y, lo, hi)
     out["width90"] = interval_width(lo, hi)
+    out.update({m: fn(y, pred.mean, pred.std) for m, fn in UNCERTAINTY_METRICS.items()})
     return out
 
 
@@ -215,7 +218,8 @@ def evaluate_learner(learner: FewShotLearner, collection: TaskCollection, shots:
 
 
 #: Every metric :data:`EPISODE_METRICS` reports as a benchmark record, in table order.
-ALL_METRICS = (*METRICS, *CLASSIFICATION_CALIBRATION, *REGRESSION_METRICS, *GAUSSIAN_METRICS, "width90")
+ALL_METRICS = (*METRICS, *CLASSIFICATION_CALIBRATION, *REGRESSION_METRICS, *GAUSSIAN_METRICS, "width90",
+               *UNCERTAINTY_METRICS)
 
 
 def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, selection: str = "validation",
@@ -227,7 +231,8 @@ def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, select
     Rows without an ``adaptation`` column (frames made before it existed) count as
     ``"support"``. With ``support_free`` (default), ``adaptation="none"`` rows give records for
     the metrics they carry (a metric that is NaN on every row of the group, e.g. R² of a
-    regression support-free row, gives none) and each learner gets ``adaptation="gain"``
+    regression support-free row, or ``std_error_rho`` of a learner whose spread is constant, gives
+    none) and each learner gets ``adaptation="gain"``
     records (see :func:`gain_records`); without it, ``"none"`` rows are ignored. Rows with a
     ``sampling`` other than ``"balanced"`` are summarised apart and their records carry
     ``sampling`` (balanced records do not, as before the field existed).
@@ -256,12 +261,15 @@ def summarize(per_episode: pd.DataFrame, *, benchmark: str, command: str, select
     keys = ["dataset", "learner", "shots", "calibration", "adaptation"]
     for (ds, learner, k, cal, adaptation), g in per_episode.groupby(keys, sort=True):
         for m in metrics:
-            if adaptation == "none" and not g[m].notna().any():
+            # a support-free row or a learner without a per-molecule spread (std_error_rho) leaves
+            # a metric NaN on every row: no record rather than an empty one
+            if (adaptation == "none" or m in UNCERTAINTY_METRICS) and not g[m].notna().any():
                 continue
             out.append(record(ds, learner, k, cal, adaptation, m, g,
                               seed_statistics(g, m, scale=100.0 if m in PERCENT_METRICS else 1.0)))
     if support_free:
-        for (ds, learner, k, m), (g, stats) in gain_records(per_episode, metrics).items():
+        scored = [m for m in metrics if m not in UNCERTAINTY_METRICS]  # a gain of a spread diagnostic means nothing
+        for (ds, learner, k, m), (g, stats) in gain_records(per_episode, scored).items():
             out.append(record(ds, learner, k, "none", "gain", m, g, stats))
     return out
 

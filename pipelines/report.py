@@ -86,6 +86,8 @@ METRIC_HEADINGS = {
     "nll": "Gaussian negative log-likelihood per query molecule, lower is better",
     "coverage90": "Coverage of the central 90 % interval (ideal 0.90)",
     "width90": "Mean width of the central 90 % interval (pKi / pEC50 units)",
+    "std_error_rho": "Spearman ρ of the predicted std with the absolute error (does uncertainty track error?), "
+                     "higher is better",
 }
 
 

@@ -23,6 +23,8 @@ Registries (name -> function):
 * :data:`GAUSSIAN_METRICS` -- ``nll``, ``coverage90``, ``f(y_true, mean, std)``.
   :func:`width90` (``f(mean, std)``, no targets) is kept out of it because its
   signature differs; call it separately.
+* :data:`UNCERTAINTY_METRICS` -- ``std_error_rho``, ``f(y_true, mean, std)``: the Spearman
+  correlation of the predicted spread with the absolute error, for both task kinds.
 
 To add a metric, write a function with the signature of its registry and register it
 there (or in a new registry for another task type).

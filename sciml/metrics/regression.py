@@ -32,6 +32,8 @@ __all__ = [
     "width90",
     "regression_calibration_curve",
     "GAUSSIAN_METRICS",
+    "std_error_spearman",
+    "UNCERTAINTY_METRICS",
 ]
 
 
@@ -107,6 +109,31 @@ def spearman(y_true, mean) -> float:
     if y.size < 2 or np.ptp(y) == 0.0 or np.ptp(m) == 0.0:
         return float("nan")
     return float(stats.spearmanr(y, m).statistic)
+
+
+def std_error_spearman(y_true, mean, std) -> float:
+    """Spearman correlation between the predicted spread and the absolute error: does uncertainty track error?
+
+    Parameters
+    ----------
+    y_true : array-like of float, shape ``[n]``
+        Targets (0/1 labels for classification).
+    mean : array-like of float, shape ``[n]``
+        Point predictions (``P(active)`` for classification).
+    std : array-like of float, shape ``[n]``
+        The prediction's standard deviation (for classification the epistemic spread of
+        ``P(active)``), ``>= 0``.
+
+    Returns
+    -------
+    float
+        ``spearman(std, |y_true - mean|)`` in ``[-1, 1]``: above 0 when the molecules the model
+        is less sure of are those it gets more wrong; ``NaN`` if ``n < 2`` or either is constant
+        (e.g. a learner without a per-molecule spread).
+    """
+    y, m, s = check_finite(y_true=y_true, mean=mean, std=std)
+    check_std(s, strict=False)
+    return spearman(np.abs(y - m), s)
 
 
 #: Regression point metrics, name -> ``f(y_true, mean) -> float``.
@@ -301,3 +328,7 @@ GAUSSIAN_METRICS: dict[str, Callable[..., float]] = {
     "nll": gaussian_nll,
     "coverage90": coverage90,
 }
+
+
+#: Whether the predicted spread tracks the error, both task kinds, name -> ``f(y_true, mean, std) -> float``.
+UNCERTAINTY_METRICS: dict[str, Callable[..., float]] = {"std_error_rho": std_error_spearman}

@@ -88,17 +88,18 @@ def test_analysis_arguments_and_utc_date():
 
 def test_episode_metrics_come_from_the_metric_registries():
     assert ALL_METRICS == ("roc_auc", "delta_auprc", "ece", "brier", "r2", "rmse", "spearman", "nll",
-                           "coverage90", "width90")
+                           "coverage90", "width90", "std_error_rho")
     y = np.array([0.0, 1.0, 1.0, 0.0])
     p = np.array([0.2, 0.7, 0.4, 0.1])
     c = EPISODE_METRICS["classification"](y, Prediction(p, np.zeros(4)))
-    assert list(c) == ["roc_auc", "delta_auprc", "ece", "brier", "rate_gap"]
+    assert list(c) == ["roc_auc", "delta_auprc", "ece", "brier", "rate_gap", "std_error_rho"]
+    assert np.isnan(c["std_error_rho"])  # no per-molecule spread
     assert c["roc_auc"] == roc_auc(y, p) and c["ece"] == ece(y, p, n_bins=15) and c["brier"] == brier(y, p)
     assert c["rate_gap"] == pytest.approx(abs(p.mean() - 0.5))
     yr, m = np.array([1.0, 2.0, 4.0]), np.array([1.5, 2.0, 3.0])
     lo, hi = np.array([0.0, 1.9, 3.5]), np.array([2.0, 2.5, 3.6])  # an asymmetric interval is used as given
     r = EPISODE_METRICS["regression"](yr, Prediction(m, np.array([1.0, 0.0, 1.0]), lower=lo, upper=hi))
-    assert list(r) == ["r2", "rmse", "spearman", "nll", "coverage90", "width90"]
+    assert list(r) == ["r2", "rmse", "spearman", "nll", "coverage90", "width90", "std_error_rho"]
     assert r["r2"] == r2(yr, m) and r["coverage90"] == interval_coverage(yr, lo, hi) == pytest.approx(2 / 3)
     assert r["width90"] == pytest.approx(np.mean(hi - lo))
     assert np.isfinite(r["nll"])  # the zero std is floored

@@ -183,3 +183,16 @@ def test_gaussian_invalid_inputs():
         gaussian_nll([np.nan], [0.0], [1.0])
     with pytest.raises(ValueError):
         regression_calibration_curve([0.0], [0.0], [1.0], levels=[0.5, 1.2])
+
+
+def test_std_error_spearman_rewards_spread_that_tracks_error():
+    from sciml.metrics import UNCERTAINTY_METRICS, std_error_spearman
+
+    y = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    mean = np.array([0.1, 1.5, 2.0, 0.0, 4.2])  # errors 0.1, 0.5, 0, 3, 0.2
+    assert std_error_spearman(y, mean, np.array([0.2, 0.6, 0.1, 2.0, 0.3])) == pytest.approx(1.0)
+    assert std_error_spearman(y, mean, np.array([2.0, 0.3, 3.0, 0.1, 0.5])) < 0
+    assert np.isnan(std_error_spearman(y, mean, np.ones(5)))  # no per-molecule spread
+    with pytest.raises(ValueError):
+        std_error_spearman(y, mean, -np.ones(5))
+    assert UNCERTAINTY_METRICS["std_error_rho"] is std_error_spearman
