@@ -12,6 +12,8 @@ CHECKPOINTS_DIR = Path(os.environ.get("SCIML_APP_CHECKPOINTS", ROOT / "data" / "
 EXAMPLES_DIR = Path(os.environ.get("SCIML_APP_EXAMPLES", ROOT / "data" / "examples"))
 #: The checkpoint listed first.
 DEFAULT_CHECKPOINT = "default"
+#: With the default chosen, a support of this task kind is served by its own shipped default (when present).
+DEFAULT_BY_TASK = {"classification": "default-classification"}
 
 #: Fewest usable support rows per task (classification also needs both classes).
 MIN_SUPPORT = {"regression": 5, "classification": 2}

@@ -60,6 +60,7 @@ def main() -> None:
     settings = ui_model.render_settings()
     info, loaded = ui_model.render()
     support = ui_support.render(loaded.tasks, examples)
+    info, loaded = ui_model.for_task(info, loaded, support.kind)
     cands = ui_candidates.render(examples)
     stored = ui_predict.run(info, loaded, support, cands, settings, auto)
     result = stored["result"]

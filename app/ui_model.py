@@ -11,6 +11,8 @@ from app import cache, guard
 from app.assets import CheckpointInfo, list_checkpoints, model_card
 from app.config import (
     CHECKPOINTS_DIR,
+    DEFAULT_BY_TASK,
+    DEFAULT_CHECKPOINT,
     DEFAULT_LEVEL,
     DEFAULT_ROWS_SHOWN,
     DEFAULT_SIMILARITY,
@@ -86,8 +88,10 @@ def render() -> tuple[CheckpointInfo, object]:
     names = [i.name for i in infos if i.domain == domain]
     if st.session_state.get("checkpoint") not in names:
         st.session_state["checkpoint"] = names[0]
+    own = ", ".join(f"'{n}' for {k}" for k, n in DEFAULT_BY_TASK.items() if n in names)
     name = c2.selectbox("Checkpoint", names, key="checkpoint",
-                        help="A meta-trained model shipped in data/checkpoints/; 'default' is the recommended one.")
+                        help="A meta-trained model shipped in data/checkpoints/; 'default' is the recommended one"
+                             + (f" (it hands a support over to its task's own default: {own})." if own else "."))
     info = next(i for i in infos if i.name == name)
     if info.error:
         st.error(f"Checkpoint {info.name!r}: {info.error}. Choose another checkpoint.")
@@ -102,3 +106,30 @@ def render() -> tuple[CheckpointInfo, object]:
     with st.expander("Model card: what it was meta-trained on, its benchmark figures, data sources and licences"):
         st.markdown(model_card(info, description))
     return info, loaded
+
+
+def for_task(info: CheckpointInfo, loaded, kind: str | None) -> tuple[CheckpointInfo, object]:
+    """The checkpoint that serves a support of task ``kind``: with ``default`` chosen, the task's own shipped
+    default (:data:`~app.config.DEFAULT_BY_TASK`) when it is there, said on the page; else the chosen one."""
+    own = DEFAULT_BY_TASK.get(kind or "")
+    if info.name != DEFAULT_CHECKPOINT or own is None:
+        return info, loaded
+    other = next((i for i in list_checkpoints() if i.name == own and not i.error), None)
+    if other is None:
+        return info, loaded
+    if st.checkbox(f"Predict this {kind} assay with `{DEFAULT_CHECKPOINT}` instead of `{other.name}`",
+                   key="keep_default", help=f"`{other.name}` is the shipped default for {kind}; `{DEFAULT_CHECKPOINT}` "
+                                            "serves it too, with the likelihood of the task swapped."):
+        return info, loaded
+    with guard.step(f"Loading checkpoint {other.name!r}",
+                    f"Choose a checkpoint other than {DEFAULT_CHECKPOINT!r} in step 1."):
+        loaded = cache.load_checkpoint(str(other.path), other.stamp())
+    entry = LEARNERS.get(loaded.learner)
+    description = entry.description if entry else "not in this version's learner registry"
+    st.info(f"Your measurements are a {kind} assay, so the shipped {kind} default **`{other.name}`** "
+            f"(`{loaded.learner}`: {description}) makes the predictions: it was chosen for {kind} on the validation "
+            f"tasks of the new-assay benchmark. Tick the box above to use `{DEFAULT_CHECKPOINT}`, or pick any other "
+            "checkpoint in step 1.")
+    with st.expander(f"Model card of `{other.name}`"):
+        st.markdown(model_card(other, description))
+    return other, loaded

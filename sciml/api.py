@@ -1,6 +1,6 @@
 """Notebook-friendly public API: scikit-learn-like few-shot models over a meta-trained checkpoint.
 
->>> model = FewShotModel.from_checkpoint("data/checkpoints/default", task="regression")  # doctest: +SKIP
+>>> model = FewShotModel(task="regression")  # the shipped default for the task          # doctest: +SKIP
 >>> model.fit(support_smiles, measured_pki)                                          # doctest: +SKIP
 >>> model.predict(candidate_smiles)                                                  # doctest: +SKIP
    smiles  prediction  std  lower  upper  error
@@ -92,7 +92,10 @@ MAX_ABS_VALUE = 1e12
 
 
 def load(checkpoint: str | Path, device: str | None = None) -> LoadedCheckpoint:
-    """Load a checkpoint folder once (raises :class:`sciml.checkpoint.CheckpointError` with the reason)."""
+    """Load a checkpoint folder once (raises :class:`sciml.checkpoint.CheckpointError` with the reason).
+
+    The shipped defaults are :func:`sciml.checkpoint.default_checkpoint` ``(task)``.
+    """
     from sciml.learners.loading import load_checkpoint
 
     from sciml.config import check_device
@@ -107,8 +110,9 @@ class FewShotModel:
 
     Parameters
     ----------
-    checkpoint : str, Path or LoadedCheckpoint
-        Checkpoint folder (``sciml train`` output) or an already loaded one.
+    checkpoint : str, Path or LoadedCheckpoint, optional
+        Checkpoint folder (``sciml train`` output) or an already loaded one; ``None`` (default):
+        the shipped default for ``task`` (:func:`sciml.checkpoint.default_checkpoint`).
     task : {"regression", "classification"}, optional
         Default: the task the checkpoint was meta-trained for.
     device : str, optional
@@ -138,8 +142,12 @@ class FewShotModel:
     n_support_ : int
     """
 
-    def __init__(self, checkpoint, task: str | None = None, device: str | None = None, calibrate: bool = True,
+    def __init__(self, checkpoint=None, task: str | None = None, device: str | None = None, calibrate: bool = True,
                  level: float = 0.9, smiles_col: str | None = None, hit_rate: float | None = None):
+        if checkpoint is None:
+            from sciml.checkpoint import default_checkpoint
+
+            checkpoint = default_checkpoint(task)
         self.checkpoint = checkpoint
         self.device = device
         self.calibrate = calibrate
@@ -171,7 +179,7 @@ class FewShotModel:
         self._cache: dict[str, object] = {}
 
     @classmethod
-    def from_checkpoint(cls, checkpoint, **kwargs) -> "FewShotModel":
+    def from_checkpoint(cls, checkpoint=None, **kwargs) -> "FewShotModel":
         return cls(checkpoint, **kwargs)
 
     @property
@@ -454,7 +462,7 @@ class FewShotModel:
 class FewShotClassifier(FewShotModel):
     """:class:`FewShotModel` for binary assays, with ``predict_proba`` (``p_active``) and ``predict`` (labels)."""
 
-    def __init__(self, checkpoint, device: str | None = None, smiles_col: str | None = None, calibrate: bool = True,
+    def __init__(self, checkpoint=None, device: str | None = None, smiles_col: str | None = None, calibrate: bool = True,
                  level: float = 0.9, hit_rate: float | None = None):
         super().__init__(checkpoint, task="classification", device=device, calibrate=calibrate, level=level,
                          smiles_col=smiles_col, hit_rate=hit_rate)

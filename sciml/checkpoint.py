@@ -35,8 +35,28 @@ WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 
 
+#: The shipped checkpoints (``data/checkpoints`` of the project).
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
+#: The shipped default per task kind (folder names under :data:`SHIPPED_DIR`); each is the model
+#: chosen on the new-assay protocol's validation tasks for that kind (see its MODEL_CARD.md).
+DEFAULT_BY_TASK = {"regression": "default", "classification": "default-classification"}
+
+
 class CheckpointError(ValueError):
     """A checkpoint is missing, malformed, or incompatible with this installation."""
+
+
+def default_checkpoint(task: str | None = None, root: str | Path = SHIPPED_DIR) -> Path:
+    """The shipped default checkpoint for ``task`` (``None``: the regression default, ``default``).
+
+    A task whose own default is not shipped under ``root`` gets ``root/default`` (every learner of
+    the shipped defaults serves both task kinds).
+    """
+    root = Path(root)
+    if task not in (None, *DEFAULT_BY_TASK):
+        raise ValueError(f"task must be one of {', '.join(DEFAULT_BY_TASK)}, got {task!r}")
+    own = root / DEFAULT_BY_TASK.get(task or "regression", "default")
+    return own if (own / CONFIG).is_file() else root / DEFAULT_BY_TASK["regression"]
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, featurizer, *, encoder: str,

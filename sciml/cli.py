@@ -318,8 +318,10 @@ def calibrate(
 
 @app.command()
 def predict(
-    checkpoint: Path = typer.Option(Path("data/checkpoints/default"), help="Checkpoint folder made by `sciml train` "
-                                    "(default: the shipped deep-kernel GP)."),
+    checkpoint: Optional[Path] = typer.Option(None, help="Checkpoint folder made by `sciml train` (default: the "
+                                              "shipped default for the task, data/checkpoints/default for "
+                                              "regression, data/checkpoints/default-classification for "
+                                              "classification)."),
     support: Path = typer.Option(..., help="Measured molecules: CSV/TSV/Excel/SDF with a SMILES column and a "
                                  "value column (numbers for regression; 0/1 or two text labels for classification)."),
     query: Path = typer.Option(..., help="Molecules to predict: CSV/TSV/Excel/SDF with a SMILES column."),
@@ -379,7 +381,7 @@ def _predict(checkpoint, support, query, smiles_col, label_col, task, threshold,
     from assays.sources.tables import RECORD_ERROR_COLUMN, UserTableError, load_user_table, read_table
     from assays.sources.tables import read as table_read
     from sciml.api import FewShotModel, load
-    from sciml.checkpoint import CheckpointError
+    from sciml.checkpoint import CheckpointError, default_checkpoint
     from sciml.learners.base import SupportSetError
 
     max_mb = table_read.MAX_UPLOAD_MB if max_size is None else float(max_size)
@@ -388,9 +390,12 @@ def _predict(checkpoint, support, query, smiles_col, label_col, task, threshold,
             _fail(f"{path} ({role}) is {path.stat().st_size:,} bytes, over the {max_mb:g} MB limit: raise it with "
                   f"--max-size, or split the file")
     try:
-        loaded = load(checkpoint, device)  # its domain says how to read the structures
+        # its domain says how to read the structures; without --checkpoint, the shipped default of the task
+        loaded = load(checkpoint or default_checkpoint(task), device)
         t, report = load_user_table(support, domain=loaded.domain, smiles_col=smiles_col, value_col=label_col,
                                     kind=task, threshold=threshold, max_mb=max_mb)
+        if checkpoint is None and t is not None and default_checkpoint(t.kind) != default_checkpoint(task):
+            loaded = load(default_checkpoint(t.kind), device)
         bad = report[report["status"] != "ok"]
         for _, r in bad.head(20).iterrows():
             typer.secho(f"support data row {r['row']} (0-based, header excluded): {r['status']}: {r['error']}",
@@ -399,7 +404,8 @@ def _predict(checkpoint, support, query, smiles_col, label_col, task, threshold,
             _fail(f"{support}: no usable support rows")
         qdf = read_table(query, max_mb=max_mb)
         notes = "; ".join(qdf.attrs.get("read_notes", []))
-        typer.echo(f"task: {report.attrs.get('kind_reason', t.kind)} ({len(t)} usable support rows)"
+        typer.echo(f"checkpoint: {loaded.path}; task: {report.attrs.get('kind_reason', t.kind)} ({len(t)} usable "
+                   "support rows)"
                    + (f"; {query} read as {notes}" if notes else ""), err=True)
         if hit_rate is not None and t.kind != "classification":
             _fail(f"--hit-rate applies to classification only; {support} was read as {t.kind}")

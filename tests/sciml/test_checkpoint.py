@@ -205,3 +205,20 @@ def test_shipped_default_has_no_domain_field_and_loads_as_molecules():
     assert "domain" not in json.loads((default / CONFIG).read_text())  # the shipped config lacks the field
     loaded = load(default, device="cpu")
     assert loaded.domain.name == "molecules" and loaded.tasks == ("regression", "classification")
+
+
+def test_default_checkpoint_per_task_falls_back_to_default(tmp_path):
+    from sciml.checkpoint import DEFAULT_BY_TASK, SHIPPED_DIR, default_checkpoint
+
+    (tmp_path / "default").mkdir()
+    (tmp_path / "default" / "config.json").write_text("{}")
+    assert default_checkpoint(None, tmp_path) == tmp_path / "default"
+    assert default_checkpoint("classification", tmp_path) == tmp_path / "default"  # not shipped: the default serves it
+    own = tmp_path / DEFAULT_BY_TASK["classification"]
+    own.mkdir()
+    (own / "config.json").write_text("{}")
+    assert default_checkpoint("classification", tmp_path) == own
+    assert default_checkpoint("regression", tmp_path) == tmp_path / "default"
+    with pytest.raises(ValueError, match="task must be"):
+        default_checkpoint("ranking", tmp_path)
+    assert (SHIPPED_DIR / "default" / "config.json").is_file()
