@@ -23,6 +23,10 @@ Three stages, each resumable (finished pieces under ``--runs`` are reused):
 ``ablation``
     MAML / FOMAML / BMAML with 0, 1, 5 and 20 test-time inner steps on the same test episodes
     -> ``benchmarks/results/new_assay_inner_steps.{json,md}``.
+``search``
+    Optuna search (TPE, validation tasks × train molecules only, resumable SQLite study) around a
+    learner's settings: ``--trials`` trials in ``<runs>/search/<kind>/<learner>/``, the table in
+    ``benchmarks/results/search/new_assay-<kind>-<learner>.{json,md}``.
 ``report``
     All episode files -> ``benchmarks/results/new_assay.json`` (tidy records, ``benchmark: "new_assay"``,
     ``shots`` = support size in molecules), ``new_assay.md``; all per-episode rows in one
@@ -153,6 +157,31 @@ def stage_train(args, collections) -> None:
                                       progress=False)
             logger.info("%s %s: best validation %s %.4f at step %d of %d, %.0f s", kind, ln, res.val_metric,
                         res.best_val_score, res.best_step, res.steps_run, time.time() - t0)
+
+
+def stage_search(args, collections) -> None:
+    """Optuna search (validation tasks only) around each learner's benchmark settings, per task kind:
+    trials in ``<runs>/search/<kind>/<learner>/``, the table in ``benchmarks/results/search/``."""
+    from pipelines.evaluate import script_command
+    from pipelines.new_assay import pooled_train_collection
+    from pipelines.search import SEARCH_SPACES, run_search, write_search_results
+    from pipelines.train import learner_class
+
+    for kind in _csv(args.kinds):
+        pooled = pooled_train_collection(collections, kind)
+        for ln in _csv(args.learners):
+            base = base_learner(ln)
+            if kind not in learner_class(base).tasks:
+                continue
+            out = args.runs / "search" / kind / ln
+            study = run_search(pooled, train_config(ln, kind, args.seed, args.steps), study_file=out / "study.db",
+                               out_dir=out, n_trials=args.trials, dataset=pooled.name, seed=args.seed,
+                               command=script_command())
+            write_search_results(study, ROOT / "benchmarks" / "results" / "search" / f"new_assay-{kind}-{ln}.json",
+                                 space=SEARCH_SPACES[base], command=script_command(), dataset=pooled.name,
+                                 learner=ln)
+            logger.info("%s %s: best trial %d, validation %.4f %s", kind, ln, study.best_trial.number,
+                        study.best_value, study.best_params)
 
 
 def _memo_featurize(learner, cache: dict, key) -> None:
@@ -406,7 +435,7 @@ def main(argv: list[str] | None = None) -> None:
     from pipelines.new_assay import SPLIT_RECORD, load_new_assay
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("stage", choices=("train", "evaluate", "ablation", "report"))
+    ap.add_argument("stage", choices=("train", "evaluate", "ablation", "search", "report"))
     ap.add_argument("--data-dir", default=None, help="Shared data (default $SCIML_DATA_DIR or ../shared/data).")
     ap.add_argument("--split", type=Path, default=ROOT / SPLIT_RECORD, help="The split record.")
     ap.add_argument("--runs", type=Path, default=Path("runs/new_assay"), help="Checkpoints and episode files.")
@@ -422,6 +451,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-natural", dest="natural", action="store_false",
                     help="Skip the natural-rate supports (half the episodes of a classification learner).")
     ap.add_argument("--inner-steps", default="0,1,5,20", help="(ablation) Test-time inner steps.")
+    ap.add_argument("--trials", type=int, default=20, help="(search) Completed trials per learner and kind.")
     ap.add_argument("--eval-command", default="python benchmarks/new_assay.py evaluate --seeds 10",
                     help="(report) The evaluate command recorded in the records.")
     args = ap.parse_args(argv)
@@ -433,7 +463,8 @@ def main(argv: list[str] | None = None) -> None:
         stage_report(args)
         return
     collections, _, _ = load_new_assay(args.data_dir, args.split)
-    {"train": stage_train, "evaluate": stage_evaluate, "ablation": stage_ablation}[args.stage](args, collections)
+    stages = {"train": stage_train, "evaluate": stage_evaluate, "ablation": stage_ablation, "search": stage_search}
+    stages[args.stage](args, collections)
 
 
 if __name__ == "__main__":

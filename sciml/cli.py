@@ -133,6 +133,10 @@ def train(
                                        help="Validation queries over 2,000 molecules keep every molecule of the "
                                        "rarer class (default), or subsample both classes in proportion. "
                                        "Calibration always uses the proportional subsample."),
+    search_trials: int = typer.Option(0, help="Hyperparameter search (Optuna TPE, validation tasks only): run this "
+                                      "many trials around the given settings (space: pipelines.search."
+                                      "SEARCH_SPACES) into OUT/trial-<n>, study OUT/study.db (re-run the same "
+                                      "command to resume), table OUT/search.md."),
     cv_folds: int = typer.Option(0, help="Leave-tasks-out cross-validation over the train and validation tasks "
                                  "in this many folds (for collections with few train tasks, e.g. MUV, Tox21): "
                                  "the final model trains on all of them for the median of the folds' best steps, "
@@ -195,6 +199,17 @@ def train(
                        + "".join(f"\n  skipped {r.assay}: {r.why}" for r in skipped.itertuples()))
         else:
             coll = load_collection(dataset, data_dir, val_fraction=val_fraction, val_seed=seed)
+        if search_trials:
+            from pipelines.search import SEARCH_SPACES, run_search, write_search_results
+
+            study = run_search(coll, cfg, study_file=out / "study.db", out_dir=out, n_trials=search_trials,
+                               dataset=dataset or str(tasks), seed=seed, device=device, command=_command_line())
+            write_search_results(study, out / "search.json", space=SEARCH_SPACES[learner], command=_command_line(),
+                                 dataset=dataset or str(tasks), learner=learner)
+            best = study.best_trial
+            typer.echo(f"{len(study.trials)} trials; best trial {best.number}: validation {best.value:.4f} "
+                       f"{best.params} -> {best.user_attrs.get('checkpoint')} (table {out / 'search.md'})")
+            return
         if cv_folds:
             from pipelines.cv import cross_validate, train_after_cv
 
