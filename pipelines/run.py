@@ -22,7 +22,7 @@ from pipelines.report import published_fewshot_moleculenet, write_report
 from pipelines.train import TrainConfig, TrainResult, learner_class, meta_train
 from sciml.checkpoint import save_checkpoint
 from sciml.config import resolve_data_dir
-from sciml.files import atomic_write_text, write_table
+from sciml.files import atomic_write_text, shared_results_lock, write_table
 from sciml.learners.multitask import attach_multitask_head
 
 logger = logging.getLogger(__name__)
@@ -231,8 +231,9 @@ def evaluate_benchmarks(datasets: list[str], learners: list[str], shots: list[in
                     training.append(_training_summary(learner, ds))
                 frames.append(evaluate_learner(learner, coll, shots or DEFAULT_SHOTS[bench], seeds,
                                                progress=progress, calibration=cal, support_free=support_free))
-        tables.append(_write_benchmark(bench, pd.concat(frames, ignore_index=True), training, results_dir,
-                                       data_dir, command))
+        with shared_results_lock(results_dir / f"{bench}.json"):  # another evaluate may be merging the same files
+            tables.append(_write_benchmark(bench, pd.concat(frames, ignore_index=True), training, results_dir,
+                                           data_dir, command))
     return "\n\n".join(tables)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterator
 
 __all__ = ["OutputExistsError", "OutputBusyError", "sha256_file", "sha256_bytes", "cache_signature", "atomic_write",
-           "atomic_write_text", "atomic_write_bytes", "write_table", "output_lock"]
+           "atomic_write_text", "atomic_write_bytes", "write_table", "output_lock", "shared_results_lock"]
 
 
 class OutputExistsError(FileExistsError):
@@ -205,6 +205,34 @@ def output_lock(path: str | os.PathLike) -> Iterator[None]:
         finally:
             with contextlib.suppress(OSError):
                 lock.unlink()
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def shared_results_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Wait for, then hold, an exclusive claim on a results file that several runs update in turn.
+
+    For read-merge-write updates (two ``sciml evaluate`` runs adding their records to the same
+    ``<benchmark>.json``): the second waits until the first has written, so neither loses the
+    other's records. An OS lock (``flock``, blocking) on ``.<name>.update-lock`` beside ``path``,
+    released when the block ends or the process dies; the lock file stays (removing it would let
+    a waiter and a newcomer lock different files). Where ``fcntl`` is missing it runs unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.parent / f".{path.name}.update-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)

@@ -142,3 +142,28 @@ def test_published_files_get_the_usual_permissions(tmp_path):
 
     out = atomic_write_text(tmp_path / "r.md", "x")
     assert stat.S_IMODE(out.stat().st_mode) == FILE_MODE  # not mkstemp's 0600
+
+
+def test_shared_results_lock_serialises_read_merge_write(tmp_path):
+    import json
+    import threading
+    import time as _time
+
+    from sciml.files import atomic_write_text, shared_results_lock
+
+    path = tmp_path / "records.json"
+    atomic_write_text(path, "[]")
+
+    def add(value):
+        with shared_results_lock(path):
+            old = json.loads(path.read_text())
+            _time.sleep(0.05)  # without the lock the other writer would read the same old list
+            atomic_write_text(path, json.dumps(old + [value]))
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(json.loads(path.read_text())) == [0, 1, 2, 3]
+    assert (tmp_path / ".records.json.update-lock").exists()
