@@ -176,6 +176,19 @@ def write_table(df, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
     return path
 
 
+def _lock_file(path: str | os.PathLike, suffix: str):
+    """``(fcntl, fd, lock path)`` of the hidden ``.<name><suffix>`` file beside ``path`` (opened, created if
+    needed), or ``(None, None, None)`` where ``fcntl`` is missing (not POSIX)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None, None, None
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.parent / f".{path.name}{suffix}"
+    return fcntl, os.open(lock, os.O_RDWR | os.O_CREAT, 0o644), lock
+
+
 @contextlib.contextmanager
 def output_lock(path: str | os.PathLike) -> Iterator[None]:
     """Hold an exclusive claim on output ``path`` for the block; :class:`OutputBusyError` if another process has it.
@@ -185,15 +198,10 @@ def output_lock(path: str | os.PathLike) -> Iterator[None]:
     Where ``fcntl`` is missing (Windows) the block runs unlocked and only the no-clobber
     publish of :func:`atomic_write` protects the file.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
+    fcntl, fd, lock = _lock_file(path, ".lock")
+    if fcntl is None:  # pragma: no cover - not POSIX
         yield
         return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.parent / f".{path.name}.lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -220,14 +228,10 @@ def shared_results_lock(path: str | os.PathLike) -> Iterator[None]:
     released when the block ends or the process dies; the lock file stays (removing it would let
     a waiter and a newcomer lock different files). Where ``fcntl`` is missing it runs unlocked.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
+    fcntl, fd, _ = _lock_file(path, ".update-lock")
+    if fcntl is None:  # pragma: no cover - not POSIX
         yield
         return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.parent / f".{path.name}.update-lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
