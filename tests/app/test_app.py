@@ -153,6 +153,9 @@ def test_pasted_text_classification_by_threshold(app_test, support_df):
     p = stored.predictions["prediction"].to_numpy(float)
     assert len(p) == 1000 and ((p >= 0) & (p <= 1)).all()  # default candidates: the MOSES library
     assert by_label(at.metric, "ROC-AUC") is not None
+    # 'default' hands a classification support to the shipped classification default, and says so
+    assert any("default-classification" in i.value for i in at.info), [i.value for i in at.info]
+    assert any(e.label == "Model card of `default-classification`" for e in at.expander)
 
 
 @pytest.mark.slow

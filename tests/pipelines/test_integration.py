@@ -319,6 +319,14 @@ def test_cli_predict_with_shipped_checkpoint_and_example(runner, tmp_path):
     assert res.exit_code == 0, res.output
     p = pd.read_csv(out)["prediction"].dropna()
     assert ((p > 0) & (p < 1)).all()
+    # without --checkpoint, a classification support gets the shipped classification default
+    res = runner.invoke(app, ["predict", "--support", str(tmp_path / "support.csv"), "--query",
+                              str(tmp_path / "cand.csv"), "--out", str(out), "--threshold", "7.0", "--device", "cpu",
+                              "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert "default-classification" in res.output and "classification" in res.output
+    p = pd.read_csv(out)["prediction"].dropna()
+    assert len(p) == len(cand) - 1 and ((p > 0) & (p < 1)).all()
 
 
 def test_known_hit_rate_rows_keep_the_ranking_and_ece_bounds_the_rate_gap():
