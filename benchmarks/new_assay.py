@@ -64,8 +64,8 @@ SUPPORTS = (16, 32)
 ENCODER = {"hidden": 128, "depth": 4, "out_dim": 128}
 #: Learner settings: those the per-collection benchmarks selected on validation tasks.
 LEARNER_CONFIG = {"protonet": {}, "maml": {"inner_lr": 0.05}, "fomaml": {"inner_lr": 0.05},
-                  "bmaml": {"inner_lr": 0.05, "objective": "nll"}, "dkgp": {}}
-STEPS = {"protonet": 1500, "maml": 1500, "fomaml": 1500, "bmaml": 1500, "dkgp": 800}
+                  "bmaml": {"inner_lr": 0.05, "objective": "nll"}, "dkgp": {}, "reptile": {"inner_lr": 0.05}}
+STEPS = {"protonet": 1500, "maml": 1500, "fomaml": 1500, "bmaml": 1500, "dkgp": 800, "reptile": 1500}
 
 
 @dataclass(frozen=True)

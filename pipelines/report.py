@@ -52,7 +52,7 @@ def published_fewshot_moleculenet(manifest: Path) -> dict[tuple[str, str, int], 
 
 
 #: Table order of the learners (meta-learners, then support-only baselines).
-LEARNER_ORDER = ("protonet", "maml", "fomaml", "bmaml", "dkgp", "rf", "knn", "gp_tanimoto")
+LEARNER_ORDER = ("protonet", "maml", "fomaml", "reptile", "bmaml", "dkgp", "rf", "knn", "gp_tanimoto")
 
 
 def _ordered(value: str, order) -> tuple[int, str]:

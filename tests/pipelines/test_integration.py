@@ -354,3 +354,21 @@ def test_cli_predict_refuses_a_hit_rate_for_regression(runner, tmp_path):
                               str(tmp_path / "support.csv"), "--out", str(tmp_path / "p.csv"), "--hit-rate", "0.05"])
     assert res.exit_code != 0 and "classification only" in res.output
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_reptile_meta_trains_and_round_trips(tmp_path):
+    from pipelines.run import train_on_collection
+    from sciml.learners.maml.learner import ReptileLearner
+
+    coll, _ = _collection()
+    cfg = TrainConfig(**{**TINY, "learner": "reptile", "learner_config": {"inner_steps": 2, "inner_lr": 0.1},
+                         "steps": 10, "eval_every": 5})
+    res = train_on_collection(coll, cfg, tmp_path / "reptile", dataset="syn", device="cpu", progress=False)
+    assert 0 <= res.best_val_score <= 1 and res.model.config.algorithm == "reptile"
+    learner = ReptileLearner.from_checkpoint(tmp_path / "reptile", device="cpu")
+    assert type(learner) is ReptileLearner and learner.model.config.adapt == "all"
+    task = coll.tasks[TEST[0]]
+    pos, neg = np.flatnonzero(task.labels == 1), np.flatnonzero(task.labels == 0)
+    support = [*pos[:3], *neg[:3]]
+    p = learner.fit([task.inputs[i] for i in support], task.labels[support]).predict_proba(task.inputs[-6:])
+    assert p.shape == (6,) and ((p > 0) & (p < 1)).all()

@@ -355,6 +355,8 @@ class MAML(nn.Module):
             Scalar query loss, differentiable w.r.t. the meta-parameters (initial
             weights, encoder, and ``log_lrs`` with Meta-SGD).
         """
+        if self.config.algorithm == "reptile":
+            return self._reptile_loss(batch, torch.cat([support_y.reshape(-1), query_y.reshape(-1)]))
         if self.config.adapt == "head":
             emb = self.encoder(batch)
             fast = self.adapt_head(emb[:n_support], support_y)
@@ -364,6 +366,18 @@ class MAML(nn.Module):
             fast = self.adapt(support, support_y)
             out = self.forward_with(query, fast)
         return self.loss(out, query_y)
+
+    def _reptile_loss(self, batch, y: Tensor) -> Tensor:
+        """Reptile's surrogate ``0.5 * sum ||theta - stop_grad(phi)||^2 / lr`` for one episode (all its items).
+
+        ``phi``: the weights after ``inner_steps`` first-order SGD steps on the episode's loss; the
+        gradient w.r.t. ``theta`` is ``(theta - phi) / lr``, the Reptile direction in units of the task
+        loss's gradient (one step: exactly that gradient), so the outer learning rate keeps its meaning.
+        """
+        fast = self.adapt(batch, y, create_graph=False, detach=True)
+        lr = self.config.inner_lr * max(1, self.config.inner_steps)
+        params = self._adapted_params()
+        return sum(0.5 * ((params[n] - w.detach()) ** 2).sum() for n, w in fast.items()) / lr
 
     def outputs_to_prediction(self, outputs: Tensor):
         """Head outputs ``[m, n_out]`` -> probabilities ``[m]`` or (mean ``[m]``, std ``[m]``)."""

@@ -62,6 +62,13 @@ class MAMLConfig(LearnerConfig):
         tens, and a gradient step on a linear layer changes its output in proportion
         to the squared input norm, so without it a fixed inner learning rate
         overshoots (regression diverges at ``inner_lr=0.05``).
+    algorithm : {"maml", "reptile"}, default "maml"
+        ``"reptile"`` (Nichol et al. 2018): in meta-training the inner loop runs ``inner_steps``
+        first-order SGD steps on the support and query of the episode together, and the
+        meta-gradient is ``theta - phi`` (the initialisation minus the adapted weights, through
+        the surrogate loss ``0.5 * ||theta - stop_grad(phi)||^2``), so the outer optimiser moves the
+        initialisation toward each task's adapted weights. Needs ``adapt="all"`` (with ANIL the
+        encoder would get no signal). Test time is MAML's: adapt on the support.
     zero_init_head : bool, default False
         The zeroing trick (Kao et al., ICLR 2022): every inner loop starts the head's
         output layer at zero instead of at its meta-learned value, so the unadapted
@@ -82,6 +89,7 @@ class MAMLConfig(LearnerConfig):
     dropout: float = 0.0
     normalize: bool = True
     zero_init_head: bool = False
+    algorithm: Literal["maml", "reptile"] = "maml"
 
     def __post_init__(self) -> None:
         if self.adapt not in ("head", "all"):
@@ -96,3 +104,8 @@ class MAMLConfig(LearnerConfig):
             raise ValueError(f"head_hidden must be >= 0, got {self.head_hidden}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.algorithm not in ("maml", "reptile"):
+            raise ValueError(f"algorithm must be 'maml' or 'reptile', got {self.algorithm!r}")
+        if self.algorithm == "reptile" and (self.adapt != "all" or self.zero_init_head):
+            raise ValueError("reptile needs adapt='all' and no zero_init_head (it moves the initialisation of every "
+                             "weight toward the adapted ones)")

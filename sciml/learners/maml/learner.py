@@ -77,14 +77,15 @@ class MAMLLearner(ConfigModelLearnerMixin, FewShotLearner):
     name: ClassVar[str] = "maml"
     description: ClassVar[str] = "MAML (second order; ANIL head adaptation by default) on a GINE encoder"
     support_free: ClassVar[str | None] = "meta-learned initialisation, zero inner steps"
-    checkpoint_learners = ("maml", "fomaml")
+    checkpoint_learners = ("maml", "fomaml", "reptile")
     model_cls = MAML
     config_cls = MAMLConfig
 
     @classmethod
     def for_model(cls, model: MAML, featurizer, **kwargs) -> "MAMLLearner":
-        """:class:`FOMAMLLearner` if ``model.config.first_order`` else :class:`MAMLLearner`."""
-        klass = FOMAMLLearner if model.config.first_order else MAMLLearner
+        """:class:`ReptileLearner`, :class:`FOMAMLLearner` or :class:`MAMLLearner` by the model's config."""
+        klass = (ReptileLearner if model.config.algorithm == "reptile" else
+                 FOMAMLLearner if model.config.first_order else MAMLLearner)
         return klass(model, featurizer, **kwargs)
 
     def __repr__(self) -> str:
@@ -247,3 +248,16 @@ class FOMAMLLearner(MAMLLearner):
     @classmethod
     def learner_config_for(cls, learner_config: dict, task: str, **train_options) -> dict:
         return {**super().learner_config_for(learner_config, task), "first_order": True}
+
+
+@LEARNERS.register()
+class ReptileLearner(MAMLLearner):
+    """:class:`MAMLLearner` for a Reptile meta-trained model (registry name ``"reptile"``; whole-network adaptation)."""
+
+    name: ClassVar[str] = "reptile"
+    description: ClassVar[str] = "Reptile (first-order, whole-network adaptation) on a GINE encoder"
+
+    @classmethod
+    def learner_config_for(cls, learner_config: dict, task: str, **train_options) -> dict:
+        return {"adapt": "all", **super().learner_config_for(learner_config, task), "algorithm": "reptile",
+                "first_order": True}
