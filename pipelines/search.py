@@ -71,7 +71,8 @@ SEARCH_SPACES: dict[str, tuple[Param, ...]] = {
              Param("meta_sgd", "learner", "choice", choices=(False, True)),
              Param("zero_init_head", "learner", "choice", choices=(False, True))),
     "fomaml": (*_COMMON, Param("inner_lr", "learner", "log", 0.01, 1.0)),
-    "reptile": (*_COMMON, Param("inner_lr", "learner", "log", 0.01, 1.0), Param("inner_steps", "learner", "int", 1, 10)),
+    "reptile": (*_COMMON, Param("inner_lr", "learner", "log", 0.01, 1.0),
+                Param("inner_steps", "learner", "int", 1, 10)),
     "bmaml": (*_COMMON, Param("inner_lr", "learner", "log", 0.01, 1.0),
               Param("objective", "learner", "choice", choices=("nll", "chaser"))),
 }
