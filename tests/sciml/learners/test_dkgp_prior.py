@@ -134,7 +134,7 @@ def test_prior_mean_is_meta_learned_and_ranks_without_a_support():
     rng = np.random.default_rng(0)
     shared = np.array([1.0, 0.0, 0.0])
     model = DeepKernelGP(_Encoder(), task="classification", prior_mean=True, normalize=False)
-    assert model.mean_head is not None and float(model.mean_head.weight.abs().sum()) == 0.0
+    assert model.mean_head is not None and float(model.mean_head.weight.detach().abs().sum()) == 0.0
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
     for _ in range(60):
         x, y = _episode(rng, 24, shared, rng.normal(size=3) * 0.5)
