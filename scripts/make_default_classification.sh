@@ -23,5 +23,6 @@ mkdir -p data/checkpoints
 cp -r "$RUN" "$OUT"
 "$PY" scripts/model_card.py "$OUT" --results benchmarks/results/new_assay.json --benchmark-learner adkf_minimol \
   --note "Chosen as the classification default by the validation ROC-AUC of the new-assay protocol's pooled validation tasks (train molecules only): $("$PY" scripts/validation_ranking.py classification)." \
+  --note "Re-create with: bash scripts/make_default_classification.sh" \
   --note "Served by the app and the API whenever the support is a classification assay and the default is asked for (sciml.checkpoint.DEFAULT_BY_TASK); it also serves regression (Gaussian likelihood), but data/checkpoints/default is the regression default."
 du -sh "$OUT"

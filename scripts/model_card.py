@@ -75,7 +75,9 @@ def card(folder: Path, results: Path, notes: list[str] | None = None, benchmark_
         f"- **Data licence**: {lic}",
         f"- **Train tasks** ({len(tr.get('train_tasks', []))}): {', '.join(tr.get('train_tasks', []))}",
         f"- **Validation tasks** (early stopping and post-hoc calibration only): {', '.join(tr.get('val_tasks', []))}",
-        f"- **Test tasks, never used in training**: {', '.join(tr.get('test_tasks_never_used', []))}",
+        f"- **Test tasks, never used in training**: "
+        + (", ".join(tr.get("test_tasks_never_used", [])) or "none in this collection (the new-assay protocol's "
+           "test tasks × test molecules live in other collections; benchmarks/results/new_assay_split.md)"),
         f"- **Selection**: best validation {tr.get('val_metric')} = {tr.get('best_val_score', float('nan')):.4f} "
         f"at step {tr.get('best_step')} of {tr.get('steps_run')}",
         f"- **Post-hoc calibration**: {json.dumps(cfg.get('calibration') or {})}",
