@@ -91,6 +91,9 @@ def main(argv=None) -> int:
     p.add_argument("--level", type=float, default=0.9, help="interval coverage")
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/app_latency"), help="output path without suffix")
     p.add_argument("--note", default="", help="free text recorded with the results (e.g. machine load)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="classification: values >= this are active (the app's 'classify by threshold'); "
+                        "default regression")
     args = p.parse_args(argv)
 
     import torch
@@ -99,6 +102,11 @@ def main(argv=None) -> int:
     from sciml.api import load
 
     assay, lib, s_smiles, y, cands = _inputs(args.n_support, args.seed)
+    task = "regression" if args.threshold is None else "classification"
+    if task == "classification":
+        y = (y >= args.threshold).astype(float)
+        if len(set(y)) < 2:
+            raise SystemExit(f"--threshold {args.threshold} leaves one class in the support; choose another")
     t = time.perf_counter()
     loaded = load(args.checkpoint)
     load_seconds = time.perf_counter() - t
@@ -109,7 +117,7 @@ def main(argv=None) -> int:
             os.environ["SCIML_CACHE_DIR"] = str(Path(tmp) / f"cold-{r}")  # empty graph cache: featurize from scratch
             for mode in modes:
                 if mode != "warm":
-                    model = core.make_model(loaded, "regression", args.level)
+                    model = core.make_model(loaded, task, args.level)
                 for k, v in _one(model, s_smiles, y, cands, args.level).items():
                     times[mode][k].append(v)
             print(f"repeat {r + 1}/{args.repeats}: adapt+predict+domain " + ", ".join(
@@ -121,7 +129,7 @@ def main(argv=None) -> int:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_description(cpu_model=True), "torch_threads": torch.get_num_threads(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "load_average_at_end": loadavg, "note": args.note,
-        "checkpoint": os.path.relpath(args.checkpoint, ROOT), "learner": loaded.learner,
+        "checkpoint": os.path.relpath(args.checkpoint, ROOT), "learner": loaded.learner, "task": task,
         "checkpoint_package_version": loaded.config.get("package_version"), "device": loaded.device,
         "support": f"{args.n_support} compounds of {assay['support']} (seed {args.seed})",
         "candidates": f"{len(cands)} molecules of {lib['file']}", "seeds": [args.seed], "repeats": args.repeats,
@@ -148,7 +156,8 @@ def _markdown(r: dict) -> str:
         f"- command: `{r['command']}`", f"- date: {r['date']}", f"- machine: {r['machine']}",
         (f"- torch threads: {r['torch_threads']}; OMP_NUM_THREADS={r['omp_num_threads']}; "
          f"load average at the end: {r['load_average_at_end']}"),
-        (f"- checkpoint: `{r['checkpoint']}` (learner `{r['learner']}`, device {r['device']}); loaded once in "
+        (f"- checkpoint: `{r['checkpoint']}` (learner `{r['learner']}`, task {r.get('task', 'regression')}, "
+         f"device {r['device']}); loaded once in "
          f"{r['checkpoint_load_seconds']:.2f} s, as the app does (`st.cache_resource`)"),
         f"- support: {r['support']}; candidates: {r['candidates']}; seeds {r['seeds']}; {r['repeats']} repeats",
         ("- cold = new per-session model and empty on-disk graph cache (featurization included); new session = new "
