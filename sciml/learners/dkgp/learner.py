@@ -123,21 +123,18 @@ class DeepKernelGPLearner(MetaLearnerMixin, GPLearnerMixin, FewShotLearner):
             if m.fingerprint_kernel:
                 emb = np.concatenate([emb, stacked("gfeat", self.featurizer.encoder_dims().get("gfeat_dim", 0))], 1)
             return emb.astype(np.float32)
+        # the rest of the layout as DeepKernelGP.embed builds it, on the model's device (the model is not changed)
+        def on_device(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(a).to(self.device)
+
         mfeat = gfeat = None
         if m.minimol_kernel:
-            mf = stacked("mfeat", m.minimol_dim)
-            mfeat = torch.from_numpy(mf / np.maximum(np.linalg.norm(mf, axis=1, keepdims=True), 1e-12))
+            mfeat = nn.functional.normalize(on_device(stacked("mfeat", m.minimol_dim)), dim=-1)
         if m.fingerprint_kernel:
-            gfeat = torch.from_numpy(stacked("gfeat", m.fingerprint_dim))
-        head = m.mean_head
+            gfeat = on_device(stacked("gfeat", m.fingerprint_dim))
         with torch.no_grad():
-            if head is not None:
-                m.mean_head = head.cpu()
-            try:
-                out = m.assemble(torch.from_numpy(emb.astype(np.float32)), mfeat, gfeat)
-            finally:
-                m.mean_head = head
-        return out.numpy().astype(np.float32)
+            out = m.assemble(on_device(emb.astype(np.float32)), mfeat, gfeat)
+        return out.cpu().numpy().astype(np.float32)
 
     def embedding_columns(self, X: np.ndarray) -> np.ndarray:
         """The embedding columns of features from :meth:`featurize` (without MiniMol, fingerprint or prior mean)."""
