@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from sciml.errors import NotFittedError
 from sciml.learners.base import TargetScaler, state_entry
 from sciml.learners.gp.kernels import DTYPE, bounded_exp, check_bounds, gp_kernel, log_param, to_tensor
+from sciml.learners.gp.mean import column_mean, project_mean_scale_
 from sciml.losses import LOG_2PI
 
 __all__ = ["cholesky_jitter", "exact_gp_fit", "exact_gp_predict", "maximise", "ExactGP"]
@@ -267,8 +268,7 @@ class ExactGP(nn.Module):
         self.kernel.project_()
         with torch.no_grad():
             self.log_noise.clamp_(math.log(self.noise_bounds[0]), math.log(self.noise_bounds[1]))
-            if self.log_mean_scale is not None:
-                self.log_mean_scale.clamp_(*(math.log(b) for b in MEAN_SCALE_BOUNDS))
+        project_mean_scale_(self.log_mean_scale)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "X_"):
@@ -359,15 +359,6 @@ class ExactGP(nn.Module):
         self.X_, self.t_ = load_training_state(self, state, "t", self._device())
         self.scaler_ = TargetScaler(float(state_entry(state, "y_mean")), float(state_entry(state, "y_scale")))
         return self
-
-
-#: Bounds of the fitted scale of a prior-mean column (``mean_column``): from "ignore the score" to ten times it.
-MEAN_SCALE_BOUNDS = (1e-3, 10.0)
-
-
-def column_mean(X: Tensor, log_scale: Tensor) -> Tensor:
-    """``scale * X[:, -1]`` ``[n]``, the scale ``exp(log_scale)`` clamped to :data:`MEAN_SCALE_BOUNDS`."""
-    return bounded_exp(log_scale, MEAN_SCALE_BOUNDS) * X[:, -1]
 
 
 def check_training_set(X, y, device: torch.device) -> tuple[Tensor, Tensor]:

@@ -23,9 +23,10 @@ from torch import Tensor, nn
 
 from sciml.errors import NotFittedError
 from sciml.learners.base import state_entry
-from sciml.learners.gp.exact import (MEAN_SCALE_BOUNDS, check_query, check_training_set, cholesky_jitter, column_mean,
-                                     load_training_state, maximise, training_state)
+from sciml.learners.gp.exact import (check_query, check_training_set, cholesky_jitter, load_training_state, maximise,
+                                     training_state)
 from sciml.learners.gp.kernels import gp_kernel, log_param, to_tensor
+from sciml.learners.gp.mean import column_mean, project_mean_scale_
 from sciml.losses import LOG_2PI
 
 __all__ = ["Likelihood", "LaplaceState", "laplace_fit", "laplace_predict", "predictive_log_prob",
@@ -311,9 +312,7 @@ class LaplaceGPClassifier(nn.Module):
 
     def _project(self) -> None:
         self.kernel.project_()
-        if self.log_mean_scale is not None:
-            with torch.no_grad():
-                self.log_mean_scale.clamp_(*(math.log(b) for b in MEAN_SCALE_BOUNDS))
+        project_mean_scale_(self.log_mean_scale)
 
     def _device(self) -> torch.device:
         return self.kernel.log_outputscale.device
