@@ -260,6 +260,17 @@ def _regression_tasks(n_tasks, gen, n_support=5, n_query=10):
     return x, y
 
 
+def _meta_train(model, gen, steps=150, tasks=4):
+    """``steps`` Adam steps on batches of ``tasks`` random linear tasks (5 support, 10 query each)."""
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(steps):
+        x, y = _regression_tasks(tasks, gen)
+        opt.zero_grad()
+        loss = sum(model.episode_loss(x[t], 5, y[t, :5], y[t, 5:]) for t in range(tasks)) / tasks
+        loss.backward()
+        opt.step()
+
+
 @pytest.mark.parametrize("adapt,first_order", [("head", False), ("all", True)])
 def test_meta_training_reduces_query_nll_on_linear_regression_tasks(adapt, first_order):
     torch.manual_seed(0)
@@ -274,13 +285,7 @@ def test_meta_training_reduces_query_nll_on_linear_regression_tasks(adapt, first
         return float(np.mean([model.episode_loss(xv[t], 5, yv[t, :5], yv[t, 5:]).item() for t in range(len(xv))]))
 
     before = val_nll()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for _ in range(150):
-        x, y = _regression_tasks(4, gen)
-        opt.zero_grad()
-        loss = sum(model.episode_loss(x[t], 5, y[t, :5], y[t, 5:]) for t in range(4)) / 4
-        loss.backward()
-        opt.step()
+    _meta_train(model, gen)
     after = val_nll()
     assert after < before - 0.25, (before, after)  # constant-Gaussian baseline is ~1.95
     # adapted predictions (the learner, on inputs of a toy vector domain): mean tracks the task, std is positive
@@ -438,11 +443,5 @@ def test_reptile_meta_training_reduces_query_nll_on_linear_regression_tasks():
                               for t in range(len(xv))]))
 
     before = val_nll()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for _ in range(150):
-        x, y = _regression_tasks(4, gen)
-        opt.zero_grad()
-        loss = sum(model.episode_loss(x[t], 5, y[t, :5], y[t, 5:]) for t in range(4)) / 4
-        loss.backward()
-        opt.step()
+    _meta_train(model, gen)
     assert val_nll() < before - 0.25
