@@ -8,11 +8,14 @@ commands again with ``--out runs/<learner>-<dataset>`` (the folder ``sciml evalu
 reads by default), so a table can be re-evaluated, e.g. with new columns, without
 repeating the selection grid. A run whose ``config.json`` exists is kept; a command that
 starts from another run's encoder (``--init-encoder runs/maml-sider``) runs after it.
+``--jobs N`` runs up to N trainings at once (each then logs to ``runs/logs/train-<learner>-
+<dataset>.log``; give each ``OMP_NUM_THREADS=1`` on a small machine): the runs others start
+from go first, the runs that start from them once those have finished.
 
 Usage::
 
     python benchmarks/rerun_recorded.py --training benchmarks/results/fewshot_moleculenet_training.json \
-        --datasets tox21,sider [--learners maml,bmaml] [--dry-run]
+        --datasets tox21,sider [--learners maml,bmaml] [--jobs 2] [--dry-run]
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import json
 import shlex
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -47,11 +51,32 @@ def planned(records: list[dict], datasets: set[str] | None, learners: set[str] |
     return [p for p in plan if not depends(p)] + [p for p in plan if depends(p)]
 
 
+def waves(plan: list[tuple[str, list[str]]]) -> list[list[tuple[str, list[str]]]]:
+    """The plan in two waves: runs that start from no other run, then those that do (``--init-encoder``)."""
+    first = [p for p in plan if "--init-encoder" not in p[1]]
+    second = [p for p in plan if "--init-encoder" in p[1]]
+    return [w for w in (first, second) if w]
+
+
+def run_one(out: str, cmd: list[str], log: Path | None) -> None:
+    """Run one training; with ``log``, its output goes there (parallel runs would interleave)."""
+    if log is None:
+        subprocess.run(cmd, check=True)
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as fh:
+        rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT).returncode
+    if rc:
+        raise RuntimeError(f"{out}: `{shlex.join(cmd)}` exited {rc}; see {log}")
+    print(f"done {out} (log {log})", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--training", required=True, type=Path, help="A *_training.json record.")
     ap.add_argument("--datasets", default="", help="Comma-separated datasets (default: all in the record).")
     ap.add_argument("--learners", default="", help="Comma-separated learners (default: all in the record).")
+    ap.add_argument("--jobs", type=int, default=1, help="Trainings run at once (default 1).")
     ap.add_argument("--dry-run", action="store_true", help="Print the commands only.")
     args = ap.parse_args(argv)
     records = json.loads(args.training.read_text())
@@ -59,14 +84,29 @@ def main(argv: list[str] | None = None) -> None:
     plan = planned(records, pick(args.datasets), pick(args.learners))
     if not plan:
         sys.exit(f"{args.training}: no record matches --datasets {args.datasets!r} --learners {args.learners!r}")
-    for out, cmd in plan:
-        line = shlex.join(cmd)
-        if (Path(out) / "config.json").exists():
-            print(f"keeping {out} (config.json exists)", flush=True)
+    if args.jobs < 1:
+        sys.exit(f"--jobs must be at least 1, got {args.jobs}")
+    failed = []
+    for wave in waves(plan):
+        todo = []
+        for out, cmd in wave:
+            if (Path(out) / "config.json").exists():
+                print(f"keeping {out} (config.json exists)", flush=True)
+                continue
+            print(f"$ {shlex.join(cmd)}", flush=True)
+            todo.append((out, cmd))
+        if args.dry_run or not todo:
             continue
-        print(f"$ {line}", flush=True)
-        if not args.dry_run:
-            subprocess.run(cmd, check=True)
+        logs = [Path("runs/logs") / f"train-{Path(out).name}.log" if args.jobs > 1 else None for out, _ in todo]
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [pool.submit(run_one, out, cmd, log) for (out, cmd), log in zip(todo, logs)]
+            for fut in futures:
+                try:
+                    fut.result()
+                except (RuntimeError, subprocess.CalledProcessError) as e:
+                    failed.append(str(e))
+        if failed:
+            sys.exit("failed:\n" + "\n".join(failed))
 
 
 if __name__ == "__main__":
