@@ -158,6 +158,27 @@ def test_pasted_text_classification_by_threshold(app_test, support_df):
     assert any(e.label == "Model card of `default-classification`" for e in at.expander)
 
 
+def test_threshold_counts_match_the_usable_rows(app_test, support_df):
+    """'N of M rows usable (... active, ... inactive)': the class counts add up to N when rows are dropped."""
+    import re
+
+    rows = support_df[["smiles", "pKi"]].head(20).copy()
+    bad = pd.DataFrame({"smiles": ["not_a_smiles", "C1CC"], "pKi": [9.0, 3.0]})
+    table = pd.concat([rows, bad], ignore_index=True)
+    at = app_test()
+    at.radio(key="support_mode").set_value("Paste text").run()
+    at.text_area(key="support_text").input(table.to_csv(index=False, sep="\t")).run()
+    kind = by_label(at.radio, "How to use the values")
+    kind.set_value(kind.options[1]).run()
+    by_label(at.number_input, "Activity threshold").set_value(7.0).run()
+    assert_clean(at)
+    line = next(m.value for m in at.markdown if "rows usable" in m.value)
+    usable, total = map(int, re.search(r"(\d+) of (\d+) rows usable", line).groups())
+    n_act, n_inact = map(int, re.search(r"(\d+) active, (\d+) inactive", line).groups())
+    assert (usable, total) == (20, 22) and n_act + n_inact == usable, line
+    assert n_act == int((pd.to_numeric(rows["pKi"]) >= 7.0).sum())
+
+
 @pytest.mark.slow
 def test_expected_hit_rate_shifts_probabilities_not_the_ranking(app_test, support_df):
     at = app_test()

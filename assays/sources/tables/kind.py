@@ -119,6 +119,9 @@ class KindDecision:
         When a numeric column is binarised: values ``>= threshold`` are 1.
     positive : str or None
         What class 1 means (a text label, ``">= 6.5"`` or ``"1"``); ``None`` for regression.
+    rule : str
+        ``reason`` without counts over the whole column (``""`` when they are the same): what
+        :meth:`with_counts` words the usable rows' counts after.
     """
 
     kind: TaskKind
@@ -126,7 +129,20 @@ class KindDecision:
     label_map: dict[str, int] | None = None
     threshold: float | None = None
     positive: str | None = None
+    rule: str = ""
     _folded: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def with_counts(self, labels) -> str:
+        """The reason with the class counts of ``labels`` (the usable rows' 0/1 labels), for classification.
+
+        The counts in :attr:`reason` are over every numeric cell of the column; rows later dropped
+        (invalid structure, duplicate) are not in ``labels``, so the two add up to the usable rows.
+        """
+        if self.kind != "classification":
+            return self.reason
+        y = np.asarray(labels, dtype=np.float64)
+        n_pos = int((y == 1).sum())
+        return f"{self.rule or self.reason} ({n_pos} active, {len(y) - n_pos} inactive)"
 
     def parse(self, value: object) -> tuple[float, str | None, str]:
         """One value cell as ``(number, status or None when ok, error text)``."""
@@ -233,12 +249,13 @@ def decide_task_kind(
             )
         t = float(threshold)
         n_pos = int((numbers >= t).sum())
+        rule = f"classification: {column} >= {t:g} is active (1), below is inactive (0)"
         return KindDecision(
             "classification",
-            f"classification: {column} >= {t:g} is active (1), below is inactive (0) "
-            f"({n_pos} active, {len(numbers) - n_pos} inactive)",
+            f"{rule} ({n_pos} active, {len(numbers) - n_pos} inactive)",
             threshold=t,
             positive=f">= {t:g}",
+            rule=rule,
         )
     if n_text > n_numeric:
         labels = text_labels(cells)

@@ -217,9 +217,10 @@ def load_user_table(
             usable[pos][3], usable[pos][4] = status, error
     report = pd.DataFrame.from_records(records, columns=REPORT_COLUMNS)
     report["value"] = report["value"].astype(np.float64)
-    report.attrs.update({"smiles_col": structure_col, "value_col": value_col, "kind_reason": decision.reason})
-
     ok = (report["status"] == STATUS_OK).to_numpy()
+    report.attrs.update({"smiles_col": structure_col, "value_col": value_col,
+                         "kind_reason": decision.with_counts(report["value"].to_numpy()[ok])})
+
     counts = status_counts(report)
     logger.info("%s: %d of %d rows usable (%s)", src, int(ok.sum()), len(report), ", ".join(f"{k}: {v}" for k, v in counts.items()))
     if not ok.any():

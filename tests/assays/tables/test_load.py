@@ -101,3 +101,18 @@ def test_another_domain_validates_rows_with_its_own_reasons():
     assert task.inputs == ["Fe2O3"] and task.domain == "formulas-test"
     with pytest.raises(UserTableError, match=r"no usable rows.*formula column 'composition'"):
         load_user_table(df.iloc[1:3], domain=FormulaDomain())
+
+
+def test_threshold_counts_add_up_to_the_usable_rows(tmp_path):
+    """The classification counts in ``kind_reason`` are over the usable rows, not over every numeric cell:
+    rows dropped for an invalid structure or as a duplicate are not counted."""
+    path = tmp_path / "thr.csv"
+    path.write_text("SMILES,pKi\nCCO,7.5\nnot_a_smiles,8.0\nCCN,5.0\nCCC,6.9\nCCO,7.5\n[Xx],4.0\nc1ccccc1,7.1\n")
+    task, report = load_user_table(path, threshold=7.0)
+    n_ok = int((report.status == "ok").sum())
+    assert n_ok == len(task.labels) == 4
+    assert report.attrs["kind_reason"].endswith("(2 active, 2 inactive)")
+    # the same for text labels, which gave no counts before
+    path.write_text("SMILES,call\nCCO,active\nbad_smiles,active\nCCN,inactive\nCCC,inactive\n")
+    task, report = load_user_table(path)
+    assert report.attrs["kind_reason"].endswith("(1 active, 2 inactive)")
