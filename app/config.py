@@ -25,5 +25,10 @@ DEFAULT_LEVEL = 0.9
 DEFAULT_SIMILARITY = 0.35
 #: Rows shown (with depictions) in the result tables by default.
 DEFAULT_ROWS_SHOWN = 50
+#: The upload widgets let files up to this size through to the page, which refuses any over
+#: ``tables.MAX_UPLOAD_MB`` with an error in the page naming the limit (a file the browser
+#: refuses itself gets only a small icon). Beyond this, Streamlit's own refusal is all the user sees;
+#: 200 MB is also Streamlit's server-side cap (``server.maxUploadSize``), which the server enforces anyway.
+UPLOAD_WIDGET_MB = 200
 #: File types the upload widgets accept.
 UPLOAD_TYPES = ["csv", "tsv", "tab", "txt", "smi", "xlsx", "sdf", "sd", "gz"]

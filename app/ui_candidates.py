@@ -7,7 +7,7 @@ import streamlit as st
 from app import cache, guard
 from app import user_tables as ut
 from app.assets import example_file
-from app.config import EXAMPLES_DIR, MAX_CANDIDATES, UPLOAD_TYPES
+from app.config import EXAMPLES_DIR, MAX_CANDIDATES, UPLOAD_TYPES, UPLOAD_WIDGET_MB
 from app.ui_support import example_by_name
 from assays.sources import tables
 
@@ -45,10 +45,13 @@ def _candidates(mode: str, examples: dict) -> ut.Candidates | None:
                              f"Source: {ex['source']}.")
     if mode == UPLOAD:
         f = st.file_uploader("Candidates (CSV, TSV, Excel .xlsx, SDF or .smi)", type=UPLOAD_TYPES, key="cand_file",
-                             max_upload_size=max(1, int(tables.MAX_UPLOAD_MB + 0.999)),
+                             max_upload_size=UPLOAD_WIDGET_MB,
                              help=f"One row per structure with a SMILES column; other columns (IDs, notes) are kept "
                                   f"in the download. At most {MAX_CANDIDATES:,} rows and "
                                   f"{tables.MAX_UPLOAD_MB:g} MB.")
+        st.caption(f"Up to {tables.MAX_UPLOAD_MB:g} MB and {MAX_CANDIDATES:,} rows per file; larger libraries: "
+                   "`sciml predict --support <assay.csv> --query <library> --max-size <MB>` on the command line "
+                   "(predicted in chunks).")
         if f is None:
             return None
         table = ut.table_from_bytes(f.getvalue(), f.name)

@@ -8,7 +8,7 @@ import streamlit as st
 from app import guard
 from app import user_tables as ut
 from app.assets import example_file
-from app.config import EXAMPLES_DIR, MIN_SUPPORT, UPLOAD_TYPES
+from app.config import EXAMPLES_DIR, MIN_SUPPORT, UPLOAD_TYPES, UPLOAD_WIDGET_MB
 from assays.sources import tables
 
 UPLOAD = "Upload a file"
@@ -27,10 +27,11 @@ def example_by_name(examples: dict, name: str | None) -> dict | None:
 def _input_table(mode: str, examples: dict) -> tuple[ut.InputTable | None, dict | None]:
     if mode == UPLOAD:
         f = st.file_uploader("Measured compounds (CSV, TSV, Excel .xlsx or SDF)", type=UPLOAD_TYPES, key="support_file",
-                             max_upload_size=max(1, int(tables.MAX_UPLOAD_MB + 0.999)),
+                             max_upload_size=UPLOAD_WIDGET_MB,
                              help="One row per compound: a SMILES column and a column of measured values (numbers, "
                                   "0/1 or two labels such as active/inactive). SDF: structures from the records, "
                                   f"values from an SD property. Limit {tables.MAX_UPLOAD_MB:g} MB.")
+        st.caption(f"Up to {tables.MAX_UPLOAD_MB:g} MB per file (gzip-compressed files: once decompressed).")
         return (ut.table_from_bytes(f.getvalue(), f.name) if f is not None else None), None
     if mode == EDITOR:
         empty = pd.DataFrame({"smiles": pd.Series(dtype="str"), "value": pd.Series(dtype="str")})

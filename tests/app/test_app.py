@@ -266,6 +266,20 @@ def test_huge_file_is_refused_with_the_limit(app_test, support_df, monkeypatch):
     assert_error(upload_support(app_test(), "measured.csv", csv_bytes(support_df)), "too large", "limit is 0.001 MB")
 
 
+def test_upload_limit_is_visible_and_oversized_files_reach_the_page(app_test, support_df):
+    """The widgets let files well over the limit through, so the page (not a hover icon) refuses them;
+    the limit is written under each uploader."""
+    from app.config import UPLOAD_WIDGET_MB
+    from assays.sources.tables import MAX_UPLOAD_MB
+
+    at = upload_support(app_test(), "measured.csv", csv_bytes(support_df))
+    at.radio(key="cand_mode").set_value(next(o for o in at.radio(key="cand_mode").options if "Upload" in o)).run()
+    for key in ("support_file", "cand_file"):
+        assert at.file_uploader(key=key).proto.max_upload_size_mb == UPLOAD_WIDGET_MB >= 10 * MAX_UPLOAD_MB
+    captions = [c.value for c in at.caption]
+    assert sum(f"Up to {MAX_UPLOAD_MB:g} MB" in c for c in captions) == 2, captions
+
+
 def test_nan_and_inf_values_are_reported_and_too_few_remain(app_test, support_df):
     values = ["nan", "inf", "-inf", "NaN", ""] * 4 + ["5.1", "6.2", "7.3", "8.4"]
     at = upload_support(app_test(), "measured.csv", csv_bytes(_values(support_df, values)))
