@@ -18,7 +18,7 @@ from scipy.stats import norm, spearmanr
 
 from sciml.acquisition import ACQUISITIONS, acquisition_scores
 from sciml.learners.base import SupportSetError
-from sciml.metrics import brier, rmse, roc_auc
+from sciml.metrics import average_precision, bootstrap_interval, brier, r2, rmse, roc_auc, spearman
 
 #: Columns the app adds to each candidate row (input columns come first).
 RESULT_COLUMNS = ["prediction", "std", "lower", "upper", "in_domain", "domain_reason", "nearest_support",
@@ -102,24 +102,66 @@ def rank(predictions: pd.DataFrame, name: str, *, best: float | None, kappa: flo
 # --------------------------------------------------------------------------------- check
 
 
-def cv_summary(cv: pd.DataFrame, task: str, level: float) -> dict:
-    """Figures of the support-set check: coverage and errors (regression) or accuracy / Brier / ROC-AUC."""
+#: Central coverage of the bootstrap intervals of the check's figures.
+CHECK_CI_LEVEL = 0.9
+#: Chance level of each figure with an interval: an interval reaching it means no demonstrated skill.
+CHANCE = {"roc_auc": 0.5, "spearman": 0.0, "r2": 0.0}
+
+
+def cv_summary(cv: pd.DataFrame, task: str, level: float, seed: int = 0) -> dict:
+    """Figures of the support-set check, each ranking figure with a bootstrap interval over the compounds.
+
+    Regression: interval coverage and width, RMSE, MAE, Spearman and R² (``<name>_ci``: the
+    :data:`CHECK_CI_LEVEL` percentile bootstrap interval). Classification: accuracy at P = 0.5,
+    Brier, ROC-AUC, PR-AUC (average precision) and its prevalence; no interval coverage (an
+    interval of P(active) says nothing about 0/1 labels).
+    """
     done = cv.dropna(subset=["prediction"])
     out = {"n": len(cv), "n_predicted": len(done), "level": level}
     if done.empty:
         return out
     y, m = done["measured"].to_numpy(float), done["prediction"].to_numpy(float)
-    out["coverage"] = float(done["covered"].astype(float).mean())
-    out["mean_width"] = float((done["upper"] - done["lower"]).mean())
+    ci = lambda f: bootstrap_interval(f, y, m, level=CHECK_CI_LEVEL, seed=seed)  # noqa: E731
     if task == "regression":
+        out["coverage"] = float(done["covered"].astype(float).mean())
+        out["mean_width"] = float((done["upper"] - done["lower"]).mean())
         out["rmse"] = rmse(y, m)
         out["mae"] = float(np.mean(np.abs(y - m)))
         out["spearman"] = float(spearmanr(y, m).statistic) if len(done) > 2 and np.ptp(m) > 0 else float("nan")
+        out["spearman_ci"] = ci(spearman)
+        out["r2"] = r2(y, m)
+        out["r2_ci"] = ci(r2)
     else:
         out["accuracy"] = float(np.mean((m >= 0.5) == (y == 1)))
         out["brier"] = brier(y, m)
         if (y == 1).any() and (y == 0).any():
             out["roc_auc"] = roc_auc(y, m)
+            out["roc_auc_ci"] = ci(roc_auc)
+            out["pr_auc"] = average_precision(y, m)
+            out["prevalence"] = float(np.mean(y == 1))
+    return out
+
+
+def check_verdicts(summary: dict) -> list[tuple[str, str]]:
+    """Plain sentences on how far the check can be trusted: ``(level, text)``, level ``"warning"`` or ``"info"``.
+
+    One per figure that has an interval: a warning where the interval reaches chance
+    (:data:`CHANCE`), else how wide it is on this many compounds.
+    """
+    names = {"roc_auc": "ROC-AUC", "spearman": "Spearman", "r2": "R²"}
+    n = summary.get("n_predicted", 0)
+    out = []
+    for key, label in names.items():
+        lo, hi = summary.get(f"{key}_ci", (np.nan, np.nan))
+        if key not in summary or not (np.isfinite(lo) and np.isfinite(hi)):
+            continue
+        span = f"{label} {summary[key]:.2f}, {CHECK_CI_LEVEL:.0%} interval {lo:.2f} to {hi:.2f} over your {n} compounds"
+        if lo <= CHANCE[key]:
+            out.append(("warning", f"{span}: it includes {CHANCE[key]:g}, no better than chance, so this check "
+                                   f"does not show that the model has skill on your assay. Measure more compounds "
+                                   f"or treat the ranking as a guess."))
+        else:
+            out.append(("info", f"{span}: on {n} compounds this check cannot tell {lo:.2f} from {hi:.2f}."))
     return out
 
 

@@ -17,6 +17,10 @@ def _pct(x) -> str:
     return "–" if x is None or not np.isfinite(x) else f"{x:.0%}"
 
 
+def _fmt(x) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:.2f}"
+
+
 def check(info, loaded, support: ut.SupportSet, s: RunSettings) -> tuple[pd.DataFrame | None, dict]:
     """Step 5; returns the check table (``None`` when it could not run) and its summary."""
     st.header("5 · Check the model on your own data")
@@ -51,17 +55,26 @@ def check(info, loaded, support: ut.SupportSet, s: RunSettings) -> tuple[pd.Data
         st.warning("No compound could be predicted in the check (each fold lacked a class); add measurements.")
         return cv, summary
     c = st.columns(4)
-    c[0].metric(f"Coverage of the {s.level:.0%} intervals", _pct(summary.get("coverage")),
-                help=f"Share of measured values inside their {s.level:.0%} interval; ideally about {s.level:.0%}.")
     if support.kind == "regression":
+        c[0].metric(f"Coverage of the {s.level:.0%} intervals", _pct(summary.get("coverage")),
+                    help=f"Share of measured values inside their {s.level:.0%} interval; ideally about {s.level:.0%}.")
         c[1].metric(f"RMSE ({support.units})", f"{summary['rmse']:.2f}", help="Root-mean-square error")
-        c[2].metric(f"MAE ({support.units})", f"{summary['mae']:.2f}", help="Mean absolute error")
-        c[3].metric("Spearman rank correlation", f"{summary['spearman']:.2f}" if np.isfinite(summary["spearman"])
-                    else "–", help="How well the predicted order matches the measured order (1 = perfectly)")
+        c[2].metric("R²", _fmt(summary.get("r2")), help="1 − squared error / variance of your values; "
+                    "0 = no better than predicting their mean")
+        c[3].metric("Spearman rank correlation", _fmt(summary.get("spearman")),
+                    help="How well the predicted order matches the measured order (1 = perfectly)")
     else:
-        c[1].metric("Accuracy at P = 0.5", _pct(summary.get("accuracy")))
+        c[0].metric("ROC-AUC", _fmt(summary.get("roc_auc")),
+                    help="Chance that an active is ranked above an inactive (0.5 = chance, 1 = perfect)")
+        prev = summary.get("prevalence")
+        c[1].metric("PR-AUC", _fmt(summary.get("pr_auc")),
+                    delta=None if prev is None else f"{summary['pr_auc'] - prev:+.2f} over chance ({prev:.2f})",
+                    delta_color="off", help="Average precision of the ranking; chance = the share of actives "
+                                            "(the difference is ΔAUPRC)")
         c[2].metric("Brier score", f"{summary['brier']:.3f}", help="Mean squared error of P(active); lower is better")
-        c[3].metric("ROC-AUC", f"{summary['roc_auc']:.2f}" if "roc_auc" in summary else "–")
+        c[3].metric("Accuracy at P = 0.5", _pct(summary.get("accuracy")))
+    for level, text in core.check_verdicts(summary):
+        (st.warning if level == "warning" else st.caption)(text)
     cov = summary.get("coverage")
     if support.kind == "regression" and cov is not None and cov < s.level - 0.15:
         st.warning(f"Only {cov:.0%} of your measurements fall inside their {s.level:.0%} intervals: the intervals are "

@@ -26,17 +26,21 @@ Registries (name -> function):
 * :data:`UNCERTAINTY_METRICS` -- ``std_error_rho``, ``f(y_true, mean, std)``: the Spearman
   correlation of the predicted spread with the absolute error, for both task kinds.
 
+:func:`~sciml.metrics.bootstrap.bootstrap_interval` gives any of them a percentile
+bootstrap interval over the compounds (for checks on a few dozen compounds).
+
 To add a metric, write a function with the signature of its registry and register it
 there (or in a new registry for another task type).
 """
 
 from __future__ import annotations
 
-from sciml.metrics import calibration, classification, regression
+from sciml.metrics import bootstrap, calibration, classification, regression
+from sciml.metrics.bootstrap import *  # noqa: F401,F403
 # Each module's ``__all__`` is the one list of its public names; the package re-exports them.
 from sciml.metrics.calibration import *  # noqa: F401,F403
 from sciml.metrics.classification import *  # noqa: F401,F403
 from sciml.metrics.regression import *  # noqa: F401,F403
 
 #: Every public name of the three modules.
-__all__ = [*classification.__all__, *calibration.__all__, *regression.__all__]
+__all__ = [*bootstrap.__all__, *classification.__all__, *calibration.__all__, *regression.__all__]

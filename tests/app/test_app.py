@@ -152,7 +152,10 @@ def test_pasted_text_classification_by_threshold(app_test, support_df):
     stored = at.session_state["result"]["result"]
     p = stored.predictions["prediction"].to_numpy(float)
     assert len(p) == 1000 and ((p >= 0) & (p <= 1)).all()  # default candidates: the MOSES library
-    assert by_label(at.metric, "ROC-AUC") is not None
+    assert by_label(at.metric, "ROC-AUC") is not None and by_label(at.metric, "PR-AUC") is not None
+    assert not [m.label for m in at.metric if m.label.startswith("Coverage")]  # no interval coverage of 0/1 labels
+    # the check's ROC-AUC comes with its bootstrap interval, in a sentence
+    assert any("ROC-AUC" in t and "interval" in t for t in [c.value for c in at.caption] + [w.value for w in at.warning])
     # 'default' hands a classification support to the shipped classification default, and says so
     assert any("default-classification" in i.value for i in at.info), [i.value for i in at.info]
     assert any(e.label == "Model card of `default-classification`" for e in at.expander)

@@ -121,3 +121,31 @@ def test_shipped_assets_and_model_card():
     bare = build_card(CheckpointInfo("x", ckpts[0].path, {"learner": "protonet"}))
     assert "protonet" in bare and "Benchmark figures" in bare
 
+
+
+def test_check_figures_carry_bootstrap_intervals_and_say_when_they_include_chance():
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1] * 16, dtype=float)
+    noise = pd.DataFrame({"measured": y, "prediction": rng.uniform(0, 1, 32), "std": 0.1, "lower": 0.0,
+                          "upper": 1.0, "covered": pd.array([True] * 32, dtype="boolean")})
+    s = core.cv_summary(noise, "classification", 0.9)
+    assert "coverage" not in s and "mean_width" not in s  # no interval coverage of 0/1 labels
+    lo, hi = s["roc_auc_ci"]
+    assert lo < s["roc_auc"] < hi and lo < 0.5 < hi
+    assert s["pr_auc"] > 0 and s["prevalence"] == 0.5
+    verdicts = core.check_verdicts(s)
+    assert verdicts[0][0] == "warning" and "no better than chance" in verdicts[0][1] and "32 compounds" in verdicts[0][1]
+    # a ranking that separates the classes: the interval stays above chance, worded as its width
+    good = noise.assign(prediction=0.2 + 0.6 * y + rng.uniform(-0.1, 0.1, 32))
+    s = core.cv_summary(good, "classification", 0.9)
+    assert s["roc_auc_ci"][0] > 0.5 and core.check_verdicts(s)[0][0] == "info"
+    # regression: Spearman and R² with intervals; a prediction unrelated to the values has R² < 0: a warning
+    yr = rng.normal(size=30)
+    reg = pd.DataFrame({"measured": yr, "prediction": rng.normal(size=30), "std": 1.0, "lower": -2.0, "upper": 2.0,
+                        "covered": pd.array([True] * 30, dtype="boolean")})
+    s = core.cv_summary(reg, "regression", 0.9)
+    assert {"spearman_ci", "r2_ci", "coverage"} <= set(s)
+    lo, hi = s["spearman_ci"]
+    assert lo < s["spearman"] < hi
+    verdicts = dict(core.check_verdicts(s)[1:])
+    assert s["r2"] < 0 and "warning" in verdicts and verdicts["warning"].startswith("R²")
