@@ -42,5 +42,5 @@ from sciml.metrics.calibration import *  # noqa: F401,F403
 from sciml.metrics.classification import *  # noqa: F401,F403
 from sciml.metrics.regression import *  # noqa: F401,F403
 
-#: Every public name of the three modules.
+#: Every public name of the four modules.
 __all__ = [*bootstrap.__all__, *classification.__all__, *calibration.__all__, *regression.__all__]

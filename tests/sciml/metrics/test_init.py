@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sciml.metrics as M
-from sciml.metrics import calibration, classification, regression
+from sciml.metrics import bootstrap, calibration, classification, regression
 
 
 def test_every_public_name_of_the_modules_is_importable_from_the_package():
-    modules = (classification, calibration, regression)
+    modules = (bootstrap, classification, calibration, regression)
     public = [name for mod in modules for name in mod.__all__]
     assert sorted(M.__all__) == sorted(public) and len(set(public)) == len(public)
     for mod in modules:
