@@ -38,10 +38,11 @@ def session_model(loaded, task: str, level: float, hit_rate: float | None = None
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_run(_model, checkpoint_key: tuple, task: str, level: float, support_smiles: tuple, support_y: tuple,
-               cand_smiles: tuple, similarity: float, hit_rate: float | None = None) -> core.RunResult:
+               cand_smiles: tuple, similarity: float, hit_rate: float | None = None,
+               baseline: str | None = None) -> core.RunResult:
     """:func:`app.core.run`, cached on its inputs (``_model`` is this session's model, not hashed;
     ``hit_rate`` is only part of the key: the model applies it)."""
-    return core.run(_model, support_smiles, support_y, cand_smiles, similarity=similarity)
+    return core.run(_model, support_smiles, support_y, cand_smiles, similarity=similarity, baseline=baseline)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -49,6 +50,13 @@ def cached_check(_model, checkpoint_key: tuple, task: str, level: float, support
                  n_folds: int | None, grouped: bool = False):
     """:func:`app.core.check`, cached on its inputs (the check method is ``n_folds`` and ``grouped``)."""
     return core.check(_model, support_smiles, support_y, n_folds, grouped=grouped)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_baseline_check(baseline: str, task: str, level: float, support_smiles: tuple, support_y: tuple,
+                          n_folds: int | None, grouped: bool = False):
+    """:func:`app.core.check` of the support-only ``baseline`` with the same folds as the model's check."""
+    return core.check(core.make_baseline(baseline, task, level), support_smiles, support_y, n_folds, grouped=grouped)
 
 
 @st.cache_data(show_spinner=False, max_entries=20_000)

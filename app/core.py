@@ -1,8 +1,9 @@
 """What the app computes, without Streamlit: adapt, predict, check, rank, and the downloadable table.
 
 These are the library calls the app makes (``benchmarks/app_latency.py`` times them):
-:class:`sciml.api.FewShotModel` ``fit`` / ``predict`` / ``domain`` / ``cross_validate`` and
-:func:`sciml.acquisition.acquisition_scores`.
+:class:`sciml.api.FewShotModel` ``fit`` / ``predict`` / ``domain`` / ``cross_validate``,
+the same calls on a support-only baseline (:class:`sciml.support_only.SupportOnlyModel`) that
+stands beside the model, and :func:`sciml.acquisition.acquisition_scores`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,24 @@ from scipy.stats import norm, spearmanr
 
 from sciml.acquisition import ACQUISITIONS, acquisition_scores
 from sciml.learners.base import SupportSetError
-from sciml.metrics import average_precision, bootstrap_interval, brier, r2, rmse, roc_auc, spearman
+from sciml.metrics import (
+    average_precision,
+    bootstrap_interval,
+    brier,
+    paired_bootstrap_difference,
+    r2,
+    rmse,
+    roc_auc,
+    spearman,
+)
 
 #: Columns the app adds to each candidate row (input columns come first).
 RESULT_COLUMNS = ["prediction", "std", "lower", "upper", "in_domain", "domain_reason", "nearest_support",
                   "nearest_similarity", "embedding_distance", "acquisition_score", "acquisition_rank", "error"]
+#: Columns of the support-only baseline's predictions, beside the model's (``baseline_`` + its column).
+BASELINE_COLUMNS = ["baseline_prediction", "baseline_std", "baseline_lower", "baseline_upper", "baseline_error"]
+#: Support-only baselines the app offers: registry key -> name on the page.
+BASELINES = {"rf": "random forest", "gp_tanimoto": "Tanimoto GP", "knn": "k-nearest neighbours"}
 
 
 @dataclass
@@ -33,6 +47,11 @@ class RunResult:
     support_errors: pd.DataFrame = field(default_factory=pd.DataFrame)
     n_support: int = 0
     seconds: dict = field(default_factory=dict)
+    #: the baseline's registry key, its predictions (``smiles, prediction, std, lower, upper, error``, one row
+    #: per candidate) and why it has none ('' when it ran)
+    baseline: str | None = None
+    baseline_predictions: pd.DataFrame | None = None
+    baseline_error: str = ""
 
 
 def make_model(loaded, task: str, level: float, hit_rate: float | None = None):
@@ -58,10 +77,30 @@ def adapt_and_predict(model, support_smiles, support_y, cand_smiles, *, similari
     return out, seconds
 
 
-def run(model, support_smiles, support_y, cand_smiles, *, similarity: float = 0.35) -> RunResult:
-    """:func:`adapt_and_predict` as a :class:`RunResult` (the support check is :func:`check`)."""
+def make_baseline(name: str, task: str, level: float):
+    """A support-only baseline (:data:`BASELINES` key) with the model's interface; seeded (``seed=0``) where
+    the learner draws random numbers."""
+    from sciml.support_only import SupportOnlyModel
+
+    return SupportOnlyModel(name, task=task, level=level, **({"seed": 0} if name == "rf" else {}))
+
+
+def run(model, support_smiles, support_y, cand_smiles, *, similarity: float = 0.35,
+        baseline: str | None = None) -> RunResult:
+    """:func:`adapt_and_predict` as a :class:`RunResult`, plus the ``baseline``'s predictions fitted on the same
+    support (the support check is :func:`check`)."""
     preds, seconds = adapt_and_predict(model, support_smiles, support_y, cand_smiles, similarity=similarity)
-    return RunResult(preds, model.support_errors_.copy(), int(model.n_support_), seconds)
+    out = RunResult(preds, model.support_errors_.copy(), int(model.n_support_), seconds, baseline=baseline)
+    if baseline:
+        t = time.perf_counter()
+        base = make_baseline(baseline, model.task, model.level)
+        try:
+            base.fit(list(support_smiles), np.asarray(support_y, dtype=np.float64))
+            out.baseline_predictions = base.predict(list(cand_smiles))
+        except SupportSetError as exc:
+            out.baseline_error = str(exc)
+        seconds["baseline"] = time.perf_counter() - t
+    return out
 
 
 def check(model, support_smiles, support_y, n_folds: int | None = None,
@@ -165,6 +204,63 @@ def check_verdicts(summary: dict) -> list[tuple[str, str]]:
     return out
 
 
+#: The figure on which model and baseline are compared, per task: (key, label, metric).
+COMPARED = {"classification": ("roc_auc", "ROC-AUC", roc_auc), "regression": ("r2", "R²", r2)}
+
+
+def compare_checks(cv_model: pd.DataFrame, cv_base: pd.DataFrame, task: str, baseline: str,
+                   seed: int = 0) -> dict:
+    """Model vs baseline on the compounds both predicted in the check, with a paired bootstrap interval.
+
+    Returns ``{"figure", "n", "model", "baseline", "difference", "ci": (lo, hi), "verdict", "level", "text"}``:
+    ``verdict`` is ``"ahead"`` (the :data:`CHECK_CI_LEVEL` interval of model − baseline is above 0),
+    ``"behind"`` (below 0), ``"level"`` (it includes 0) or ``"unknown"`` (the figure is undefined, e.g. one
+    class only); ``level`` is the page's message level and ``text`` the sentence.
+    """
+    key, label, metric = COMPARED[task]
+    col = cv_model.columns[0]
+    a = cv_model.dropna(subset=["prediction"])[[col, "measured", "prediction"]]
+    b = cv_base.dropna(subset=["prediction"])[[col, "prediction"]]
+    j = a.merge(b, on=col, suffixes=("", "_baseline"))
+    name = BASELINES.get(baseline, baseline)
+    y = j["measured"].to_numpy(float)
+    d, lo, hi = paired_bootstrap_difference(metric, y, j["prediction"].to_numpy(float),
+                                            j["prediction_baseline"].to_numpy(float), level=CHECK_CI_LEVEL,
+                                            seed=seed)
+    out = {"figure": label, "n": len(j), "model": metric(y, j["prediction"].to_numpy(float)) if len(j) > 1 else np.nan,
+           "baseline": metric(y, j["prediction_baseline"].to_numpy(float)) if len(j) > 1 else np.nan,
+           "difference": d, "ci": (lo, hi)}
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        out.update(verdict="unknown", level="info",
+                   text=f"{label} cannot be compared on these {len(j)} compounds (too few, or one class only).")
+        return out
+    figs = (f"{label} {out['model']:.2f} vs {out['baseline']:.2f} for a support-only {name}, difference {d:+.2f} "
+            f"({CHECK_CI_LEVEL:.0%} interval {lo:+.2f} to {hi:+.2f}) over your {len(j)} compounds")
+    if lo > 0:
+        out.update(verdict="ahead", level="success",
+                   text=f"The meta-learned model is ahead of the baseline on your compounds: {figs}.")
+    elif hi < 0:
+        out.update(verdict="behind", level="warning",
+                   text=f"The meta-learned model is behind the baseline on your compounds: {figs}. The baseline's "
+                        f"predictions are in the download (columns baseline_*); prefer them for this assay, or "
+                        f"measure more compounds.")
+    else:
+        out.update(verdict="level", level="info",
+                   text=f"The meta-learned model and the baseline are level within the check's uncertainty: {figs}; "
+                        f"the interval includes 0, so this check cannot tell them apart.")
+    return out
+
+
+def with_baseline(cv_model: pd.DataFrame, cv_base: pd.DataFrame | None) -> pd.DataFrame:
+    """The check table with the baseline's check columns (``baseline_prediction`` …) beside the model's."""
+    if cv_base is None:
+        return cv_model
+    col = cv_model.columns[0]
+    extra = cv_base[[col, "prediction", "std", "lower", "upper"]].rename(
+        columns={c: f"baseline_{c}" for c in ("prediction", "std", "lower", "upper")})
+    return cv_model.merge(extra, on=col, how="left")
+
+
 def coverage_curve(cv: pd.DataFrame, levels=None) -> pd.DataFrame:
     """Achieved vs nominal coverage of Gaussian intervals ``mean ± z std`` on the support check."""
     levels = np.round(np.arange(0.1, 1.0, 0.05), 2) if levels is None else np.asarray(levels)
@@ -181,14 +277,20 @@ def coverage_curve(cv: pd.DataFrame, levels=None) -> pd.DataFrame:
 
 
 def assemble_output(cand_df: pd.DataFrame, predictions: pd.DataFrame, ranking: pd.DataFrame,
-                    settings: dict | None = None) -> pd.DataFrame:
-    """One row per input candidate row: the user's columns, then :data:`RESULT_COLUMNS`, then a few settings."""
+                    settings: dict | None = None, baseline: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per input candidate row: the user's columns, then :data:`RESULT_COLUMNS`, the support-only
+    baseline's :data:`BASELINE_COLUMNS` (when ``baseline``, its predictions, is given), then a few settings."""
     inputs = cand_df.reset_index(drop=True).copy()
-    inputs.columns = [f"input_{c}" if c in RESULT_COLUMNS or c == "input_row" else str(c) for c in inputs.columns]
+    ours = set(RESULT_COLUMNS) | set(BASELINE_COLUMNS) | {"input_row"}
+    inputs.columns = [f"input_{c}" if c in ours else str(c) for c in inputs.columns]
     res = pd.concat([predictions.reset_index(drop=True), ranking.reset_index(drop=True)], axis=1)
     out = pd.concat([pd.DataFrame({"input_row": np.arange(len(inputs))}), inputs, res[RESULT_COLUMNS]], axis=1)
     out["in_domain"] = out["in_domain"].astype("boolean")
-    for key in ("checkpoint", "learner", "task", "level", "support_sha256"):
+    if baseline is not None:
+        base = baseline.reset_index(drop=True)
+        for c in BASELINE_COLUMNS:
+            out[c] = base[c.removeprefix("baseline_")].to_numpy()
+    for key in ("checkpoint", "learner", "task", "level", "support_sha256", "baseline"):
         if settings and key in settings:
             out[f"run_{key}"] = settings[key]
     return out

@@ -72,15 +72,53 @@ def coverage_chart(curve: pd.DataFrame, achieved_at_level: float | None, level: 
     return alt.layer(*layers).properties(title="Calibration of the intervals", height=320)
 
 
-def reliability_chart(cv: pd.DataFrame, bins: int = 5) -> alt.LayerChart:
-    """Classification check: observed fraction active per bin of predicted P(active)."""
+def check_probabilities_by_class(cv: pd.DataFrame) -> alt.LayerChart:
+    """Classification check: each compound's held-out P(active) (x) in a row per measured class, with a rule at
+    P = 0.5; actives far right and inactives far left is a model that separates your classes."""
     df = cv.dropna(subset=["prediction"]).copy()
-    df["bin"] = np.minimum((df["prediction"] * bins).astype(int), bins - 1)
+    df["measured class"] = np.where(df["measured"] == 1, "active (1)", "inactive (0)")
+    rng = np.random.default_rng(0)
+    df["jitter"] = rng.uniform(-0.3, 0.3, len(df))  # seeded: the same picture on every rerun
+    points = alt.Chart(df).mark_circle(size=60, opacity=0.75).encode(
+        x=alt.X("prediction:Q", title="predicted P(active), each compound left out in turn",
+                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("measured class:N", title=None, sort=["active (1)", "inactive (0)"]),
+        yOffset=alt.YOffset("jitter:Q"),
+        color=alt.Color("measured class:N", title="measured",
+                        scale=alt.Scale(domain=["active (1)", "inactive (0)"], range=["#d62728", "#1f77b4"])),
+        tooltip=["smiles", alt.Tooltip("prediction:Q", format=".2f", title="P(active)"),
+                 alt.Tooltip("std:Q", format=".2f", title="spread of P"), "measured class:N"])
+    rule = alt.Chart(pd.DataFrame({"p": [0.5]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="p:Q")
+    return (points + rule).properties(title="Held-out P(active) of your actives and inactives", height=220)
+
+
+def reliability_bins(cv: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
+    """Equal-width bins of predicted P(active): ``bin, low, high, predicted`` (mean P), ``observed`` (fraction
+    measured active) and ``n`` (compounds in the bin); empty bins are left out."""
+    df = cv.dropna(subset=["prediction"]).copy()
+    df["bin"] = np.clip((df["prediction"].to_numpy(float) * bins).astype(int), 0, bins - 1)
     g = df.groupby("bin").agg(predicted=("prediction", "mean"), observed=("measured", "mean"),
                               n=("measured", "size")).reset_index()
-    pts = alt.Chart(g).mark_line(point=True).encode(
-        x=alt.X("predicted:Q", title="mean predicted P(active)", scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("observed:Q", title="fraction measured active", scale=alt.Scale(domain=[0, 1])),
-        tooltip=[alt.Tooltip("predicted:Q", format=".2f"), alt.Tooltip("observed:Q", format=".2f"), "n:Q"])
+    g["low"], g["high"] = g["bin"] / bins, (g["bin"] + 1) / bins
+    return g[["bin", "low", "high", "predicted", "observed", "n"]]
+
+
+def reliability_chart(cv: pd.DataFrame, bins: int = 5) -> alt.VConcatChart:
+    """Classification check: observed fraction active per bin of predicted P(active), points sized and labelled
+    by the number of compounds in the bin, with the bin counts as bars below."""
+    g = reliability_bins(cv, bins).assign(label=lambda d: "n = " + d["n"].astype(str))
+    x = alt.X("predicted:Q", title="mean predicted P(active)", scale=alt.Scale(domain=[0, 1]))
+    tip = [alt.Tooltip("low:Q", format=".1f", title="bin from"), alt.Tooltip("high:Q", format=".1f", title="to"),
+           alt.Tooltip("predicted:Q", format=".2f"), alt.Tooltip("observed:Q", format=".2f"),
+           alt.Tooltip("n:Q", title="compounds")]
+    line = alt.Chart(g).mark_line(point=False, opacity=0.6).encode(
+        x=x, y=alt.Y("observed:Q", title="fraction measured active", scale=alt.Scale(domain=[0, 1])))
+    pts = alt.Chart(g).mark_circle(opacity=0.85).encode(
+        x=x, y="observed:Q", size=alt.Size("n:Q", title="compounds", scale=alt.Scale(range=[40, 400])), tooltip=tip)
+    text = alt.Chart(g).mark_text(dy=-14, fontSize=11).encode(x=x, y="observed:Q", text="label:N")
     diag = alt.Chart(pd.DataFrame({"a": [0.0, 1.0]})).mark_line(color="gray", strokeDash=[4, 4]).encode(x="a:Q", y="a:Q")
-    return (pts + diag).properties(title="Reliability of P(active)", height=320)
+    top = (line + pts + text + diag).properties(title="Reliability of P(active)", height=280)
+    counts = alt.Chart(g).mark_bar().encode(
+        x=alt.X("low:Q", title="predicted P(active) bin", scale=alt.Scale(domain=[0, 1])), x2="high:Q",
+        y=alt.Y("n:Q", title="compounds"), tooltip=tip).properties(height=90)
+    return alt.vconcat(top, counts)

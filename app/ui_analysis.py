@@ -79,11 +79,44 @@ def check(info, loaded, support: ut.SupportSet, s: RunSettings) -> tuple[pd.Data
     if support.kind == "regression" and cov is not None and cov < s.level - 0.15:
         st.warning(f"Only {cov:.0%} of your measurements fall inside their {s.level:.0%} intervals: the intervals are "
                    "too narrow for this assay; treat predictions with extra caution.")
-    title = support.units if support.kind == "regression" else "P(active)"
-    st.altair_chart(plots.check_measured_vs_predicted(cv, title, s.level), width="stretch")
+    if support.kind == "regression":
+        st.altair_chart(plots.check_measured_vs_predicted(cv, support.units, s.level), width="stretch")
+    else:
+        st.altair_chart(plots.check_probabilities_by_class(cv), width="stretch")
+    cv = _baseline(cv, support, s)
     with st.expander(f"Check table ({summary['n_predicted']} of {summary['n']} compounds predicted)"):
         st.dataframe(cv, hide_index=True)
     return cv, summary
+
+
+def _baseline(cv: pd.DataFrame, support: ut.SupportSet, s: RunSettings) -> pd.DataFrame:
+    """The support-only baseline's check on the same folds, its figures beside the model's and the verdict;
+    returns the check table with the baseline's columns added."""
+    name = s.baseline(support.kind)
+    label = core.BASELINES.get(name, name)
+    st.subheader(f"Beside a support-only baseline: {label}")
+    with st.spinner(f"The same check for a {label} fitted on your compounds alone…"):
+        base_cv, why = cache.cached_baseline_check(name, support.kind, s.level, tuple(support.smiles),
+                                                   tuple(support.y.tolist()), s.n_folds, s.grouped)
+    if base_cv is None:
+        st.info(f"The baseline's check could not run: {why}")
+        return cv
+    model_sum = core.cv_summary(cv, support.kind, s.level)
+    base_sum = core.cv_summary(base_cv, support.kind, s.level)
+    rows = ([("ROC-AUC", "roc_auc"), ("PR-AUC", "pr_auc"), ("Brier score", "brier")]
+            if support.kind == "classification" else
+            [("R²", "r2"), ("Spearman", "spearman"), (f"RMSE ({support.units})", "rmse"),
+             (f"Coverage of the {s.level:.0%} intervals", "coverage")])
+    table = pd.DataFrame({"figure": [r[0] for r in rows],
+                          "meta-learned model": [_fmt(model_sum.get(k)) for _, k in rows],
+                          f"{label} (support only)": [_fmt(base_sum.get(k)) for _, k in rows]})
+    st.dataframe(table, hide_index=True)
+    cmp = core.compare_checks(cv, base_cv, support.kind, name)
+    {"success": st.success, "warning": st.warning}.get(cmp["level"], st.info)(cmp["text"])
+    st.caption(f"Both checks use the same folds ({s.check}); the interval is a paired bootstrap over the compounds "
+               "both predicted. The baseline reads Morgan fingerprints (radius 2, 2048 bits) of your compounds and "
+               "nothing else.")
+    return core.with_baseline(cv, base_cv)
 
 
 def rank(result: core.RunResult, support: ut.SupportSet, cands: ut.Candidates, s: RunSettings) -> tuple[pd.DataFrame, dict]:
@@ -124,7 +157,8 @@ def charts(result: core.RunResult, cv: pd.DataFrame | None, support: ut.SupportS
            summary: dict) -> None:
     st.header("7 · Plots")
     title = support.units if support.kind == "regression" else "P(active)"
-    t1, t2, t3 = st.tabs(["Prediction vs uncertainty", "Distribution of predictions", "Calibration of the check"])
+    t1, t2, t3 = st.tabs(["Prediction vs uncertainty", "Distribution of predictions",
+                          "Calibration of the check" if support.kind == "regression" else "Reliability diagram"])
     with t1:
         st.altair_chart(plots.prediction_vs_uncertainty(result.predictions, title), width="stretch")
         st.caption("Red points are outside the applicability domain. High and uncertain: worth measuring to learn; "
@@ -143,3 +177,8 @@ def charts(result: core.RunResult, cv: pd.DataFrame | None, support: ut.SupportS
                        "below = over-confident.")
         else:
             st.altair_chart(plots.reliability_chart(cv), width="stretch")
+            bins = plots.reliability_bins(cv)
+            st.caption(f"Points: the fraction of your compounds measured active in each bin of held-out P(active) "
+                       f"({', '.join(f'{r.low:.1f}–{r.high:.1f}: {r.n}' for r in bins.itertuples())} compounds); on "
+                       "the diagonal = calibrated. With a few compounds per bin the fractions are rough: read the "
+                       "counts before the line.")

@@ -28,6 +28,7 @@ def settings_record(info: CheckpointInfo, loaded, support: ut.SupportSet, cands:
         "threshold": support.threshold, "positive_class": support.positive, "level": s.level,
         "hit_rate": s.hit_rate if support.kind == "classification" else None,
         "domain_similarity_threshold": s.similarity, "check": s.check, "units": support.units,
+        "baseline": stored["result"].baseline,
         "support_file": t.name, "support_origin": t.origin, "support_sha256": t.sha256,
         "smiles_col": support.smiles_col, "value_col": support.value_col,
         "n_support_rows": len(support.report), "n_support_used": int(stored["result"].n_support),
@@ -39,9 +40,10 @@ def settings_record(info: CheckpointInfo, loaded, support: ut.SupportSet, cands:
 def render(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, cv: pd.DataFrame | None, settings: dict) -> None:
     st.header("8 · Download")
     result = stored["result"]
-    out = core.assemble_output(cands.df, result.predictions, ranking, settings)
+    out = core.assemble_output(cands.df, result.predictions, ranking, settings, result.baseline_predictions)
     st.caption(f"{len(out):,} rows, one per candidate row you gave, in your order, with your columns, the "
-               "predictions, the domain check, the ranking and an error column; the run's settings (model, learner, "
+               "predictions, the domain check, the ranking, the support-only baseline's predictions (baseline_*) and an "
+               "error column; the run's settings (model, learner, baseline, "
                "task, support file SHA-256, …) are in the JSON file and in the Parquet metadata.")
     stem = f"sciml_{settings['checkpoint']}_{settings['task']}"
     c = st.columns(4)
@@ -56,4 +58,5 @@ def render(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, cv: pd.Dat
     if cv is not None:
         c[3].download_button("Check on your data (CSV)", core.to_csv_bytes(cv), f"{stem}_check.csv",
                              "text/csv", key="dl_check", on_click="ignore",
-                             help="The support-set check (step 5): measured, predicted, interval, covered")
+                             help="The support-set check (step 5): measured, predicted, interval, covered, and the "
+                                  "baseline's held-out predictions on the same folds")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 import sciml
-from app import cache, guard
+from app import cache, core, guard
 from app.assets import CheckpointInfo, list_checkpoints, model_card
 from app.config import (
     CHECKPOINTS_DIR,
@@ -34,6 +34,14 @@ class RunSettings:
     check: str
     rows: int
     hit_rate: float | None = None
+    #: the sidebar's baseline choice: a key of :data:`app.core.BASELINES` or ``"auto"`` (by task)
+    baseline_choice: str = "auto"
+
+    def baseline(self, task: str) -> str:
+        """The support-only baseline shown beside the model for a ``task`` support."""
+        from sciml.support_only import default_support_only_learner
+
+        return default_support_only_learner(task) if self.baseline_choice == "auto" else self.baseline_choice
 
     @property
     def n_folds(self) -> int | None:
@@ -70,8 +78,15 @@ def render_settings() -> RunSettings:
                                     "screen). Measured compounds are usually a balanced mix, which says nothing about "
                                     "how rare actives are; with this set, P(active) is shifted to that rate (Bayes' "
                                     "rule). The ranking does not change. Ignored for regression.")
+    choices = {"auto": "random forest (classification), Tanimoto GP (regression)",
+               **{k: v for k, v in core.BASELINES.items()}}
+    baseline = sb.selectbox("Support-only baseline beside the model", list(choices), key="baseline",
+                            format_func=lambda k: choices[k],
+                            help="A simple model fitted on your measured compounds alone (Morgan fingerprints, no "
+                                 "meta-training). The check (step 5) scores it on the same folds as the model and says "
+                                 "whether the model is ahead, level or behind; its predictions are in the download.")
     return RunSettings(float(level), float(similarity), str(check), int(rows),
-                       None if hit_rate is None else float(hit_rate))
+                       None if hit_rate is None else float(hit_rate), str(baseline))
 
 
 def render() -> tuple[CheckpointInfo, object]:

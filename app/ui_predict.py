@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app import cache, guard
+from app.core import BASELINES
 from app import user_tables as ut
 from app.assets import CheckpointInfo
 from app.ui_model import RunSettings
@@ -26,7 +27,7 @@ _ORDERS = {
 
 def signature(info: CheckpointInfo, support: ut.SupportSet, cands: ut.Candidates, s: RunSettings) -> str:
     payload = [info.name, info.stamp(), support.kind, s.level, s.similarity, hit_rate(support, s), support.smiles,
-               support.y.tolist(), cands.smiles]
+               support.y.tolist(), cands.smiles, s.baseline(support.kind)]
     return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
 
 
@@ -49,7 +50,7 @@ def run(info: CheckpointInfo, loaded, support: ut.SupportSet, cands: ut.Candidat
             model = cache.session_model(loaded, support.kind, s.level, hit_rate(support, s))
             result = cache.cached_run(model, (info.name, info.stamp()), support.kind, s.level, tuple(support.smiles),
                                       tuple(support.y.tolist()), tuple(cands.smiles), s.similarity,
-                                      hit_rate(support, s))
+                                      hit_rate(support, s), s.baseline(support.kind))
         st.session_state["result"] = {"sig": sig, "result": result,
                                       "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     stored = st.session_state.get("result")
@@ -67,9 +68,12 @@ def run(info: CheckpointInfo, loaded, support: ut.SupportSet, cands: ut.Candidat
     return stored
 
 
-def _view(cands: ut.Candidates, preds: pd.DataFrame, ranking: pd.DataFrame, order: str, n: int) -> pd.DataFrame:
+def _view(cands: ut.Candidates, preds: pd.DataFrame, ranking: pd.DataFrame, order: str, n: int,
+          baseline: pd.DataFrame | None = None) -> pd.DataFrame:
     view = pd.concat([pd.DataFrame({"input_row": np.arange(len(preds))}), preds.reset_index(drop=True),
                       ranking.reset_index(drop=True)], axis=1)
+    if baseline is not None:
+        view["baseline_prediction"] = baseline["prediction"].to_numpy()
     ident = [c for c in cands.df.columns if c != cands.smiles_col][:1]
     if ident:
         view.insert(1, "id", cands.df[ident[0]].astype(str).to_numpy())
@@ -84,19 +88,34 @@ def domain_labels(in_domain: pd.Series) -> list[str]:
     return ["" if pd.isna(v) else ("in" if bool(v) else "⚠ outside") for v in in_domain]
 
 
-def columns(units: str, level: float, task: str) -> dict:
+def columns(units: str, level: float, task: str, baseline: str | None = None) -> dict:
     what = "P(active)" if task == "classification" else f"Prediction ({units})"
     u = "" if task == "classification" else f" ({units})"
     nc = st.column_config.NumberColumn
+    if task == "classification":
+        spread = nc("Spread of P(active)", format="%.2f",
+                    help="Epistemic spread: how much P(active) itself is uncertain (the standard deviation the "
+                         "learner gives for the probability), not a range of the 0/1 label")
+        lower = nc(f"{level:.0%} low P(active)", format="%.2f",
+                   help=f"Lower end of the model's {level:.0%} range for P(active) (its epistemic uncertainty)")
+        upper = nc(f"{level:.0%} high P(active)", format="%.2f",
+                   help=f"Upper end of the model's {level:.0%} range for P(active) (its epistemic uncertainty)")
+    else:
+        spread = nc(f"Std. dev.{u}", format="%.2f", help="Predictive standard deviation: the model's uncertainty")
+        lower = nc(f"{level:.0%} lower{u}", format="%.2f", help=f"Lower end of the {level:.0%} predictive interval")
+        upper = nc(f"{level:.0%} upper{u}", format="%.2f", help=f"Upper end of the {level:.0%} predictive interval")
+    base = f"Baseline ({BASELINES.get(baseline, baseline)})" if baseline else "Baseline"
     return {
         "input_row": nc("Row", help="Row of your candidate list (0 = first row under the header)"),
         "id": st.column_config.TextColumn("ID", help="First non-structure column of your list"),
         "structure": st.column_config.ImageColumn("Structure", width="small", help="2D depiction (RDKit)"),
         "smiles": st.column_config.TextColumn("SMILES", width="small"),
         "prediction": nc(what, format="%.2f", help="Predictive mean" + u),
-        "std": nc(f"Std. dev.{u}", format="%.2f", help="Predictive standard deviation: the model's uncertainty"),
-        "lower": nc(f"{level:.0%} lower{u}", format="%.2f", help=f"Lower end of the {level:.0%} predictive interval"),
-        "upper": nc(f"{level:.0%} upper{u}", format="%.2f", help=f"Upper end of the {level:.0%} predictive interval"),
+        "std": spread,
+        "lower": lower,
+        "upper": upper,
+        "baseline_prediction": nc(base, format="%.2f", help="The same prediction from a model fitted on your measured "
+                                                            "compounds alone (the baseline of step 5)"),
         "domain": st.column_config.TextColumn("Domain", help="Applicability domain: 'outside' marks an extrapolation "
                                               "(do not trust it blindly); the reason is in the next column"),
         "domain_reason": st.column_config.TextColumn("Domain flag reason", width="medium"),
@@ -108,8 +127,8 @@ def columns(units: str, level: float, task: str) -> dict:
     }
 
 
-TABLE_COLUMNS = ["input_row", "id", "structure", "smiles", "prediction", "std", "lower", "upper", "domain",
-                 "domain_reason", "nearest_similarity", "acquisition_rank", "error"]
+TABLE_COLUMNS = ["input_row", "id", "structure", "smiles", "prediction", "std", "lower", "upper",
+                 "baseline_prediction", "domain", "domain_reason", "nearest_similarity", "acquisition_rank", "error"]
 
 
 def table(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, support: ut.SupportSet, s: RunSettings) -> None:
@@ -131,6 +150,11 @@ def table(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, support: ut
     n = min(s.rows, len(preds))
     c2.markdown(f"<br>{n} of {len(preds):,} rows shown (set in the sidebar); all in the download.",
                 unsafe_allow_html=True)
-    view = _view(cands, preds, ranking, order, n)
-    st.dataframe(view[[k for k in TABLE_COLUMNS if k in view.columns]], hide_index=True, row_height=64,
-                 column_config=columns(support.units, s.level, support.kind), key="predictions_table")
+    result = stored["result"]
+    view = _view(cands, preds, ranking, order, n, result.baseline_predictions)
+    # classification: P(active) and its spread; a range of P(active) reads as an interval of the 0/1 label,
+    # so lower / upper stay in the download only
+    hidden = {"lower", "upper"} if support.kind == "classification" else set()
+    st.dataframe(view[[k for k in TABLE_COLUMNS if k in view.columns and k not in hidden]], hide_index=True,
+                 row_height=64, column_config=columns(support.units, s.level, support.kind, result.baseline),
+                 key="predictions_table")

@@ -206,15 +206,7 @@ class FewShotModel:
                 todo.append(s)
         todo = list(dict.fromkeys(todo))
         if todo:
-            res = self.loaded_.featurizer.featurize(todo)
-            bad = {todo[i]: e for i, e in res.errors.items()}
-            good = [s for s in todo if s not in bad]
-            for s, e in bad.items():
-                self._cache[s] = ValueError(e)
-            if good:
-                X = self.learner_.featurize(good)
-                for s, x in zip(good, X):
-                    self._cache[s] = x
+            self._featurize_new(todo)
         ok = []
         for i, s in enumerate(smiles):
             if i in errors:
@@ -234,6 +226,18 @@ class FewShotModel:
         for j, r in enumerate(rows):
             X[j] = r
         return X, ok, errors
+
+    def _featurize_new(self, todo: list) -> None:
+        """Cache features of ``todo`` (distinct inputs not cached yet); an invalid input caches its error."""
+        res = self.loaded_.featurizer.featurize(todo)
+        bad = {todo[i]: e for i, e in res.errors.items()}
+        good = [s for s in todo if s not in bad]
+        for s, e in bad.items():
+            self._cache[s] = ValueError(e)
+        if good:
+            X = self.learner_.featurize(good)
+            for s, x in zip(good, X):
+                self._cache[s] = x
 
     def _mark_duplicates(self, smiles: list, y: np.ndarray, usable: list[int], errors: dict[int, str]) -> None:
         """Leave out repeated structures as the table loader does (:func:`sciml.duplicates.mark_duplicates`):

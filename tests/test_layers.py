@@ -5,8 +5,9 @@ Layers, lowest first:
 0. the library core: every ``sciml`` module except the front ends below;
 1. ``assays`` (tasks, sources, splits, episodes);
 2. ``pipelines`` (train, evaluate, select);
-3. the front ends: ``sciml.cli``, ``sciml.api``, the package root ``sciml`` (it only
-   re-exports the public API, lazily) and ``app``.
+3. the front ends: ``sciml.cli``, ``sciml.api``, ``sciml.support_only`` (the support-only
+   baselines behind the API's interface), the package root ``sciml`` (it only re-exports
+   the public API, lazily) and ``app``.
 
 A module may import modules of its own layer or lower ones, never higher ones; every
 import counts, including those inside functions (lazy imports). Inside the core, the
@@ -23,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("sciml", "assays", "pipelines", "app")
-FRONT_ENDS = ("sciml.cli", "sciml.api", "app")
+FRONT_ENDS = ("sciml.cli", "sciml.api", "sciml.support_only", "app")
 LAYER_NAMES = ("sciml core", "assays", "pipelines", "front ends")
 
 

@@ -104,6 +104,10 @@ def test_try_an_example_runs_the_whole_path(app_test, example, candidates_df, ca
     assert set(out["run_checkpoint"]) == {"default"} and out["run_support_sha256"].str.len().eq(64).all()
     check = pd.read_csv(io.BytesIO(captured[-1]))
     assert len(check) == example["n_support"] and {"measured", "prediction", "lower", "upper", "covered"} <= set(check)
+    # both carry the support-only baseline (a Tanimoto GP for regression), on the same folds in the check
+    assert np.isfinite(out["baseline_prediction"].to_numpy(float)).all() and set(out["run_baseline"]) == {"gp_tanimoto"}
+    assert check["baseline_prediction"].notna().all()
+    assert any(h.value == "Beside a support-only baseline: Tanimoto GP" for h in at.subheader)
     # every control explains itself
     controls = [*at.selectbox, *at.radio, *at.button, *at.number_input, *at.slider, *at.text_input, *at.checkbox,
                 *at.download_button]
@@ -159,6 +163,15 @@ def test_pasted_text_classification_by_threshold(app_test, support_df):
     # 'default' hands a classification support to the shipped classification default, and says so
     assert any("default-classification" in i.value for i in at.info), [i.value for i in at.info]
     assert any(e.label == "Model card of `default-classification`" for e in at.expander)
+    # a support-only random forest beside the model, on the same folds, with a one-line verdict
+    assert any(h.value.startswith("Beside a support-only baseline: random forest") for h in at.subheader)
+    texts = [m.value for m in [*at.success, *at.info, *at.warning]]
+    assert any("random forest" in t and ("ahead" in t or "level" in t or "behind" in t) for t in texts), texts
+    assert stored.baseline == "rf" and len(stored.baseline_predictions) == 1000
+    table = next(d.value for d in at.dataframe if "baseline_prediction" in d.value.columns)
+    assert "lower" not in table.columns and "upper" not in table.columns  # no "interval" of a 0/1 label
+    # the reliability diagram says how many compounds fall in each bin
+    assert any(c.value.startswith("Points: the fraction of your compounds measured active") for c in at.caption)
 
 
 def test_threshold_counts_match_the_usable_rows(app_test, support_df):

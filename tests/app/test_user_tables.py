@@ -149,3 +149,68 @@ def test_check_figures_carry_bootstrap_intervals_and_say_when_they_include_chanc
     assert lo < s["spearman"] < hi
     verdicts = dict(core.check_verdicts(s)[1:])
     assert s["r2"] < 0 and "warning" in verdicts and verdicts["warning"].startswith("R²")
+
+
+def _check(y, prediction, smiles=None):
+    n = len(y)
+    return pd.DataFrame({"smiles": smiles or [f"C{'C' * i}O" for i in range(n)], "measured": np.asarray(y, float),
+                         "prediction": np.asarray(prediction, float), "std": 0.1, "lower": 0.0, "upper": 1.0,
+                         "covered": pd.array([True] * n, dtype="boolean")})
+
+
+def test_model_vs_baseline_verdict_ahead_level_behind():
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1] * 30, dtype=float)
+    sharp = _check(y, 0.2 + 0.6 * y + rng.uniform(-0.1, 0.1, 60))
+    noise = _check(y, rng.uniform(0, 1, 60))
+    ahead = core.compare_checks(sharp, noise, "classification", "rf")
+    assert ahead["verdict"] == "ahead" and ahead["level"] == "success" and ahead["n"] == 60
+    assert ahead["ci"][0] > 0 and "random forest" in ahead["text"] and "60 compounds" in ahead["text"]
+    assert ahead["model"] == pytest.approx(1.0) and ahead["difference"] == pytest.approx(1.0 - ahead["baseline"])
+    behind = core.compare_checks(noise, sharp, "classification", "rf")
+    assert behind["verdict"] == "behind" and behind["level"] == "warning" and "baseline_" in behind["text"]
+    level = core.compare_checks(sharp, sharp.assign(prediction=sharp["prediction"] * 0.5), "classification", "rf")
+    assert level["verdict"] == "level" and "cannot tell them apart" in level["text"]  # same ranking: no difference
+    # only compounds predicted by both are compared; one class left: no verdict
+    part = noise.assign(prediction=noise["prediction"].where(y == 1))
+    assert core.compare_checks(sharp, part, "classification", "rf")["verdict"] == "unknown"
+    # regression compares R²
+    yr = rng.normal(size=40)
+    good = _check(yr, yr + rng.normal(scale=0.2, size=40))
+    bad = _check(yr, rng.normal(size=40))
+    out = core.compare_checks(good, bad, "regression", "gp_tanimoto")
+    assert out["figure"] == "R²" and out["verdict"] == "ahead" and "Tanimoto GP" in out["text"]
+
+
+def test_check_table_and_download_carry_the_baseline():
+    y = [0.0, 1.0, 0.0, 1.0]
+    cv = _check(y, [0.2, 0.8, 0.3, 0.7]).assign(fold=[0, 1, 2, 3])
+    base = _check(y, [0.4, 0.6, 0.5, 0.5])
+    merged = core.with_baseline(cv, base)
+    assert merged["baseline_prediction"].tolist() == [0.4, 0.6, 0.5, 0.5] and len(merged) == 4
+    assert core.with_baseline(cv, None) is cv
+    cands = pd.DataFrame({"smiles": ["CCO", "CCN"], "baseline_prediction": ["mine", "mine"]})
+    preds = pd.DataFrame({"smiles": ["CCO", "CCN"], "prediction": [0.2, 0.9], "std": 0.1, "lower": 0.1,
+                          "upper": 0.3, "in_domain": [True, False], "domain_reason": "", "nearest_support": "CCO",
+                          "nearest_similarity": 1.0, "embedding_distance": 0.0, "error": ""})
+    ranking = pd.DataFrame({"acquisition_score": [0.1, 0.2], "acquisition_rank": [2, 1]})
+    bpred = pd.DataFrame({"smiles": ["CCO", "CCN"], "prediction": [0.4, np.nan], "std": [0.1, np.nan],
+                          "lower": [0.0, np.nan], "upper": [1.0, np.nan], "error": ["", "no baseline"]})
+    out = core.assemble_output(cands, preds, ranking, {"baseline": "rf"}, bpred)
+    assert out["input_baseline_prediction"].tolist() == ["mine", "mine"]  # the user's column is kept, renamed
+    assert out["baseline_prediction"].tolist()[0] == 0.4 and out["baseline_error"].tolist() == ["", "no baseline"]
+    assert out["run_baseline"].tolist() == ["rf", "rf"] and len(out) == 2
+    assert "baseline_prediction" not in core.assemble_output(cands.drop(columns="baseline_prediction"), preds,
+                                                             ranking).columns
+
+
+def test_reliability_bins_count_every_predicted_compound():
+    from app import plots
+
+    cv = _check([0, 0, 1, 1, 1, 0], [0.05, 0.15, 0.55, 0.95, 1.0, np.nan])
+    g = plots.reliability_bins(cv)
+    assert g["n"].sum() == 5 and g["bin"].tolist() == [0, 2, 4]
+    assert g.loc[g["bin"] == 4, "observed"].item() == 1.0 and g.loc[g["bin"] == 4, "n"].item() == 2  # P = 1 in the top bin
+    assert g.loc[g["bin"] == 0, "high"].item() == pytest.approx(0.2)
+    plots.reliability_chart(cv).to_dict()  # the chart builds
+    plots.check_probabilities_by_class(cv).to_dict()
