@@ -38,7 +38,7 @@ def session_model(loaded, task: str, level: float, hit_rate: float | None = None
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_run(_model, checkpoint_key: tuple, task: str, level: float, support_smiles: tuple, support_y: tuple,
-               cand_smiles: tuple, similarity: float, hit_rate: float | None = None,
+               cand_smiles: tuple, similarity: float | None, hit_rate: float | None = None,
                baseline: str | None = None) -> core.RunResult:
     """:func:`app.core.run`, cached on its inputs (``_model`` is this session's model, not hashed;
     ``hit_rate`` is only part of the key: the model applies it)."""

@@ -31,8 +31,9 @@ from sciml.metrics import (
 )
 
 #: Columns the app adds to each candidate row (input columns come first).
-RESULT_COLUMNS = ["prediction", "std", "lower", "upper", "in_domain", "domain_reason", "nearest_support",
-                  "nearest_similarity", "embedding_distance", "acquisition_score", "acquisition_rank", "error"]
+RESULT_COLUMNS = ["prediction", "std", "lower", "upper", "domain_level", "in_domain", "domain_reason",
+                  "nearest_support", "nearest_measured", "nearest_similarity", "embedding_distance",
+                  "acquisition_score", "acquisition_rank", "error"]
 #: Columns of the support-only baseline's predictions, beside the model's (``baseline_`` + its column).
 BASELINE_COLUMNS = ["baseline_prediction", "baseline_std", "baseline_lower", "baseline_upper", "baseline_error"]
 #: Support-only baselines the app offers: registry key -> name on the page.
@@ -52,6 +53,8 @@ class RunResult:
     baseline: str | None = None
     baseline_predictions: pd.DataFrame | None = None
     baseline_error: str = ""
+    #: the checkpoint's calibrated domain thresholds (:attr:`sciml.api.FewShotModel.applicability`), ``{}`` if none
+    domain_calibration: dict = field(default_factory=dict)
 
 
 def make_model(loaded, task: str, level: float, hit_rate: float | None = None):
@@ -61,8 +64,10 @@ def make_model(loaded, task: str, level: float, hit_rate: float | None = None):
     return FewShotModel(loaded, task=task, level=level, hit_rate=hit_rate)
 
 
-def adapt_and_predict(model, support_smiles, support_y, cand_smiles, *, similarity: float = 0.35) -> tuple[pd.DataFrame, dict]:
-    """Fit on the support set, then predictions and applicability domain for every candidate (one row each)."""
+def adapt_and_predict(model, support_smiles, support_y, cand_smiles, *,
+                      similarity: float | None = None) -> tuple[pd.DataFrame, dict]:
+    """Fit on the support set, then predictions and applicability domain for every candidate (one row each);
+    ``similarity=None``: the checkpoint's calibrated domain thresholds (else the domain's defaults)."""
     seconds = {}
     t = time.perf_counter()
     model.fit(list(support_smiles), np.asarray(support_y, dtype=np.float64))
@@ -85,12 +90,13 @@ def make_baseline(name: str, task: str, level: float):
     return SupportOnlyModel(name, task=task, level=level, **({"seed": 0} if name == "rf" else {}))
 
 
-def run(model, support_smiles, support_y, cand_smiles, *, similarity: float = 0.35,
+def run(model, support_smiles, support_y, cand_smiles, *, similarity: float | None = None,
         baseline: str | None = None) -> RunResult:
     """:func:`adapt_and_predict` as a :class:`RunResult`, plus the ``baseline``'s predictions fitted on the same
     support (the support check is :func:`check`)."""
     preds, seconds = adapt_and_predict(model, support_smiles, support_y, cand_smiles, similarity=similarity)
-    out = RunResult(preds, model.support_errors_.copy(), int(model.n_support_), seconds, baseline=baseline)
+    out = RunResult(preds, model.support_errors_.copy(), int(model.n_support_), seconds, baseline=baseline,
+                    domain_calibration=model.applicability)
     if baseline:
         t = time.perf_counter()
         base = make_baseline(baseline, model.task, model.level)

@@ -7,18 +7,14 @@ import numpy as np
 import pandas as pd
 
 
-def _domain_label(v) -> str:
-    return "unknown" if pd.isna(v) else ("in domain" if bool(v) else "outside domain")
-
-
 def prediction_vs_uncertainty(pred: pd.DataFrame, value_title: str) -> alt.Chart:
-    df = pred.dropna(subset=["prediction"]).assign(domain=lambda d: d["in_domain"].map(_domain_label))
+    df = pred.dropna(subset=["prediction"]).assign(domain=lambda d: d["domain_level"].fillna("unknown"))
     df = df[["smiles", "prediction", "std", "lower", "upper", "domain", "domain_reason"]]
     return alt.Chart(df).mark_circle(size=40, opacity=0.7).encode(
         x=alt.X("prediction:Q", title=value_title, scale=alt.Scale(zero=False)),
         y=alt.Y("std:Q", title="standard deviation (same units)"),
         color=alt.Color("domain:N", title="applicability domain",
-                        scale=alt.Scale(domain=["in domain", "outside domain"], range=["#1f77b4", "#d62728"])),
+                        scale=alt.Scale(domain=["in", "edge", "outside"], range=["#1f77b4", "#ff7f0e", "#d62728"])),
         tooltip=["smiles", alt.Tooltip("prediction:Q", format=".2f"), alt.Tooltip("std:Q", format=".2f"),
                  alt.Tooltip("lower:Q", format=".2f"), alt.Tooltip("upper:Q", format=".2f"), "domain_reason"],
     ).properties(title="Prediction vs uncertainty", height=320)

@@ -144,7 +144,7 @@ def rank(result: core.RunResult, support: ut.SupportSet, cands: ut.Candidates, s
 
     view.insert(0, "structure", [cache.depiction(smi) for smi in view["smiles"]])
     view.insert(0, "input_row", top)
-    view["domain"] = domain_labels(view["in_domain"])
+    view["domain"] = domain_labels(view["domain_level"])
     shown = ["acquisition_rank", "input_row", "structure", "smiles", "prediction", "std", "acquisition_score",
              "domain", "domain_reason"]
     st.dataframe(view[shown], hide_index=True, row_height=64, key="ranking_table",
@@ -161,8 +161,8 @@ def charts(result: core.RunResult, cv: pd.DataFrame | None, support: ut.SupportS
                           "Calibration of the check" if support.kind == "regression" else "Reliability diagram"])
     with t1:
         st.altair_chart(plots.prediction_vs_uncertainty(result.predictions, title), width="stretch")
-        st.caption("Red points are outside the applicability domain. High and uncertain: worth measuring to learn; "
-                   "high and certain: worth making.")
+        st.caption("Red points are outside the applicability domain, orange ones at its edge. High and uncertain: "
+                   "worth measuring to learn; high and certain: worth making.")
     with t2:
         measured = support.y if support.kind == "regression" else None
         st.altair_chart(plots.prediction_histogram(result.predictions, title, measured), width="stretch")

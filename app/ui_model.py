@@ -30,7 +30,8 @@ CHECKS = {"Leave-one-out": (None, False), "K-fold (random)": (CHECK_FOLDS, False
 @dataclass(frozen=True)
 class RunSettings:
     level: float
-    similarity: float
+    #: nearest-support Tanimoto below which a candidate is outside; ``None``: the checkpoint's calibrated thresholds
+    similarity: float | None
     check: str
     rows: int
     hit_rate: float | None = None
@@ -59,10 +60,17 @@ def render_settings() -> RunSettings:
     level = sb.slider("Interval coverage", 0.50, 0.99, DEFAULT_LEVEL, 0.01, key="level", format="%.2f",
                       help="Coverage of the predictive interval (lower–upper) shown for every prediction: 0.90 means "
                            "the true value should fall inside for 90 % of compounds.")
-    similarity = sb.slider("Domain threshold (Tanimoto similarity)", 0.10, 0.90, DEFAULT_SIMILARITY, 0.05,
-                           key="similarity",
-                           help="A candidate whose most similar measured compound (Morgan fingerprints, radius 2) "
-                                "is less similar than this is flagged as outside the applicability domain.")
+    by_hand = sb.checkbox("Set the domain threshold by hand", key="similarity_by_hand",
+                          help="Off (default): the checkpoint's thresholds, calibrated on validation assays "
+                               "(benchmarks/domain_flag.py): a candidate is 'outside' when its most similar measured "
+                               "compound is less similar than most queries were to their supports there, 'edge' "
+                               "in between. On: pick the 'outside' threshold yourself.")
+    similarity = None
+    if by_hand:
+        similarity = sb.slider("Domain threshold (Tanimoto similarity)", 0.10, 0.90, DEFAULT_SIMILARITY, 0.05,
+                               key="similarity",
+                               help="A candidate whose most similar measured compound (Morgan fingerprints, radius 2) "
+                                    "is less similar than this is flagged as outside the applicability domain.")
     check = sb.selectbox("Check on your data", list(CHECKS), key="check",
                          help="How the model is checked on your own measurements (step 5): leave-one-out predicts "
                               f"each measured compound from all the others; K-fold ({CHECK_FOLDS} folds) is faster for "
@@ -85,7 +93,7 @@ def render_settings() -> RunSettings:
                             help="A simple model fitted on your measured compounds alone (Morgan fingerprints, no "
                                  "meta-training). The check (step 5) scores it on the same folds as the model and says "
                                  "whether the model is ahead, level or behind; its predictions are in the download.")
-    return RunSettings(float(level), float(similarity), str(check), int(rows),
+    return RunSettings(float(level), None if similarity is None else float(similarity), str(check), int(rows),
                        None if hit_rate is None else float(hit_rate), str(baseline))
 
 

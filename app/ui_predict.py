@@ -80,12 +80,35 @@ def _view(cands: ut.Candidates, preds: pd.DataFrame, ranking: pd.DataFrame, orde
     col, asc = _ORDERS[order]
     view = view.sort_values(col, ascending=asc, na_position="last", kind="stable").head(n).copy()
     view.insert(1, "structure", [cache.depiction(smi) for smi in view["smiles"]])
-    view["domain"] = domain_labels(view["in_domain"])
+    view["domain"] = domain_labels(view["domain_level"])
     return view
 
 
-def domain_labels(in_domain: pd.Series) -> list[str]:
-    return ["" if pd.isna(v) else ("in" if bool(v) else "⚠ outside") for v in in_domain]
+def domain_caption(cal: dict, s: RunSettings) -> None:
+    """One line on where the domain levels come from and what they are worth."""
+    if s.similarity is not None:
+        st.caption(f"Domain levels: 'outside' below Tanimoto {s.similarity:.2f} to the nearest measured compound "
+                   "(set by hand in the sidebar).")
+    elif not cal:
+        st.caption("Domain levels: this checkpoint carries no calibrated thresholds, so the defaults apply "
+                   "(outside below Tanimoto 0.35 to the nearest measured compound, edge below 0.50).")
+    else:
+        st.caption(f"Domain levels calibrated on validation assays: 'outside' below Tanimoto "
+                   f"{cal['outside_similarity']:.2f} to the nearest measured compound (fewer than "
+                   f"{cal.get('quantiles', [0.2])[0]:.0%} of queries were that far from their supports there), 'edge' "
+                   f"below {cal['edge_similarity']:.2f}.")
+        if not cal.get("separates"):
+            st.warning("On the benchmark's test assays the error of this model did not grow from 'in' to 'outside' "
+                       "(benchmarks/results/domain_flag.md): read the level as how far a candidate is from your "
+                       "compounds, not as a warning that its prediction is worse.")
+
+
+#: How each domain level reads in the tables.
+LEVEL_LABELS = {"in": "in", "edge": "edge", "outside": "⚠ outside"}
+
+
+def domain_labels(levels: pd.Series) -> list[str]:
+    return [LEVEL_LABELS.get(v, "") if isinstance(v, str) else "" for v in levels]
 
 
 def columns(units: str, level: float, task: str, baseline: str | None = None) -> dict:
@@ -116,8 +139,12 @@ def columns(units: str, level: float, task: str, baseline: str | None = None) ->
         "upper": upper,
         "baseline_prediction": nc(base, format="%.2f", help="The same prediction from a model fitted on your measured "
                                                             "compounds alone (the baseline of step 5)"),
-        "domain": st.column_config.TextColumn("Domain", help="Applicability domain: 'outside' marks an extrapolation "
-                                              "(do not trust it blindly); the reason is in the next column"),
+        "domain": st.column_config.TextColumn("Domain", help="Applicability domain, graded: 'in' (as close to your "
+                                              "measured compounds as usual), 'edge', or 'outside' (an extrapolation: "
+                                              "do not trust it blindly); the reason is in the next column"),
+        "nearest_measured": nc("Nearest measured value" if task == "regression" else "Nearest measured label",
+                               format="%.2f", help="Measured value (or 0/1 label) of the most similar measured "
+                                                   "compound"),
         "domain_reason": st.column_config.TextColumn("Domain flag reason", width="medium"),
         "nearest_similarity": nc("Nearest measured (Tanimoto)", format="%.2f",
                                  help="Similarity to the most similar measured compound"),
@@ -128,18 +155,21 @@ def columns(units: str, level: float, task: str, baseline: str | None = None) ->
 
 
 TABLE_COLUMNS = ["input_row", "id", "structure", "smiles", "prediction", "std", "lower", "upper",
-                 "baseline_prediction", "domain", "domain_reason", "nearest_similarity", "acquisition_rank", "error"]
+                 "baseline_prediction", "domain", "domain_reason", "nearest_similarity", "nearest_measured",
+                 "acquisition_rank", "error"]
 
 
 def table(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, support: ut.SupportSet, s: RunSettings) -> None:
     preds = stored["result"].predictions
     ok = preds["error"].eq("")
-    outside = int((preds["in_domain"] == False).sum())
+    counts = preds["domain_level"].value_counts()
     c = st.columns(4)
     c[0].metric("Candidates", f"{len(preds):,}")
     c[1].metric("Predicted", f"{int(ok.sum()):,}")
     c[2].metric("Could not be predicted", f"{int((~ok).sum()):,}", help="Kept in the download with the reason")
-    c[3].metric("Outside the domain", f"{outside:,}", help="Flagged extrapolations; see 'Domain flag reason'")
+    c[3].metric("Domain: in / edge / outside", " / ".join(f"{int(counts.get(k, 0)):,}" for k in LEVEL_LABELS),
+                help="Candidates per applicability-domain level; see 'Domain flag reason'")
+    domain_caption(stored["result"].domain_calibration, s)
     if (~ok).any():
         first = preds[~ok].head(3)
         st.warning("Some candidate rows could not be predicted: " + "; ".join(

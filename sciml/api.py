@@ -345,11 +345,27 @@ class FewShotModel:
         return pd.DataFrame({self.loaded_.domain.output_column: smiles, **cols,
                              "error": [errors.get(i, "") for i in range(len(smiles))]})
 
-    def domain(self, X, similarity_threshold: float | None = None) -> pd.DataFrame:
+    @property
+    def applicability(self) -> dict:
+        """The checkpoint's calibrated domain thresholds (``outside_similarity``, ``edge_similarity``,
+        ``separates``: whether the levels separated error on the benchmark's test tasks), or ``{}``."""
+        return dict(self.config_.get("applicability") or {})
+
+    def domain(self, X, similarity_threshold: float | None = None, edge_similarity: float | None = None) -> pd.DataFrame:
         """Applicability-domain columns for every input row against the support set of the last fit
-        (see :func:`sciml.applicability.applicability_domain`); invalid rows get NaN / ``in_domain`` missing."""
+        (see :func:`sciml.applicability.applicability_domain`), plus ``nearest_measured``, the value or
+        label of the nearest support input; invalid rows get NaN / ``in_domain`` missing.
+
+        The thresholds default to the checkpoint's calibrated ones (:attr:`applicability`), else the
+        domain's; an ``edge_similarity`` below ``similarity_threshold`` is raised to it.
+        """
         from sciml.applicability import applicability_domain
 
+        cal = self.applicability
+        if similarity_threshold is None:
+            similarity_threshold = cal.get("outside_similarity")
+        if edge_similarity is None:
+            edge_similarity = cal.get("edge_similarity")
         self._check_fitted()
         smiles = _as_inputs(X, self.smiles_col, self.loaded_.domain)
         feats, ok, _ = self.features(smiles)
@@ -358,7 +374,7 @@ class FewShotModel:
         dom = applicability_domain(self.support_smiles_, [smiles[i] for i in ok],
                                    support_emb=cols(self.support_features_) if emb else None,
                                    query_emb=cols(feats) if emb else None, similarity_threshold=similarity_threshold,
-                                   domain=self.loaded_.domain)
+                                   edge_similarity=edge_similarity, domain=self.loaded_.domain)
         out = pd.DataFrame(index=range(len(smiles)), columns=dom.columns)
         out["in_domain"] = pd.array([pd.NA] * len(smiles), dtype="boolean")
         if ok.size:
@@ -366,6 +382,8 @@ class FewShotModel:
         out["nearest_similarity"] = out["nearest_similarity"].astype(float)
         out["embedding_distance"] = out["embedding_distance"].astype(float)
         out["domain_reason"] = out["domain_reason"].fillna("")
+        measured = dict(zip(self.support_smiles_, np.asarray(self.support_y_, dtype=np.float64)))
+        out["nearest_measured"] = out["nearest_support"].map(measured).astype(float)
         return out
 
     def cross_validate(self, n_folds: int | None = None, seed: int = 0, groups=None) -> pd.DataFrame:

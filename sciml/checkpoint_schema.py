@@ -49,6 +49,13 @@ class _IntervalScale(BaseModel):
     n_points: Optional[StrictInt] = Field(default=None, ge=0)
 
 
+class _Applicability(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    outside_similarity: float = Field(allow_inf_nan=False, ge=0, le=1)
+    edge_similarity: float = Field(allow_inf_nan=False, ge=0, le=1)
+    separates: StrictBool
+
+
 class _MolGraphSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Literal["mol_graph"]
@@ -81,6 +88,7 @@ class _Config(BaseModel):
     calibration: dict[str, Any] = {}
     test_time: dict[str, Any] = {}
     test_time_selection: dict[str, Any] = {}
+    applicability: dict[str, Any] = {}
     weights_sha256: Optional[str] = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
@@ -121,6 +129,12 @@ def config_errors(config: object) -> list[str]:
             errors += _pydantic_errors(_IntervalScale, cal, "calibration.")
         else:
             errors.append(f"calibration.method: must be 'platt' or 'interval_scale' (got {method!r})")
+    if parsed.applicability:
+        errors += _pydantic_errors(_Applicability, parsed.applicability, "applicability.")
+        app = parsed.applicability
+        if not errors and app["edge_similarity"] < app["outside_similarity"]:
+            errors.append(f"applicability.edge_similarity: must be >= outside_similarity "
+                          f"(got {app['edge_similarity']!r} < {app['outside_similarity']!r})")
     errors += _range_errors("featurizer", feat)
     errors += _encoder_errors(parsed.encoder, parsed.encoder_config)
     errors += _range_errors("learner_config", parsed.learner_config)

@@ -432,7 +432,8 @@ def _predict(checkpoint, support, query, smiles_col, label_col, task, threshold,
         for start in range(0, len(inputs), chunk_size):
             chunk = inputs[start:start + chunk_size]
             pred = model.predict(chunk).drop(columns=[loaded.domain.output_column])
-            dom = model.domain(chunk)[["nearest_similarity", "in_domain", "domain_reason"]]
+            dom = model.domain(chunk)[["nearest_similarity", "nearest_measured", "domain_level", "in_domain",
+                                        "domain_reason"]]
             parts.append(pd.concat([pred, dom], axis=1))
             model.clear_feature_cache()  # features of this chunk are not needed again
         result = pd.concat([qdf.reset_index(drop=True), pd.concat(parts, ignore_index=True)], axis=1)

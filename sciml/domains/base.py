@@ -143,8 +143,11 @@ class Domain(ABC):
     similarity_label: ClassVar[str] = "similarity"
     #: Column that holds the input in outputs with one row per input (``smiles`` for molecules).
     output_column: ClassVar[str] = "structure"
-    #: Below this nearest-support similarity a query is flagged out of domain.
+    #: Below this nearest-support similarity a query is flagged out of domain (a checkpoint's calibrated
+    #: ``applicability.outside_similarity`` takes precedence).
     similarity_threshold: ClassVar[float] = 0.35
+    #: Below this (and not below ``similarity_threshold``) a query is at the edge of the domain.
+    edge_similarity: ClassVar[float] = 0.5
 
     #: What one group of :meth:`group_keys` is called in messages ("scaffold").
     group_name: ClassVar[str] = "group"

@@ -89,6 +89,11 @@ def test_try_an_example_runs_the_whole_path(app_test, example, candidates_df, ca
         assert np.isfinite(preds[c].to_numpy(float)).all(), c
     assert (preds["lower"] <= preds["prediction"]).all() and (preds["prediction"] <= preds["upper"]).all()
     assert preds["in_domain"].notna().all()
+    # graded domain levels with the nearest measured value, counted above the table, their thresholds said
+    assert set(preds["domain_level"]) <= {"in", "edge", "outside"} and preds["nearest_measured"].notna().all()
+    counts = by_label(at.metric, "Domain: in / edge / outside").value.split(" / ")
+    assert sum(int(c.replace(",", "")) for c in counts) == len(preds)
+    assert any(c.value.startswith("Domain levels") for c in at.caption)
     # step 5: the check on the support set shows its achieved coverage
     coverage = by_label(at.metric, "Coverage of the 90% intervals")
     assert coverage.value.endswith("%")

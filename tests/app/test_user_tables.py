@@ -84,6 +84,7 @@ def test_output_one_row_per_input_with_settings():
     preds = pd.DataFrame({"smiles": cand.smiles, "prediction": [1.0, np.nan, 2.0], "std": [0.5, np.nan, 0.4],
                           "lower": [0.2, np.nan, 1.3], "upper": [1.8, np.nan, 2.7], "error": ["", "bad", ""],
                           "nearest_support": ["CCO", None, "CCO"], "nearest_similarity": [1.0, np.nan, 0.3],
+                          "nearest_measured": [1.2, np.nan, 1.2], "domain_level": ["in", None, "outside"],
                           "embedding_distance": [0.0, np.nan, 1.0],
                           "in_domain": pd.array([True, pd.NA, False], dtype="boolean"),
                           "domain_reason": ["", "", "far"]})
@@ -192,7 +193,8 @@ def test_check_table_and_download_carry_the_baseline():
     cands = pd.DataFrame({"smiles": ["CCO", "CCN"], "baseline_prediction": ["mine", "mine"]})
     preds = pd.DataFrame({"smiles": ["CCO", "CCN"], "prediction": [0.2, 0.9], "std": 0.1, "lower": 0.1,
                           "upper": 0.3, "in_domain": [True, False], "domain_reason": "", "nearest_support": "CCO",
-                          "nearest_similarity": 1.0, "embedding_distance": 0.0, "error": ""})
+                          "nearest_measured": 1.0, "domain_level": ["in", "outside"], "nearest_similarity": 1.0,
+                          "embedding_distance": 0.0, "error": ""})
     ranking = pd.DataFrame({"acquisition_score": [0.1, 0.2], "acquisition_rank": [2, 1]})
     bpred = pd.DataFrame({"smiles": ["CCO", "CCN"], "prediction": [0.4, np.nan], "std": [0.1, np.nan],
                           "lower": [0.0, np.nan], "upper": [1.0, np.nan], "error": ["", "no baseline"]})

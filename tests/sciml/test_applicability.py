@@ -15,7 +15,8 @@ def test_applicability_domain_flags_dissimilar_and_far_queries():
     emb_q = np.array([[0.05, 0.05], [5.0, 5.0]])
     dom = applicability_domain(support, query, support_emb=emb_s, query_emb=emb_q)
     assert list(dom["in_domain"]) == [True, False]
-    assert dom.loc[0, "domain_reason"] == ""
+    # Tanimoto 0.39: above the default outside threshold (0.35), below the default edge (0.50)
+    assert dom["domain_level"].tolist() == ["edge", "outside"] and dom.loc[0, "domain_reason"].startswith("edge: ")
     assert "Tanimoto" in dom.loc[1, "domain_reason"] and "embedding distance" in dom.loc[1, "domain_reason"]
     assert dom.loc[1, "nearest_similarity"] < 0.35 <= dom.loc[0, "nearest_similarity"]
     # without embeddings only the structural signal is used
@@ -58,3 +59,23 @@ def test_large_support_and_query_tables_complete_in_bounded_memory():
     tracemalloc.stop()
     assert d.shape == (100_000,) and np.isfinite(d).all()
     assert peak < 200 * 2**20  # chunks of at most 4 M entries, not 64 G
+
+
+def test_graded_levels_in_edge_outside_with_reasons():
+    support = ["c1ccccc1O", "c1ccccc1N", "c1ccccc1C", "c1ccccc1Cl"]
+    query = ["c1ccccc1O", "c1ccccc1CC", "CCCCCCCCCCCC(=O)O"]
+    sim = applicability_domain(support, query, similarity_threshold=0.0)["nearest_similarity"].to_numpy()
+    assert sim[0] == 1.0 and sim[0] > sim[1] > sim[2]
+    edge = (sim[1] + sim[0]) / 2  # the second query sits between the thresholds
+    dom = applicability_domain(support, query, similarity_threshold=(sim[1] + sim[2]) / 2, edge_similarity=edge)
+    assert dom["domain_level"].tolist() == ["in", "edge", "outside"]
+    assert dom["in_domain"].tolist() == [True, True, False]  # the edge is a caution, not a flag
+    assert dom.loc[0, "domain_reason"] == "" and dom.loc[1, "domain_reason"].startswith("edge: ")
+    # an edge threshold below the outside one leaves no edge band
+    low = applicability_domain(support, query, similarity_threshold=(sim[1] + sim[2]) / 2, edge_similarity=0.0)
+    assert low["domain_level"].tolist() == ["in", "in", "outside"]
+    # embeddings: beyond the largest support nearest-neighbour distance is the edge, beyond 1.5 x it outside
+    emb_s = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    emb_q = np.array([[0.0, 0.0], [0.0, -1.2], [0.0, -5.0]])
+    dom = applicability_domain(support, ["c1ccccc1O"] * 3, support_emb=emb_s, query_emb=emb_q, edge_similarity=0.5)
+    assert dom["domain_level"].tolist() == ["in", "edge", "outside"] and "embedding" in dom.loc[1, "domain_reason"]
