@@ -287,8 +287,7 @@ def assemble_output(cand_df: pd.DataFrame, predictions: pd.DataFrame, ranking: p
     """One row per input candidate row: the user's columns, then :data:`RESULT_COLUMNS`, the support-only
     baseline's :data:`BASELINE_COLUMNS` (when ``baseline``, its predictions, is given), then a few settings."""
     inputs = cand_df.reset_index(drop=True).copy()
-    ours = set(RESULT_COLUMNS) | set(BASELINE_COLUMNS) | {"input_row"}
-    inputs.columns = [f"input_{c}" if c in ours else str(c) for c in inputs.columns]
+    inputs.columns = [output_column(c) for c in inputs.columns]
     res = pd.concat([predictions.reset_index(drop=True), ranking.reset_index(drop=True)], axis=1)
     out = pd.concat([pd.DataFrame({"input_row": np.arange(len(inputs))}), inputs, res[RESULT_COLUMNS]], axis=1)
     out["in_domain"] = out["in_domain"].astype("boolean")
@@ -300,6 +299,22 @@ def assemble_output(cand_df: pd.DataFrame, predictions: pd.DataFrame, ranking: p
         if settings and key in settings:
             out[f"run_{key}"] = settings[key]
     return out
+
+
+def output_column(input_column: str) -> str:
+    """The name :func:`assemble_output` gives a column of the user's candidate table."""
+    ours = set(RESULT_COLUMNS) | set(BASELINE_COLUMNS) | {"input_row"}
+    return f"input_{input_column}" if input_column in ours else str(input_column)
+
+
+def to_structure_bytes(out: pd.DataFrame, structure_col: str, domain=None) -> bytes:
+    """The output table as the domain's structure file (SDF for molecules), ranked: records ordered by
+    ``acquisition_rank`` (unranked rows last, in input order), every column a property, one record per row."""
+    from sciml.domains import Domain, get_domain
+
+    ranked = out.sort_values("acquisition_rank", na_position="last", kind="stable")
+    domain = domain if isinstance(domain, Domain) else get_domain(domain)
+    return domain.write_structures(ranked[structure_col].tolist(), ranked)
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:

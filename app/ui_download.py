@@ -11,6 +11,7 @@ from app import user_tables as ut
 from app.assets import CheckpointInfo
 from app.config import ROOT
 from app.ui_model import RunSettings
+from sciml.domains import get_domain
 
 
 def settings_record(info: CheckpointInfo, loaded, support: ut.SupportSet, cands: ut.Candidates, s: RunSettings,
@@ -24,7 +25,7 @@ def settings_record(info: CheckpointInfo, loaded, support: ut.SupportSet, cands:
     return {
         "checkpoint": info.name, "checkpoint_path": ckpt_path,
         "checkpoint_package_version": info.config.get("package_version"), "package_version": sciml.__version__,
-        "learner": loaded.learner, "task": support.kind, "task_reason": support.kind_reason,
+        "learner": loaded.learner, "domain": loaded.domain.name, "task": support.kind, "task_reason": support.kind_reason,
         "threshold": support.threshold, "positive_class": support.positive, "level": s.level,
         "hit_rate": s.hit_rate if support.kind == "classification" else None,
         "domain_similarity_threshold": s.similarity if s.similarity is not None else "calibrated",
@@ -47,7 +48,7 @@ def render(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, cv: pd.Dat
                "error column; the run's settings (model, learner, baseline, "
                "task, support file SHA-256, …) are in the JSON file and in the Parquet metadata.")
     stem = f"sciml_{settings['checkpoint']}_{settings['task']}"
-    c = st.columns(4)
+    c = st.columns(5)
     c[0].download_button("Results (CSV)", core.to_csv_bytes(out), f"{stem}.csv", "text/csv", key="dl_csv",
                          on_click="ignore", help="Comma-separated, one row per candidate row")
     c[1].download_button("Results (Parquet)", core.to_parquet_bytes(out, settings), f"{stem}.parquet",
@@ -56,6 +57,14 @@ def render(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, cv: pd.Dat
     c[2].download_button("Run settings (JSON)", core.settings_json(settings), f"{stem}_settings.json",
                          "application/json", key="dl_settings", on_click="ignore",
                          help="Checkpoint, package version, learner, task, threshold, level, file SHA-256 hashes")
+    domain = get_domain(settings.get("domain"))
+    if domain.structure_file_suffix:
+        c[4].download_button(f"Ranked candidates ({domain.structure_file_suffix[1:].upper()})",
+                             core.to_structure_bytes(out, core.output_column(cands.smiles_col), domain),
+                             f"{stem}_ranked{domain.structure_file_suffix}", "chemical/x-mdl-sdfile", key="dl_sdf",
+                             on_click="ignore", help="Every candidate as a structure record, in the order of the "
+                                                     "ranking (step 6), with every result column as a property; "
+                                                     "opens in ChemDraw, DataWarrior, KNIME, RDKit")
     if cv is not None:
         c[3].download_button("Check on your data (CSV)", core.to_csv_bytes(cv), f"{stem}_check.csv",
                              "text/csv", key="dl_check", on_click="ignore",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -40,6 +40,10 @@ DOMAINS: ClassRegistry = ClassRegistry("domain")
 
 #: The domain of checkpoints written before the ``domain`` field existed.
 DEFAULT_DOMAIN = "molecules"
+
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -177,6 +181,15 @@ class Domain(ABC):
     def depict(self, raw: object, width: int = 180, height: int = 120) -> str | None:
         """A picture of one input as an image data URI, or ``None`` (the default: no picture)."""
         return None
+
+    #: Suffix of the domain's structure file that :meth:`write_structures` writes (``".sdf"``), or ``None``.
+    structure_file_suffix: ClassVar[str | None] = None
+
+    def write_structures(self, inputs: Sequence[object], properties: "pd.DataFrame") -> bytes:
+        """A structure file (:attr:`structure_file_suffix`) with one record per input, in order, each carrying
+        its row of ``properties`` (same length) as named properties; an input that cannot be read becomes an
+        empty record that still carries its properties. Default: not supported."""
+        raise NotImplementedError(f"the {self.name} domain has no structure file format")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -72,6 +72,11 @@ def captured(monkeypatch):
 @pytest.mark.slow
 def test_try_an_example_runs_the_whole_path(app_test, example, candidates_df, captured, monkeypatch, tmp_path):
     monkeypatch.setenv("SCIML_DATA_DIR", str(tmp_path / "no-shared-data"))  # works without ../shared
+    import app.core
+
+    sdf: list[bytes] = []
+    real_sdf = app.core.to_structure_bytes
+    monkeypatch.setattr(app.core, "to_structure_bytes", lambda *a, **k: sdf.append(real_sdf(*a, **k)) or sdf[-1])
     at = app_test()
     assert_clean(at)
     assert not errors(at)
@@ -101,12 +106,23 @@ def test_try_an_example_runs_the_whole_path(app_test, example, candidates_df, ca
     assert any("Upper confidence bound" in i.value for i in at.info)
     # step 8: downloads
     labels = [b.label for b in at.download_button]
-    assert labels == ["Results (CSV)", "Results (Parquet)", "Run settings (JSON)", "Check on your data (CSV)"]
+    assert labels == ["Results (CSV)", "Results (Parquet)", "Run settings (JSON)", "Check on your data (CSV)",
+                      "Ranked candidates (SDF)"]
     out = pd.read_csv(io.BytesIO(captured[-2]))
     assert len(out) == len(candidates_df)
     assert out["compound_id"].tolist() == candidates_df["compound_id"].tolist()  # input rows kept, in order
     assert np.isfinite(out[["prediction", "std", "lower", "upper"]].to_numpy(float)).all()
     assert set(out["run_checkpoint"]) == {"default"} and out["run_support_sha256"].str.len().eq(64).all()
+    # the ranked SDF parses back with RDKit: one record per candidate, rank 1 first, results as properties
+    from rdkit import Chem
+
+    records = list(Chem.ForwardSDMolSupplier(io.BytesIO(sdf[-1])))
+    assert len(records) == len(candidates_df) and all(m is not None for m in records)
+    ranks = [int(m.GetProp("acquisition_rank")) for m in records]
+    assert ranks == sorted(ranks) and ranks[0] == 1
+    first = out.loc[out["acquisition_rank"] == 1].iloc[0]
+    assert records[0].GetProp("compound_id") == first["compound_id"]
+    assert float(records[0].GetProp("prediction")) == pytest.approx(first["prediction"], rel=1e-5)
     check = pd.read_csv(io.BytesIO(captured[-1]))
     assert len(check) == example["n_support"] and {"measured", "prediction", "lower", "upper", "covered"} <= set(check)
     # both carry the support-only baseline (a Tanimoto GP for regression), on the same folds in the check

@@ -66,6 +66,7 @@ class MoleculeDomain(Domain):
     similarity_label = "Tanimoto"
     output_column = "smiles"
     similarity_threshold = 0.35
+    structure_file_suffix = ".sdf"
 
     def parse(self, raw: object):
         if _is_empty(raw):
@@ -134,6 +135,12 @@ class MoleculeDomain(Domain):
             return {"SMILES": raw, "error": reason}
         return {"SMILES": self.key(raw), "formula": rdMolDescriptors.CalcMolFormula(mol),
                 "molecular weight": round(Descriptors.MolWt(mol), 2), "heavy atoms": mol.GetNumHeavyAtoms()}
+
+    def write_structures(self, inputs: Sequence[str], properties) -> bytes:
+        """SDF (RDKit) with one record per SMILES and its row of ``properties`` as SD properties."""
+        from sciml.domains.molecules.sdf import write_sdf
+
+        return write_sdf(inputs, properties)
 
     def depict(self, raw: object, width: int = 180, height: int = 120) -> str | None:
         """``data:image/png;base64,...`` of one molecule drawn by RDKit, or ``None`` when it cannot be drawn."""
