@@ -26,6 +26,7 @@ from app import (
     ui_download,
     ui_model,
     ui_predict,
+    ui_project,
     ui_support,
 )
 from app.assets import load_examples
@@ -56,6 +57,7 @@ def main() -> None:
                 "a ranking of what to measure next.")
     auto = bool(st.session_state.pop("auto_predict", False))
     examples = load_examples()
+    ui_project.open_box()
     example_bar(examples)
     settings = ui_model.render_settings()
     info, loaded = ui_model.render()
@@ -73,7 +75,7 @@ def main() -> None:
         cv, summary = ui_analysis.check(info, loaded, support, settings)
     ui_analysis.charts(result, cv, support, settings, summary)
     record = ui_download.settings_record(info, loaded, support, cands, settings, acq, stored)
-    ui_download.render(cands, stored, ranking, cv, record)
+    ui_download.render(cands, stored, ranking, cv, record, support, settings)
 
 
 try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import cache, guard
+from app import cache, guard, ui_project
 from app import user_tables as ut
 from app.assets import example_file
 from app.config import EXAMPLES_DIR, MAX_CANDIDATES, UPLOAD_TYPES, UPLOAD_WIDGET_MB
@@ -31,6 +31,9 @@ def _from_shipped(file: str, smiles_col: str, note: str) -> ut.Candidates:
 
 
 def _candidates(mode: str, examples: dict) -> ut.Candidates | None:
+    if mode == ui_project.PROJECT:
+        project = ui_project.opened()
+        return None if project is None else project.candidates
     if mode.startswith(_LIBRARY):
         lib = next(lib for lib in examples["libraries"] if _LIBRARY + lib["name"] == mode)
         return _from_shipped(lib["file"], lib["smiles_col"],
@@ -70,7 +73,7 @@ def render(examples: dict) -> ut.Candidates:
     st.header("3 · Candidates")
     st.caption("The structures to predict; every row you give comes back in the results, with a reason where a "
                "structure could not be predicted.")
-    options = modes(examples)
+    options = modes(examples) + ([ui_project.PROJECT] if ui_project.opened() is not None else [])
     if st.session_state.get("cand_mode") not in options:
         st.session_state["cand_mode"] = options[0]
     mode = st.radio("Which structures?", options, key="cand_mode", horizontal=True,

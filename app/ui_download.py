@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import sciml
-from app import core
+from app import core, project
 from app import user_tables as ut
 from app.assets import CheckpointInfo
 from app.config import ROOT
@@ -39,7 +39,8 @@ def settings_record(info: CheckpointInfo, loaded, support: ut.SupportSet, cands:
     }
 
 
-def render(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, cv: pd.DataFrame | None, settings: dict) -> None:
+def render(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, cv: pd.DataFrame | None, settings: dict,
+           support: ut.SupportSet | None = None, s: RunSettings | None = None) -> None:
     st.header("8 · Download")
     result = stored["result"]
     out = core.assemble_output(cands.df, result.predictions, ranking, settings, result.baseline_predictions)
@@ -65,6 +66,15 @@ def render(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, cv: pd.Dat
                              on_click="ignore", help="Every candidate as a structure record, in the order of the "
                                                      "ranking (step 6), with every result column as a property; "
                                                      "opens in ChemDraw, DataWarrior, KNIME, RDKit")
+    if support is not None and s is not None:
+        state = {"level": s.level, "similarity": s.similarity, "check": s.check, "rows": s.rows,
+                 "hit_rate": s.hit_rate, "baseline_choice": s.baseline_choice,
+                 "acquisition": settings.get("acquisition"), "kappa": settings.get("kappa")}
+        data = project.project_bytes(support, cands, state, settings["checkpoint"], sciml.__version__)
+        st.download_button("Project (JSON)", data, f"{stem}_project.json", "application/json", key="dl_project",
+                           on_click="ignore", help="The measured compounds, candidates, column and task choices, "
+                                                   "settings and checkpoint of this run: open it at the top of the "
+                                                   "page (tomorrow, or on another machine) to repeat the run.")
     if cv is not None:
         c[3].download_button("Check on your data (CSV)", core.to_csv_bytes(cv), f"{stem}_check.csv",
                              "text/csv", key="dl_check", on_click="ignore",

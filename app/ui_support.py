@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import guard
+from app import guard, ui_project
 from app import user_tables as ut
 from app.assets import example_file
 from app.config import EXAMPLES_DIR, MIN_SUPPORT, UPLOAD_TYPES, UPLOAD_WIDGET_MB
@@ -25,6 +25,13 @@ def example_by_name(examples: dict, name: str | None) -> dict | None:
 
 
 def _input_table(mode: str, examples: dict) -> tuple[ut.InputTable | None, dict | None]:
+    if mode == ui_project.PROJECT:
+        project = ui_project.opened()
+        if project is None:
+            return None, None
+        st.info(f"Measured compounds of the opened project: {project.support.name}, {len(project.support.df)} rows "
+                f"(saved {project.created_at_utc}).")
+        return project.support, None
     if mode == UPLOAD:
         f = st.file_uploader("Measured compounds (CSV, TSV, Excel .xlsx or SDF)", type=UPLOAD_TYPES, key="support_file",
                              max_upload_size=UPLOAD_WIDGET_MB,
@@ -122,6 +129,10 @@ def render(tasks: tuple[str, ...], examples: dict) -> ut.SupportSet:
     st.caption(f"The compounds you measured in the new assay: the model adapts to them. Regression needs at least "
                f"{MIN_SUPPORT['regression']} usable rows, classification at least one active and one inactive.")
     modes = MODES if examples.get("assays") else MODES[:-1]
+    if ui_project.opened() is not None:
+        modes = [*modes, ui_project.PROJECT]
+    if st.session_state.get("support_mode") not in modes:
+        st.session_state.pop("support_mode", None)
     st.session_state.setdefault("support_mode", UPLOAD)
     mode = st.radio("Where are your measurements?", modes, key="support_mode", horizontal=True,
                     help="Upload a file, type or paste rows into a table, paste text, or use a shipped example assay.")

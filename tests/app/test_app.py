@@ -485,3 +485,38 @@ def test_scaffold_kfold_with_too_few_scaffolds(app_test):
     text = " ".join(w.value for w in at.warning)
     assert "at least 2 distinct scaffolds" in text and "Traceback" not in text
     assert any(h.value.startswith("6 · What to measure") for h in at.header)
+
+
+@pytest.mark.slow
+def test_project_export_and_import_repeat_the_run(app_test, support_df, monkeypatch):
+    import app.project
+
+    saved: list[bytes] = []
+    real = app.project.project_bytes
+    monkeypatch.setattr(app.project, "project_bytes", lambda *a, **k: saved.append(real(*a, **k)) or saved[-1])
+    at = upload_support(app_test(), "measured.csv", csv_bytes(support_df))
+    kind = by_label(at.radio, "How to use the values")
+    kind.set_value(kind.options[1]).run()  # classification by threshold
+    by_label(at.number_input, "Activity threshold").set_value(7.0).run()
+    at.slider(key="level").set_value(0.8).run()
+    at.button(key="predict").click().run()
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    first = at.session_state["result"]["result"].predictions
+    assert any(b.label == "Project (JSON)" for b in at.download_button) and saved
+    # a new session opens the project: same tables, choices and settings, predicted at once
+    at2 = app_test()
+    at2.file_uploader(key="project_file").set_value(("run.sciml.json", saved[-1], "application/json")).run()
+    assert_clean(at2)
+    assert not errors(at2), errors(at2)
+    assert at2.session_state["support_mode"] == "From the opened project"
+    assert at2.slider(key="level").value == 0.8
+    assert by_label(at2.number_input, "Activity threshold").value == 7.0
+    again = at2.session_state["result"]["result"].predictions
+    assert again["smiles"].tolist() == first["smiles"].tolist()
+    np.testing.assert_allclose(again["prediction"].to_numpy(float), first["prediction"].to_numpy(float))
+    # a file that is not a project says so in the page, and nothing else changes
+    at3 = app_test()
+    at3.file_uploader(key="project_file").set_value(("x.json", b'{"format": "other"}', "application/json")).run()
+    assert_clean(at3)
+    assert any("not a sciml project" in e for e in errors(at3))
