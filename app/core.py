@@ -126,6 +126,28 @@ def check(model, support_smiles, support_y, n_folds: int | None = None,
         return None, str(exc)
 
 
+def nearest_measured(support_smiles, support_y, raw, k: int = 5, domain=None) -> pd.DataFrame:
+    """The ``k`` measured inputs most similar to ``raw`` (the domain's similarity): ``rank, smiles`` (the domain's
+    output column), ``measured, similarity``, most similar first."""
+    from sciml.domains import Domain, get_domain
+
+    domain = domain if isinstance(domain, Domain) else get_domain(domain)
+    sim = domain.similarity([raw], list(support_smiles))[0]
+    order = np.argsort(-sim, kind="stable")[:k]
+    return pd.DataFrame({"rank": np.arange(1, len(order) + 1),
+                         domain.output_column: [support_smiles[i] for i in order],
+                         "measured": np.asarray(support_y, dtype=np.float64)[order], "similarity": sim[order]})
+
+
+def filter_by_pattern(smiles, pattern: str, domain=None) -> np.ndarray:
+    """Boolean mask ``[n]`` of the inputs containing ``pattern`` (SMARTS for molecules); ``ValueError`` with the
+    reason for a pattern the domain cannot read."""
+    from sciml.domains import Domain, get_domain
+
+    domain = domain if isinstance(domain, Domain) else get_domain(domain)
+    return domain.matches(list(smiles), pattern)
+
+
 # ------------------------------------------------------------------------------- ranking
 
 

@@ -24,6 +24,7 @@ from app import (
     ui_analysis,
     ui_candidates,
     ui_download,
+    ui_explain,
     ui_model,
     ui_predict,
     ui_project,
@@ -71,6 +72,7 @@ def main() -> None:
     ranking, acq = ui_analysis.rank(result, support, cands, settings)
     with table_box:
         ui_predict.table(cands, stored, ranking, support, settings)
+        ui_explain.render(cands, stored, ranking, support, settings)
     with check_box:
         cv, summary = ui_analysis.check(info, loaded, support, settings)
     ui_analysis.charts(result, cv, support, settings, summary)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import cache, guard
+from app import cache, core, guard
 from app.core import BASELINES
 from app import user_tables as ut
 from app.assets import CheckpointInfo
@@ -68,8 +68,31 @@ def run(info: CheckpointInfo, loaded, support: ut.SupportSet, cands: ut.Candidat
     return stored
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _matches(smiles: tuple, pattern: str) -> tuple[np.ndarray | None, str]:
+    try:
+        return core.filter_by_pattern(smiles, pattern), ""
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def _pattern_filter(box, cands: ut.Candidates) -> np.ndarray | None:
+    """The substructure filter's mask of candidates to show, or ``None`` (no filter, or an unreadable pattern)."""
+    pattern = box.text_input("Substructure filter (SMARTS)", key="smarts", placeholder="e.g. c1ccncc1 or [NX3;H2]",
+                             help="Show only candidates that contain this substructure (RDKit SMARTS; plain SMILES "
+                                  "works too). The download keeps every row.")
+    if not pattern or not pattern.strip():
+        return None
+    mask, why = _matches(tuple(cands.smiles), pattern.strip())
+    if mask is None:
+        box.error(f"Substructure filter: {why}.")
+        return None
+    box.caption(f"{int(mask.sum()):,} of {len(mask):,} candidates contain {pattern.strip()}.")
+    return mask
+
+
 def _view(cands: ut.Candidates, preds: pd.DataFrame, ranking: pd.DataFrame, order: str, n: int,
-          baseline: pd.DataFrame | None = None) -> pd.DataFrame:
+          baseline: pd.DataFrame | None = None, keep: np.ndarray | None = None) -> pd.DataFrame:
     view = pd.concat([pd.DataFrame({"input_row": np.arange(len(preds))}), preds.reset_index(drop=True),
                       ranking.reset_index(drop=True)], axis=1)
     if baseline is not None:
@@ -77,6 +100,8 @@ def _view(cands: ut.Candidates, preds: pd.DataFrame, ranking: pd.DataFrame, orde
     ident = [c for c in cands.df.columns if c != cands.smiles_col][:1]
     if ident:
         view.insert(1, "id", cands.df[ident[0]].astype(str).to_numpy())
+    if keep is not None:
+        view = view[keep]
     col, asc = _ORDERS[order]
     view = view.sort_values(col, ascending=asc, na_position="last", kind="stable").head(n).copy()
     view.insert(1, "structure", [cache.depiction(smi) for smi in view["smiles"]])
@@ -174,14 +199,16 @@ def table(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, support: ut
         first = preds[~ok].head(3)
         st.warning("Some candidate rows could not be predicted: " + "; ".join(
             f"row {i}: {e}" for i, e in zip(first.index, first["error"])) + ". They stay in the download.")
-    c1, c2 = st.columns([2, 1])
+    c1, c2, c3 = st.columns([2, 2, 1])
     order = c1.selectbox("Show first", list(_ORDERS), index=1, key="order",
                          help="Which rows the table shows (with structures); click a column header to sort them.")
-    n = min(s.rows, len(preds))
-    c2.markdown(f"<br>{n} of {len(preds):,} rows shown (set in the sidebar); all in the download.",
+    keep = _pattern_filter(c2, cands)
+    shown = preds if keep is None else preds[keep]
+    n = min(s.rows, len(shown))
+    c3.markdown(f"<br>{n} of {len(shown):,} rows shown (set in the sidebar); all {len(preds):,} in the download.",
                 unsafe_allow_html=True)
     result = stored["result"]
-    view = _view(cands, preds, ranking, order, n, result.baseline_predictions)
+    view = _view(cands, preds, ranking, order, n, result.baseline_predictions, keep)
     # classification: P(active) and its spread; a range of P(active) reads as an interval of the 0/1 label,
     # so lower / upper stay in the download only
     hidden = {"lower", "upper"} if support.kind == "classification" else set()

@@ -182,6 +182,19 @@ class Domain(ABC):
         """A picture of one input as an image data URI, or ``None`` (the default: no picture)."""
         return None
 
+    #: What :meth:`matches` patterns are called ("SMARTS"), or ``None`` when the domain has no pattern search.
+    pattern_name: ClassVar[str | None] = None
+
+    def matches(self, inputs: Sequence[object], pattern: str) -> np.ndarray:
+        """Whether each input contains ``pattern`` ``[n]`` (bool; unreadable inputs: False); ``ValueError`` for a
+        pattern that cannot be read. Default: not supported (:attr:`pattern_name` is ``None``)."""
+        raise NotImplementedError(f"the {self.name} domain has no pattern search")
+
+    def explain_picture(self, raw: object, reference: object, width: int = 420, height: int = 320) -> str | None:
+        """A picture of ``raw`` showing what it shares with ``reference`` (e.g. its nearest measured input), as an
+        image data URI, or ``None`` (the default: no such picture)."""
+        return None
+
     #: Suffix of the domain's structure file that :meth:`write_structures` writes (``".sdf"``), or ``None``.
     structure_file_suffix: ClassVar[str | None] = None
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
-from tests.app.conftest import csv_bytes
+from tests.app.conftest import EXAMPLES, csv_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -107,7 +107,7 @@ def test_try_an_example_runs_the_whole_path(app_test, example, candidates_df, ca
     # step 8: downloads
     labels = [b.label for b in at.download_button]
     assert labels == ["Results (CSV)", "Results (Parquet)", "Run settings (JSON)", "Check on your data (CSV)",
-                      "Ranked candidates (SDF)"]
+                      "Ranked candidates (SDF)", "Project (JSON)"]
     out = pd.read_csv(io.BytesIO(captured[-2]))
     assert len(out) == len(candidates_df)
     assert out["compound_id"].tolist() == candidates_df["compound_id"].tolist()  # input rows kept, in order
@@ -136,6 +136,20 @@ def test_try_an_example_runs_the_whole_path(app_test, example, candidates_df, ca
     # a result table with one row per shown candidate, structures depicted
     shown = [d.value for d in at.dataframe if "structure" in d.value.columns]
     assert shown and shown[0]["structure"].str.startswith("data:image/png;base64,").all()
+    # one candidate in detail: its nearest measured compounds, most similar first, and a shared-atoms picture
+    nearest = next(d.value for d in at.dataframe if {"rank", "measured", "similarity"} <= set(d.value.columns))
+    assert len(nearest) == 5 and nearest["similarity"].is_monotonic_decreasing
+    assert set(nearest["smiles"]) <= set(at.session_state["result"]["result"].predictions["smiles"]) | set(
+        pd.read_csv(EXAMPLES / example["support"])["smiles"])
+    # the substructure filter narrows the table, and an unreadable pattern says so without stopping the page
+    at.text_input(key="smarts").input("c1ccccc1").run()
+    assert_clean(at)
+    table = next(d.value for d in at.dataframe if "acquisition_rank" in d.value.columns and "std" in d.value.columns)
+    benzene = Chem.MolFromSmarts("c1ccccc1")
+    assert len(table) and all(Chem.MolFromSmiles(smi).HasSubstructMatch(benzene) for smi in table["smiles"])
+    at.text_input(key="smarts").input("C((").run()
+    assert_clean(at)
+    assert any("Substructure filter" in e and "SMARTS" in e for e in errors(at))
 
 
 @pytest.mark.slow

@@ -67,6 +67,7 @@ class MoleculeDomain(Domain):
     output_column = "smiles"
     similarity_threshold = 0.35
     structure_file_suffix = ".sdf"
+    pattern_name = "SMARTS"
 
     def parse(self, raw: object):
         if _is_empty(raw):
@@ -135,6 +136,28 @@ class MoleculeDomain(Domain):
             return {"SMILES": raw, "error": reason}
         return {"SMILES": self.key(raw), "formula": rdMolDescriptors.CalcMolFormula(mol),
                 "molecular weight": round(Descriptors.MolWt(mol), 2), "heavy atoms": mol.GetNumHeavyAtoms()}
+
+    def matches(self, inputs: Sequence[str], pattern: str) -> np.ndarray:
+        """Substructure search: whether each SMILES contains the SMARTS ``pattern`` (unreadable SMILES: False)."""
+        from rdkit import Chem
+
+        query = Chem.MolFromSmarts(pattern) if isinstance(pattern, str) and pattern.strip() else None
+        if query is None:
+            raise ValueError(f"{pattern!r} is not a SMARTS pattern RDKit can read (e.g. c1ccccc1 for a benzene ring, "
+                             "[NX3;H2] for a primary amine)")
+        out = np.zeros(len(inputs), dtype=bool)
+        for i, raw in enumerate(inputs):
+            mol, _ = self.parse(raw)
+            out[i] = mol is not None and mol.HasSubstructMatch(query)
+        return out
+
+    def explain_picture(self, raw: object, reference: object, width: int = 420, height: int = 320) -> str | None:
+        """RDKit similarity map of ``raw`` against ``reference`` (:mod:`sciml.domains.molecules.explain`)."""
+        from sciml.domains.molecules.explain import shared_atoms_map
+
+        if self.problem(raw) is not None or self.problem(reference) is not None:
+            return None
+        return shared_atoms_map(str(raw), str(reference), width, height)
 
     def write_structures(self, inputs: Sequence[str], properties) -> bytes:
         """SDF (RDKit) with one record per SMILES and its row of ``properties`` as SD properties."""

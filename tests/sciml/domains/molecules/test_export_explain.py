@@ -1,4 +1,4 @@
-"""SDF export of the molecule domain: one record per input, properties kept, unreadable inputs as empty records."""
+"""Molecule domain: SDF export, substructure (SMARTS) search and the shared-atoms picture of "explain a prediction"."""
 
 from __future__ import annotations
 
@@ -25,3 +25,18 @@ def test_sdf_round_trip_keeps_order_properties_and_bad_rows():
     assert dom.structure_file_suffix == ".sdf"
     with pytest.raises(ValueError, match="property rows"):
         dom.write_structures(["CCO"], props)
+
+
+def test_substructure_search_and_shared_atoms_picture():
+    from sciml.domains.molecules.explain import shared_atom_weights
+
+    dom = get_domain("molecules")
+    assert dom.pattern_name == "SMARTS"
+    assert dom.matches(["CCO", "c1ccccc1O", "not a smiles"], "[OX2H]").tolist() == [True, True, False]
+    assert dom.matches(["CCO", "c1ccccc1O"], "c1ccccc1").tolist() == [False, True]
+    with pytest.raises(ValueError, match="not a SMARTS pattern"):
+        dom.matches(["CCO"], "C((")
+    w = shared_atom_weights("c1ccccc1CCN", "c1ccccc1CC")
+    assert w.shape == (9,) and w[:6].min() > w[-1]  # ring atoms shared with the reference, the amine N is not
+    assert dom.explain_picture("c1ccccc1CCN", "c1ccccc1CC").startswith("data:image/png;base64,")
+    assert dom.explain_picture("not a smiles", "CC") is None
