@@ -3,8 +3,8 @@
 Uses the harness of ``tests/e2e/conftest.py`` (system Chromium driven by Playwright; skips
 with a reason where either is missing). The full-page screenshot of the result page goes
 to ``$SCIML_SCREENSHOT`` when set (``SCIML_SCREENSHOT=docs/screenshot.png make test`` refreshes
-the README's screenshot), else to the test's temporary folder, so a test run never changes
-tracked files.
+the README's screenshot; ``SCIML_SCREENSHOT_CLASSIFICATION`` likewise for the classification
+page), else to the test's temporary folder, so a test run never changes tracked files.
 """
 
 from __future__ import annotations
@@ -45,6 +45,16 @@ def _save_screenshot(page, path: Path) -> None:
         Image.open(path).convert("RGB").quantize(colors=128).save(path, optimize=True)
 
 
+def _uploader(page, label: str):
+    """The file input of the uploader whose label starts with ``label`` (the page has several)."""
+    box = page.locator('[data-testid="stFileUploader"]').filter(has_text=label).first
+    return box.locator('[data-testid="stFileUploaderDropzoneInput"]')
+
+
+def _screenshot_path(env: str, tmp_path: Path, name: str) -> Path:
+    return Path(os.environ[env]) if os.environ.get(env) else tmp_path / name
+
+
 @pytest.mark.slow
 def test_upload_predict_download_in_chromium(app_url, page, tmp_path):
     ex = _example()
@@ -57,13 +67,13 @@ def test_upload_predict_download_in_chromium(app_url, page, tmp_path):
     page.set_default_timeout(120_000)  # first page load imports torch and loads the checkpoint
     page.goto(app_url)
     page.get_by_role("heading", name="2 · Measured compounds (support set)").wait_for()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(support))
+    _uploader(page, "Measured compounds").set_input_files(str(support))
     page.get_by_text(f"{ex['n_support']} of {ex['n_support']} rows usable").wait_for()
 
     page.locator('[data-testid="stRadio"]').filter(has_text="Which structures?").get_by_text("Upload a file").click()
-    uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-    uploads.nth(1).wait_for(state="attached")
-    uploads.nth(1).set_input_files(str(cand_file))
+    upload = _uploader(page, "Candidates (CSV")
+    upload.wait_for(state="attached")
+    upload.set_input_files(str(cand_file))
     page.get_by_text(f"{len(cands)} candidates").wait_for()
 
     page.get_by_role("button", name="Predict", exact=True).click()
@@ -89,6 +99,49 @@ def test_upload_predict_download_in_chromium(app_url, page, tmp_path):
     assert (out["lower"] <= out["prediction"]).all() and (out["prediction"] <= out["upper"]).all()
     assert (out["error"] == "").all() and out["run_support_sha256"].str.len().eq(64).all()
 
-    shot = Path(os.environ["SCIML_SCREENSHOT"]) if os.environ.get("SCIML_SCREENSHOT") else tmp_path / "screenshot.png"
+    assert {"baseline_prediction", "domain_level", "nearest_measured"} <= set(out.columns)
+
+    shot = _screenshot_path("SCIML_SCREENSHOT", tmp_path, "screenshot.png")
+    _save_screenshot(page, shot)
+    assert 10_000 < shot.stat().st_size < MAX_SCREENSHOT_BYTES
+
+
+@pytest.mark.slow
+def test_classification_by_threshold_in_chromium(app_url, page, tmp_path):
+    """The classification path: threshold the example's values, predict the MOSES library, read the check
+    (ROC-AUC with its interval, baseline verdict, reliability diagram) and download the ranked SDF."""
+    ex = _example()
+    support = tmp_path / "measured.csv"
+    support.write_bytes((EXAMPLES / ex["support"]).read_bytes())
+    page.set_default_timeout(120_000)
+    page.goto(app_url)
+    page.get_by_role("heading", name="2 · Measured compounds (support set)").wait_for()
+    _uploader(page, "Measured compounds").set_input_files(str(support))
+    page.get_by_text(f"{ex['n_support']} of {ex['n_support']} rows usable").wait_for()
+    page.get_by_text("Classification by an activity threshold").click()
+    page.get_by_text("active,").first.wait_for()  # the counts of the thresholded labels
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.get_by_role("heading", name="8 · Download").wait_for(timeout=PREDICT_TIMEOUT_MS)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    metrics = page.locator('[data-testid="stMetric"]')
+    assert metrics.filter(has_text="ROC-AUC").count() >= 1 and metrics.filter(has_text="PR-AUC").count() >= 1
+    assert metrics.filter(has_text="Coverage").count() == 0  # no interval coverage of 0/1 labels
+    page.get_by_text("Beside a support-only baseline: random forest").wait_for()
+    page.get_by_role("tab", name="Reliability diagram").click()
+    page.get_by_text("Points: the fraction of your compounds measured active").wait_for()
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Ranked candidates (SDF)").click()
+    path = tmp_path / "ranked.sdf"
+    info.value.save_as(str(path))
+    from rdkit import Chem
+
+    mols = [m for m in Chem.SDMolSupplier(str(path))]
+    assert len(mols) == 1000 and all(m is not None for m in mols)  # the MOSES library, one record each
+    p = [float(m.GetProp("prediction")) for m in mols]
+    assert all(0 <= v <= 1 for v in p) and int(mols[0].GetProp("acquisition_rank")) == 1
+
+    shot = _screenshot_path("SCIML_SCREENSHOT_CLASSIFICATION", tmp_path, "screenshot-classification.png")
     _save_screenshot(page, shot)
     assert 10_000 < shot.stat().st_size < MAX_SCREENSHOT_BYTES
