@@ -56,7 +56,7 @@ if str(ROOT) not in sys.path:
 
 from sciml.files import atomic_write_text, write_table  # noqa: E402
 
-META_LEARNERS = ("protonet", "maml", "fomaml", "bmaml", "dkgp")
+META_LEARNERS = ("protonet", "maml", "fomaml", "bmaml", "dkgp", "cnp")
 BASELINES = ("rf", "knn", "gp_tanimoto", "multitask_ridge")
 #: Support sizes in molecules (classification: half actives).
 SUPPORTS = (16, 32)
@@ -64,8 +64,9 @@ SUPPORTS = (16, 32)
 ENCODER = {"hidden": 128, "depth": 4, "out_dim": 128}
 #: Learner settings: those the per-collection benchmarks selected on validation tasks.
 LEARNER_CONFIG = {"protonet": {}, "maml": {"inner_lr": 0.05}, "fomaml": {"inner_lr": 0.05},
-                  "bmaml": {"inner_lr": 0.05, "objective": "nll"}, "dkgp": {}, "reptile": {"inner_lr": 0.05}}
-STEPS = {"protonet": 1500, "maml": 1500, "fomaml": 1500, "bmaml": 1500, "dkgp": 800, "reptile": 1500}
+                  "bmaml": {"inner_lr": 0.05, "objective": "nll"}, "dkgp": {}, "reptile": {"inner_lr": 0.05},
+                  "cnp": {}}
+STEPS = {"protonet": 1500, "maml": 1500, "fomaml": 1500, "bmaml": 1500, "dkgp": 800, "reptile": 1500, "cnp": 1500}
 
 
 @dataclass(frozen=True)

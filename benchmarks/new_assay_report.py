@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 SUPPORT_ONLY = ("rf", "knn", "gp_tanimoto")
-LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "protonet_minimol", "protonet_minimol_mlp",
+LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "cnp", "protonet_minimol", "protonet_minimol_mlp",
                  "dkgp_minimol", "adkf", "adkf_minimol", "multitask_ridge", "multitask_minimol",
                  "rf", "knn", "gp_tanimoto", "minimol_lr", "minimol_gp")
 COLLECTION_ORDER = ("tox21", "sider", "muv", "toxcast", "moleculeace")
@@ -153,7 +153,7 @@ def markdown(records: list[dict], training: list[dict], split: dict, machine: st
              "- **support-free**: the same meta-trained model without reading the support (MAML/FOMAML: the "
              "meta-learned initialisation; BMAML: the initial particles; deep-kernel GP: its prior, a constant, "
              "hence 50; ProtoNet: a multitask head, a ridge on its embedding fitted to each train molecule's mean "
-             "train-task label); `multitask_ridge` is a support-free baseline (a ridge on Morgan fingerprints fitted to "
+             "train-task label; CNP: its learned empty-context prior); `multitask_ridge` is a support-free baseline (a ridge on Morgan fingerprints fitted to "
              "each train molecule's mean train-task label) and has only that column. **gain** = learner − "
              "support-free on the same draws.",
              "- **ECE known rate**: raw probabilities shifted by Bayes' rule from the support's 50 % to the "

@@ -10,7 +10,7 @@ task (``cls(task=...)``).
 from __future__ import annotations
 
 # Import order is registry order (CLI help, tables): meta-learners, then support-only baselines.
-from sciml.learners import protonet, maml, bmaml, dkgp, baselines, gp_baseline, minimol, multitask  # noqa: F401, I001 - registration
+from sciml.learners import protonet, maml, bmaml, dkgp, cnp, baselines, gp_baseline, minimol, multitask  # noqa: F401, I001 - registration
 from sciml.learners.registry import LEARNERS, make_learner, meta_learner_names
 
 __all__ = ["LEARNERS", "make_learner", "meta_learner_names"]

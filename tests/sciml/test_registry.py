@@ -39,9 +39,9 @@ def test_shipped_registries():
     from sciml.learners import LEARNERS, meta_learner_names
 
     assert list(DOMAINS) == ["molecules"] and ENCODERS["gine"] is GINEncoder
-    assert set(LEARNERS) == {"protonet", "maml", "fomaml", "reptile", "bmaml", "dkgp", "rf", "knn", "gp_tanimoto",
+    assert set(LEARNERS) == {"protonet", "maml", "fomaml", "reptile", "bmaml", "dkgp", "cnp", "rf", "knn", "gp_tanimoto",
                              "minimol_lr", "minimol_gp", "multitask_ridge", "multitask_minimol"}
-    assert set(meta_learner_names()) == {"protonet", "maml", "fomaml", "reptile", "bmaml", "dkgp"}
+    assert set(meta_learner_names()) == {"protonet", "maml", "fomaml", "reptile", "bmaml", "dkgp", "cnp"}
     for name, cls in LEARNERS.items():
         assert cls.name == name and cls.description and set(cls.tasks) <= {"classification", "regression"}
     assert LEARNERS["dkgp"].serves_other_task and not LEARNERS["maml"].serves_other_task
