@@ -94,6 +94,7 @@ ADKF_CONFIG = {"prior_mean": True, "fingerprint_kernel": True}
 VARIANTS = {"protonet_minimol": Variant("protonet"), "dkgp_minimol": Variant("dkgp"),
             "protonet_minimol_mlp": Variant("protonet", "pretrained_mlp"),
             "adkf": Variant("dkgp", minimol=False, learner_config=ADKF_CONFIG, fingerprint_bits=2048),
+            "cnp_support": Variant("cnp", minimol=False, learner_config={"query_in_decoder": False}),
             "adkf_minimol": Variant("dkgp", learner_config={**ADKF_CONFIG, "minimol_kernel": True},
                                     fingerprint_bits=2048)}
 #: Episode shapes of meta-training per kind (classification ``k_shot`` counts per class).

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 SUPPORT_ONLY = ("rf", "knn", "gp_tanimoto")
-LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "cnp", "protonet_minimol", "protonet_minimol_mlp",
+LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "cnp", "cnp_support", "protonet_minimol", "protonet_minimol_mlp",
                  "dkgp_minimol", "adkf", "adkf_minimol", "multitask_ridge", "multitask_minimol",
                  "rf", "knn", "gp_tanimoto", "minimol_lr", "minimol_gp")
 COLLECTION_ORDER = ("tox21", "sider", "muv", "toxcast", "moleculeace")

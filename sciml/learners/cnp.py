@@ -62,10 +62,14 @@ class ConditionalNP(nn.Module):
     context_dropout : float
         Probability that an episode's support is hidden during meta-training (trains the
         support-free prior).
+    query_in_decoder : bool
+        Whether the decoder also reads the query's own embedding. ``False`` leaves it only
+        what the query read from the support (attention and mean), so every prediction must
+        come from the support labels (and the support-free prior is a constant).
     """
 
     def __init__(self, encoder: nn.Module, task: str = "classification", hidden: int = 128, heads: int = 4,
-                 context_dropout: float = 0.1):
+                 context_dropout: float = 0.1, query_in_decoder: bool = True):
         super().__init__()
         if task not in ("classification", "regression"):
             raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
@@ -75,13 +79,15 @@ class ConditionalNP(nn.Module):
             raise ValueError(f"context_dropout must be in [0, 1), got {context_dropout}")
         self.encoder = encoder
         self.task, self.hidden, self.heads, self.context_dropout = task, int(hidden), int(heads), float(context_dropout)
+        self.query_in_decoder = bool(query_in_decoder)
         d = int(getattr(encoder, "out_dim"))
         self.label = nn.Linear(1, hidden)
         self.token = _mlp(d + hidden, hidden, hidden)
         self.query_proj = nn.Linear(d, hidden)
         self.key_proj = nn.Linear(d, hidden)
         self.attention = nn.MultiheadAttention(hidden, heads, batch_first=True)
-        self.decoder = _mlp(d + 2 * hidden, hidden, 1 if task == "classification" else 2)
+        self.decoder = _mlp((d if self.query_in_decoder else 0) + 2 * hidden, hidden,
+                            1 if task == "classification" else 2)
         self.empty = nn.Parameter(torch.zeros(hidden))
 
     def reset_parameters(self) -> None:
@@ -94,10 +100,16 @@ class ConditionalNP(nn.Module):
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.encoder!r}, task={self.task!r}, hidden={self.hidden}, "
-                f"heads={self.heads}, context_dropout={self.context_dropout})")
+                f"heads={self.heads}, context_dropout={self.context_dropout}, "
+                f"query_in_decoder={self.query_in_decoder})")
 
     def config(self) -> dict:
-        return {"task": self.task, "hidden": self.hidden, "heads": self.heads, "context_dropout": self.context_dropout}
+        return {"task": self.task, "hidden": self.hidden, "heads": self.heads, "context_dropout": self.context_dropout,
+                "query_in_decoder": self.query_in_decoder}
+
+    def _decode(self, query_emb: Tensor, att: Tensor, mean: Tensor) -> Tensor:
+        parts = [query_emb, att, mean] if self.query_in_decoder else [att, mean]
+        return self.decoder(torch.cat(parts, dim=-1))
 
     def _label_input(self, y: Tensor) -> Tensor:
         """``[n] -> [n, 1]``: ``±1`` for classes, the standardised value for regression."""
@@ -110,12 +122,12 @@ class ConditionalNP(nn.Module):
         m = query_emb.shape[0]
         if support_emb.shape[0] == 0:
             ctx = self.empty.expand(m, self.hidden)
-            return self.decoder(torch.cat([query_emb, ctx, ctx], dim=-1))
+            return self._decode(query_emb, ctx, ctx)
         tokens = self.token(torch.cat([support_emb, self.label(self._label_input(support_y))], dim=-1))  # [n, h]
         att, _ = self.attention(self.query_proj(query_emb)[None], self.key_proj(support_emb)[None], tokens[None],
                                 need_weights=False)
         mean = tokens.mean(0, keepdim=True).expand(m, self.hidden)
-        return self.decoder(torch.cat([query_emb, att[0], mean], dim=-1))
+        return self._decode(query_emb, att[0], mean)
 
     @staticmethod
     def gaussian(out: Tensor) -> tuple[Tensor, Tensor]:

@@ -117,3 +117,14 @@ def test_cnp_checkpoint_round_trip(tmp_path):
     p = learner.fit(smiles[:4], [0, 0, 1, 1]).predict_proba(smiles[4:])
     ref = CNPLearner(model, feat, device="cpu").fit(smiles[:4], [0, 0, 1, 1]).predict_proba(smiles[4:])
     np.testing.assert_allclose(p, ref, rtol=1e-5)
+
+
+def test_decoder_without_the_query_path_predicts_from_the_support_only():
+    torch.manual_seed(0)
+    model = ConditionalNP(_Encoder(), task="classification", hidden=16, heads=2, query_in_decoder=False).eval()
+    assert model.config()["query_in_decoder"] is False
+    eq = torch.randn(6, 3)
+    free = model.head(eq[:0], torch.zeros(0), eq)
+    assert torch.allclose(free, free[:1].expand_as(free))  # no support: one constant for every query
+    rebuilt = ConditionalNP(_Encoder(), **{k: v for k, v in model.config().items()})
+    assert set(rebuilt.state_dict()) == set(model.state_dict())
