@@ -160,7 +160,7 @@ def test_meta_learners_work_on_a_non_molecular_domain(key):
 def test_fingerprint_baselines_are_molecule_only():
     assert RandomForestBaseline.domains == KNNTanimotoBaseline.domains == TanimotoGPBaseline.domains == ("molecules",)
     assert {name for name, cls in LEARNERS.items() if cls.domains is None} == {
-        "protonet", "maml", "fomaml", "reptile", "bmaml", "dkgp"}
+        "protonet", "maml", "fomaml", "reptile", "bmaml", "dkgp", "cnp"}
 
 
 # ------------------------------------------------------------------ one not-fitted error

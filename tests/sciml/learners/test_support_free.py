@@ -141,8 +141,8 @@ def test_learners_without_a_support_free_mode_refuse_clearly():
         with pytest.raises(NotImplementedError, match="no support-free prediction"):
             learner.predict_support_free(np.zeros((2, 8)))
     modes = {name: cls.support_free for name, cls in LEARNERS.items()}
-    assert {n for n, m in modes.items() if m} == {"maml", "fomaml", "reptile", "bmaml", "dkgp", "multitask_ridge",
-                                                  "multitask_minimol"}
+    assert {n for n, m in modes.items() if m} == {"maml", "fomaml", "reptile", "bmaml", "dkgp", "cnp",
+                                                  "multitask_ridge", "multitask_minimol"}
     # the support-free baselines never read a support; every other learner does
     assert {n for n, cls in LEARNERS.items() if not getattr(cls, "reads_support", True)} == {
         "multitask_ridge", "multitask_minimol"}
