@@ -347,8 +347,7 @@ class FewShotModel:
 
     @property
     def applicability(self) -> dict:
-        """The checkpoint's calibrated domain thresholds (``outside_similarity``, ``edge_similarity``,
-        ``separates``: whether the levels separated error on the benchmark's test tasks), or ``{}``."""
+        """The checkpoint's calibrated domain thresholds (``outside_similarity``, ``edge_similarity``, ``separates``)."""
         return dict(self.config_.get("applicability") or {})
 
     def domain(self, X, similarity_threshold: float | None = None, edge_similarity: float | None = None) -> pd.DataFrame:
@@ -356,8 +355,7 @@ class FewShotModel:
         (see :func:`sciml.applicability.applicability_domain`), plus ``nearest_measured``, the value or
         label of the nearest support input; invalid rows get NaN / ``in_domain`` missing.
 
-        The thresholds default to the checkpoint's calibrated ones (:attr:`applicability`), else the
-        domain's; an ``edge_similarity`` below ``similarity_threshold`` is raised to it.
+        Thresholds default to the checkpoint's calibrated ones (:attr:`applicability`), else the domain's.
         """
         from sciml.applicability import applicability_domain
 
