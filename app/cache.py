@@ -60,11 +60,11 @@ def cached_baseline_check(baseline: str, task: str, level: float, support_smiles
 
 
 @st.cache_data(show_spinner=False, max_entries=20_000)
-def depiction(raw: str, domain: str | None = None) -> str | None:
+def depiction(raw: str, domain: str | None = None, width: int = 180, height: int = 120) -> str | None:
     """The domain's picture of one input (an image data URI; a 2D drawing for molecules), or ``None``."""
     from sciml.domains import get_domain
 
-    return get_domain(domain).depict(raw)
+    return get_domain(domain).depict(raw, width, height)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

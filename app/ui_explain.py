@@ -13,13 +13,6 @@ from app.ui_predict import LEVEL_LABELS
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _picture(raw: str, width: int, height: int) -> str | None:
-    from sciml.domains import get_domain
-
-    return get_domain().depict(raw, width, height)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
 def _shared(raw: str, reference: str) -> str | None:
     from sciml.domains import get_domain
 
@@ -42,7 +35,7 @@ def render(cands: ut.Candidates, stored: dict, ranking: pd.DataFrame, support: u
         row = preds.loc[i]
         c1, c2 = st.columns(2)
         with c1:
-            pic = _picture(row["smiles"], 420, 320)
+            pic = cache.depiction(row["smiles"], width=420, height=320)
             if pic:
                 st.image(pic, caption=f"Candidate row {i}")
             st.code(row["smiles"], language=None)
