@@ -91,12 +91,17 @@ class Variant:
 #: meta-learned prior mean, a Tanimoto kernel on the fingerprint and (``_minimol``) an RBF kernel on the
 #: frozen MiniMol embedding, each part weighed per support by the test-time refit.
 ADKF_CONFIG = {"prior_mean": True, "fingerprint_kernel": True}
+#: ``maml_sgd`` / ``maml_sgd_minimol``: MAML (ANIL: the head adapts) with Meta-SGD's learned per-weight inner
+#: rates, started ten times larger than MAML's selected 0.05, so that meta-training can use adaptation.
+META_SGD_CONFIG = {"meta_sgd": True, "inner_lr": 0.5}
 VARIANTS = {"protonet_minimol": Variant("protonet"), "dkgp_minimol": Variant("dkgp"),
             "protonet_minimol_mlp": Variant("protonet", "pretrained_mlp"),
             "adkf": Variant("dkgp", minimol=False, learner_config=ADKF_CONFIG, fingerprint_bits=2048),
             "cnp_support": Variant("cnp", minimol=False, learner_config={"query_in_decoder": False}),
             "adkf_minimol": Variant("dkgp", learner_config={**ADKF_CONFIG, "minimol_kernel": True},
-                                    fingerprint_bits=2048)}
+                                    fingerprint_bits=2048),
+            "maml_sgd": Variant("maml", minimol=False, learner_config=META_SGD_CONFIG),
+            "maml_sgd_minimol": Variant("maml", learner_config=META_SGD_CONFIG)}
 #: Episode shapes of meta-training per kind (classification ``k_shot`` counts per class).
 KIND_EPISODES = {"classification": {"k_shot": 8, "kshot_choices": [8, 16], "n_query": 16},
                  "regression": {"k_shot": 16, "kshot_choices": [16, 32], "n_query": 32}}
@@ -309,9 +314,9 @@ def stage_ablation(args, collections) -> None:
         shots = [s // 2 for s in SUPPORTS] if kind == "classification" else list(SUPPORTS)
         for ln in _csv(args.learners):
             ckpt = args.runs / kind / ln
-            if ln not in ("maml", "fomaml", "bmaml") or not (ckpt / "config.json").is_file():
+            if base_learner(ln) not in ("maml", "fomaml", "bmaml") or not (ckpt / "config.json").is_file():
                 continue
-            learner = make_learner(ln, ckpt, device="cpu", task=kind)
+            learner = make_learner(base_learner(ln), ckpt, device="cpu", task=kind)
             _memo_featurize(learner, {}, ln)
             trained_steps = (learner.inner_steps if learner.inner_steps is not None
                              else learner.model.config.inner_steps)
@@ -331,6 +336,10 @@ def stage_ablation(args, collections) -> None:
     meta = {"benchmark": "new_assay", "date": date, "machine": machine_description(), "seeds": list(range(args.seeds)),
             "note": "shots = support size in molecules; std over draws (ddof=1); ROC-AUC in percent"}
     out = ROOT / "benchmarks" / "results" / "new_assay_inner_steps"
+    done = {(r["dataset"], r["learner"]) for r in records}
+    if out.with_suffix(".json").is_file():  # keep the rows of (collection, learner) pairs not re-run
+        kept = json.loads(out.with_suffix(".json").read_text())["records"]
+        records = [r for r in kept if (r["dataset"], r["learner"]) not in done] + records
     write_analysis(out, meta, records, ablation_markdown(records, meta))
     print(out.with_suffix(".md").read_text())
 
@@ -381,7 +390,7 @@ def kept_records(path: Path, records: list[dict]) -> list[dict]:
 def stage_report(args) -> None:
     import pandas as pd
 
-    from benchmarks.new_assay_report import markdown
+    from benchmarks.new_assay_report import markdown, merged_versus
     from pipelines.evaluate import machine_description, script_command, summarize
 
     files = sorted((args.runs / "episodes").glob("*--*.csv.gz"))
@@ -428,8 +437,13 @@ def stage_report(args) -> None:
     training = [training.get(k, committed.get(k)) for k in sorted(set(training) | set(committed))]
     atomic_write_text(results_training, json.dumps(training, indent=1) + "\n")
     split = json.loads((results / "new_assay_split.json").read_text())
+    # the paired comparisons need per-episode rows, which are not committed: keep those of learners not re-run
+    vs_path = results / "new_assay_vs_baseline.json"
+    versus = merged_versus(per_episode, json.loads(vs_path.read_text()) if vs_path.is_file() else [])
+    atomic_write_text(vs_path, json.dumps([{**r, "metric": m} for m, df in versus.items()
+                                           for r in df.to_dict("records")], indent=1) + "\n")
     atomic_write_text(results / "new_assay.md", markdown(records, training, split, machine_description(),
-                                                   report_command=script_command(), per_episode=per_episode))
+                                                   report_command=script_command(), versus=versus))
     print((results / "new_assay.md").read_text())
 
 

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 
 SUPPORT_ONLY = ("rf", "knn", "gp_tanimoto")
-LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "cnp", "cnp_support", "protonet_minimol", "protonet_minimol_mlp",
-                 "dkgp_minimol", "adkf", "adkf_minimol", "multitask_ridge", "multitask_minimol",
-                 "rf", "knn", "gp_tanimoto", "minimol_lr", "minimol_gp")
+LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "cnp", "cnp_support", "maml_sgd",
+                 "maml_sgd_minimol", "protonet_minimol", "protonet_minimol_mlp", "dkgp_minimol", "adkf",
+                 "adkf_minimol", "multitask_ridge", "multitask_minimol", "rf", "knn", "gp_tanimoto", "minimol_lr",
+                 "minimol_gp")
 COLLECTION_ORDER = ("tox21", "sider", "muv", "toxcast", "moleculeace")
 
 
@@ -104,6 +105,25 @@ def headline_table(records: list[dict], metric: str, shots: int, digits: int) ->
     return lines
 
 
+VERSUS_METRICS = ("roc_auc", "spearman")
+VERSUS_KEY = ["dataset", "shots", "learner", "adaptation"]
+
+
+def merged_versus(per_episode: pd.DataFrame, kept: list[dict]) -> dict[str, pd.DataFrame]:
+    """:func:`versus_baseline` per metric of :data:`VERSUS_METRICS` from ``per_episode``, plus the rows of
+    ``kept`` (earlier results, each with its ``metric``) for learners whose episodes are not here."""
+    out = {}
+    for metric in VERSUS_METRICS:
+        new = versus_baseline(per_episode, metric)
+        old = pd.DataFrame([{k: v for k, v in r.items() if k != "metric"} for r in kept if r["metric"] == metric])
+        if not old.empty and not new.empty:
+            fresh = set(map(tuple, new[VERSUS_KEY].to_numpy().tolist()))
+            old = old[[tuple(x) not in fresh for x in old[VERSUS_KEY].to_numpy().tolist()]]
+        out[metric] = pd.concat([x for x in (old, new) if not x.empty], ignore_index=True) if not (
+            old.empty and new.empty) else new
+    return out
+
+
 def versus_baseline(per_episode: pd.DataFrame, metric: str, higher_is_better: bool = True) -> pd.DataFrame:
     """Per (collection, shots, learner): learner − best support-only baseline, paired on the same draws.
 
@@ -135,7 +155,7 @@ def versus_baseline(per_episode: pd.DataFrame, metric: str, higher_is_better: bo
 
 
 def markdown(records: list[dict], training: list[dict], split: dict, machine: str, *, report_command: str,
-             per_episode: pd.DataFrame | None = None) -> str:
+             per_episode: pd.DataFrame | None = None, versus: dict[str, pd.DataFrame] | None = None) -> str:
     cmds = sorted({r["command"] for r in records})
     dates = sorted({r["date"] for r in records})
     seeds = sorted({s for r in records for s in r["seeds"]})
@@ -189,9 +209,9 @@ def markdown(records: list[dict], training: list[dict], split: dict, machine: st
             continue
         for k in sorted({r["shots"] for r in recs}):
             lines += [f"## {kind.capitalize()}, support of {k}", "", *kind_table(recs, kind, k), ""]
-    if per_episode is not None:
+    if per_episode is not None or versus is not None:
         for metric, label, digits in (("roc_auc", "ROC-AUC (points)", 1), ("spearman", "Spearman", 3)):
-            vs = versus_baseline(per_episode, metric)
+            vs = versus[metric] if versus is not None else versus_baseline(per_episode, metric)
             if vs.empty:
                 continue
             vs = vs[vs["dataset"].isin(cls_sets) == (metric == "roc_auc")]

@@ -58,3 +58,16 @@ def test_markdown_has_the_support_free_gain_and_calibration_columns():
     assert "65.0 ± 0.0" in ridge
     assert "Against the best support-only baseline" in md and "| tox21 | 16 | rf |" in md
     assert "python scripts/make_new_assay_split.py" in md
+
+
+def test_paired_rows_of_learners_not_re_run_are_kept_and_re_run_ones_replaced():
+    from benchmarks.new_assay_report import merged_versus
+
+    kept = [{"dataset": "tox21", "shots": 16, "learner": "maml", "adaptation": "support", "baseline": "rf",
+             "mean": -50.0, "std": 0.0, "n_seeds": 3, "metric": "roc_auc"},
+            {"dataset": "tox21", "shots": 16, "learner": "protonet", "adaptation": "support", "baseline": "rf",
+             "mean": 2.5, "std": 0.5, "n_seeds": 3, "metric": "roc_auc"}]
+    vs = merged_versus(_rows(), kept)["roc_auc"].set_index(["learner", "adaptation"])
+    assert vs.loc[("maml", "support"), "mean"] == pytest.approx(11.0)  # re-run: the fresh pairing wins
+    assert vs.loc[("protonet", "support"), "mean"] == pytest.approx(2.5)  # no episodes here: kept
+    assert len(vs) == len(set(vs.index))
