@@ -76,7 +76,8 @@ class Variant:
     ``encoder``: ``None`` for the GINE (with the MiniMol branch beside the graph when ``minimol``),
     ``"pretrained_mlp"`` for an MLP on the MiniMol embedding alone; ``learner_config`` is merged
     over the base learner's; ``fingerprint_bits`` > 0 gives the featurizer (and the GINE) a Morgan
-    fingerprint.
+    fingerprint; ``init_encoder``: a checkpoint folder whose encoder starts meta-training (the
+    self-supervised MOSES encoder of ``sciml pretrain``).
     """
 
     learner: str
@@ -84,8 +85,12 @@ class Variant:
     minimol: bool = True
     learner_config: dict = field(default_factory=dict)
     fingerprint_bits: int = 0
+    init_encoder: str | None = None
 
 
+#: The GNN pretrained on MOSES without the split's test molecules (``protonet_ssl``), made by
+#: ``sciml pretrain --out runs/pretrain/moses`` (see benchmarks/pretrain_ssl.sh).
+SSL_ENCODER = "runs/pretrain/moses"
 #: Benchmark names of meta-learner variants. MiniMol (``minimol=True``) was pretrained on PubChem
 #: bioassays that may overlap Tox21 / MUV. ``adkf`` / ``adkf_minimol``: the deep-kernel GP with a
 #: meta-learned prior mean, a Tanimoto kernel on the fingerprint and (``_minimol``) an RBF kernel on the
@@ -101,7 +106,8 @@ VARIANTS = {"protonet_minimol": Variant("protonet"), "dkgp_minimol": Variant("dk
             "adkf_minimol": Variant("dkgp", learner_config={**ADKF_CONFIG, "minimol_kernel": True},
                                     fingerprint_bits=2048),
             "maml_sgd": Variant("maml", minimol=False, learner_config=META_SGD_CONFIG),
-            "maml_sgd_minimol": Variant("maml", learner_config=META_SGD_CONFIG)}
+            "maml_sgd_minimol": Variant("maml", learner_config=META_SGD_CONFIG),
+            "protonet_ssl": Variant("protonet", minimol=False, init_encoder=SSL_ENCODER)}
 #: Episode shapes of meta-training per kind (classification ``k_shot`` counts per class).
 KIND_EPISODES = {"classification": {"k_shot": 8, "kshot_choices": [8, 16], "n_query": 16},
                  "regression": {"k_shot": 16, "kshot_choices": [16, 32], "n_query": 32}}
@@ -136,7 +142,8 @@ def train_config(name: str, kind: str, seed: int, steps: int | None):
         fp_bits = max(fp_bits, v.fingerprint_bits)
         if encoder == "pretrained_mlp":
             enc = {"hidden": ENCODER["hidden"], "depth": 1, "out_dim": ENCODER["out_dim"]}
-    return TrainConfig(learner=learner, learner_config=lc, encoder=encoder, encoder_config=enc,
+    init = VARIANTS[name].init_encoder if name in VARIANTS else None
+    return TrainConfig(learner=learner, learner_config=lc, encoder=encoder, encoder_config=enc, init_encoder=init,
                        fingerprint_bits=fp_bits, minimol=minimol, steps=steps or STEPS[learner],
                        eval_every=100, patience=3, seed=seed, **KIND_EPISODES[kind])
 

@@ -137,10 +137,19 @@ class GINEncoder(Encoder):
             return self.attn(h, batch, dim_size=n_graphs)
         raise ValueError(f"unknown pooling {p!r}")
 
-    def forward(self, batch) -> Tensor:
+    def node_embeddings(self, batch) -> Tensor:
+        """Atom states after the last GINE block ``[n_nodes, hidden]`` (what pooling reads; node-level pretraining)."""
         h = self.atom_in(batch.x)
         for block in self.blocks:
             h = block(h, batch.edge_index, batch.edge_attr)
+        return h
+
+    def forward(self, batch) -> Tensor:
+        return self.readout(self.node_embeddings(batch), batch)
+
+    def readout(self, h: Tensor, batch) -> Tensor:
+        """Node states ``h`` ``[n_nodes, hidden]`` of ``batch`` -> the embedding ``[n_graphs, out_dim]``:
+        pooling, the graph-level features (``gfeat``, ``mfeat``) when configured, the output projection."""
         g = self.pool(h, batch.batch, batch.num_graphs)
         if self.config.gfeat_dim:
             g = torch.cat([g, self.gfeat_mlp(torch.log1p(batch.gfeat.float()))], -1)

@@ -78,6 +78,9 @@ ATOM_DIM = (
     len(ELEMENTS) + 1 + len(DEGREES) + 1 + len(CHARGES) + 1 + len(CHIRALITY) + 1 + len(NUM_HS) + 1
     + len(HYBRIDIZATION) + 1 + 2 + len(RING_SIZES) + 1
 )
+#: ``[start, stop)`` of the element one-hot (with its "other" slot) in an atom's features: the class that
+#: attribute-masking pretraining predicts (:class:`sciml.pretrain.masking.MaskedGraphPretrainer`).
+ELEMENT_COLUMNS = (0, len(ELEMENTS) + 1)
 #: Bond feature width: type one-hot, conjugated, in ring, stereo one-hot.
 BOND_DIM = len(BOND_TYPES) + 2 + len(BOND_STEREO)
 

@@ -1,4 +1,4 @@
-"""The ``sciml`` command line: ``train``, ``evaluate``, ``select``, ``predict``.
+"""The ``sciml`` command line: ``train``, ``evaluate``, ``select``, ``calibrate``, ``predict``, ``pretrain`` (:mod:`.pretrain`).
 
 Heavy imports (torch, PyG, RDKit) happen inside the commands so ``sciml --help`` is instant.
 """
@@ -458,3 +458,6 @@ def _guess_structure_column(df, path, domain) -> str:
 
 if __name__ == "__main__":
     app()
+
+
+from sciml.cli import pretrain as _pretrain  # noqa: E402,F401 - registers ``sciml pretrain``
