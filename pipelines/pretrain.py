@@ -195,8 +195,12 @@ def pretrain(cfg: PretrainConfig, out: str | Path, exclude: set[str] | None = No
             pos.epoch, pos.chunk, pos.batch = pos.epoch + 1, 0, 0
     seconds = time.perf_counter() - t0
     c = progress["counts"]
+    import resource
+
     record = {"config": asdict(cfg), "command": command, "steps": step, "epochs_started": pos.epoch + 1,
               "seconds": seconds, "device": device, "counts": c,
+              "molecules_per_second": step * cfg.batch_size / max(seconds, 1e-9),  # featurizing included
+              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
               "molecules_used_first_pass": c["read"] - c["invalid"] - c["excluded"] - c["dropped_tail"],
               "final": progress["curve"][-1] if progress["curve"] else {}, "curve": progress["curve"]}
     protonet = ProtoNet(model.encoder.cpu(), learn_scale=False)
