@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -83,13 +82,6 @@ def _chunk_graphs(featurizer, rows: list[str], exclude: set[str]) -> tuple[list,
     return graphs, {"read": len(rows), "invalid": invalid, "excluded": excluded}
 
 
-def _lr_factor(cfg: PretrainConfig, step: int) -> float:
-    if step < cfg.warmup_steps:
-        return (step + 1) / cfg.warmup_steps
-    t = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
-
-
 def _save_state(folder: Path, model, opt, generator: torch.Generator, progress: dict) -> None:
     from safetensors.torch import save as save_bytes
 
@@ -131,7 +123,10 @@ def pretrain(cfg: PretrainConfig, out: str | Path, exclude: set[str] | None = No
     from sciml.learners.protonet import ProtoNet
     from sciml.pretrain import Corpus, CorpusPosition, MaskedGraphPretrainer, chunk_order
 
+    from pipelines.train import lr_lambda
+
     out, exclude = Path(out), exclude or set()
+    lr_factor = lr_lambda(cfg)
     device = cfg.device or default_device()
     torch.manual_seed(cfg.seed)
     domain = get_domain("molecules")
@@ -166,7 +161,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, exclude: set[str] | None = No
             for b in range(pos.batch, n_batches):
                 batch = featurizer.collate([graphs[j] for j in order[b * cfg.batch_size:(b + 1) * cfg.batch_size]])
                 for g in opt.param_groups:
-                    g["lr"] = cfg.lr * _lr_factor(cfg, step)
+                    g["lr"] = cfg.lr * lr_factor(step)
                 losses = model(batch.to(device), generator)
                 opt.zero_grad(set_to_none=True)
                 losses["loss"].backward()

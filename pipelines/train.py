@@ -190,7 +190,9 @@ def init_encoder_from(model: torch.nn.Module, path: str | Path, featurizer,
             "best_val_score": tr.get("best_val_score")}
 
 
-def _lr_lambda(cfg: TrainConfig):
+def lr_lambda(cfg):
+    """Step -> learning-rate factor: linear warm-up over ``cfg.warmup_steps``, then cosine to 0.05 at ``cfg.steps``
+    (meta-training and pretraining)."""
     def f(step: int) -> float:
         if step < cfg.warmup_steps:
             return (step + 1) / cfg.warmup_steps
@@ -260,7 +262,7 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig):
     """``(AdamW, LambdaLR)`` of a run: linear warm-up, then cosine decay to 5 % of ``cfg.lr``."""
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
 
 
 def train_step(model: torch.nn.Module, opt, sched, episodes, store: GraphStore, task_pos: dict, task: str,
