@@ -21,8 +21,12 @@ Three stages, each resumable (finished pieces under ``--runs`` are reused):
     ``minimol_gp``, ``multitask_minimol``) run where asked with ``--baselines`` and ``--collections``
     (the featurizer is slow; its embeddings are cached).
 ``ablation``
-    MAML / FOMAML / BMAML with 0, 1, 5 and 20 test-time inner steps on the same test episodes
+    MAML / FOMAML / Reptile / BMAML with 0, 1, 5 and 20 test-time inner steps on the same test episodes
     -> ``benchmarks/results/new_assay_inner_steps.{json,md}``.
+``select``
+    Test-time settings (``--grid``; default: the deep-kernel GP's ``adapt_steps``, the MAML family's
+    ``inner_steps``) chosen on the pooled validation tasks and written into each checkpoint
+    (:mod:`benchmarks.new_assay_select`).
 ``search``
     Optuna search (TPE, validation tasks × train molecules only, resumable SQLite study) around a
     learner's settings: ``--trials`` trials in ``<runs>/search/<kind>/<learner>/``, the table in
@@ -306,6 +310,7 @@ def stage_ablation(args, collections) -> None:
     """Test-time inner steps 0 / 1 / 5 / 20 of the MAML family on the new protocol (balanced supports)."""
     from pipelines.evaluate import (evaluate_learner, machine_description, script_command, seed_statistics,
                                     utc_date, write_analysis)
+    from benchmarks.new_assay_report import ablation_markdown
     from pipelines.new_assay import evaluation_collection
     from sciml.learners import make_learner
 
@@ -321,7 +326,7 @@ def stage_ablation(args, collections) -> None:
         shots = [s // 2 for s in SUPPORTS] if kind == "classification" else list(SUPPORTS)
         for ln in _csv(args.learners):
             ckpt = args.runs / kind / ln
-            if base_learner(ln) not in ("maml", "fomaml", "bmaml") or not (ckpt / "config.json").is_file():
+            if base_learner(ln) not in ("maml", "fomaml", "reptile", "bmaml") or not (ckpt / "config.json").is_file():
                 continue
             learner = make_learner(base_learner(ln), ckpt, device="cpu", task=kind)
             _memo_featurize(learner, {}, ln)
@@ -349,31 +354,6 @@ def stage_ablation(args, collections) -> None:
         records = [r for r in kept if (r["dataset"], r["learner"]) not in done] + records
     write_analysis(out, meta, records, ablation_markdown(records, meta))
     print(out.with_suffix(".md").read_text())
-
-
-def ablation_markdown(records: list[dict], meta: dict) -> str:
-    """A row per (collection, learner, support, metric), a column per number of test-time inner steps."""
-    from benchmarks.new_assay_report import COLLECTION_ORDER, LEARNER_ORDER, _order
-
-    steps = sorted({r["inner_steps"] for r in records})
-    cmds = sorted({r["command"] for r in records})
-    lines = ["# Test-time inner steps on the new-assay protocol (test tasks × test molecules)", "",
-             f"{meta['machine']}; {meta['date']}; draws {meta['seeds'][0]}..{meta['seeds'][-1]}; balanced supports, "
-             "support = molecules. Mean ± std over draws of the test-task average (ROC-AUC in percent). 0 steps = "
-             "the meta-learned initialisation, the support-free prediction; the checkpoints were meta-trained with "
-             f"the inner steps in the `trained` column. Command: {'; '.join(f'`{c}`' for c in cmds)}.", "",
-             "| collection | learner | support | metric | trained | " + " | ".join(f"{k} steps" for k in steps) + " |",
-             "|---|---|---|---|---|" + "---|" * len(steps)]
-    keys = sorted({(r["dataset"], r["learner"], r["shots"], r["metric"]) for r in records},
-                  key=lambda t: (_order(t[0], COLLECTION_ORDER), _order(t[1], LEARNER_ORDER), t[2], t[3]))
-    for ds, ln, k, m in keys:
-        by = {r["inner_steps"]: r for r in records if (r["dataset"], r["learner"], r["shots"], r["metric"]) ==
-              (ds, ln, k, m)}
-        d = 1 if m == "roc_auc" else 3
-        cells = [f"{by[s]['mean']:.{d}f} ± {by[s]['std']:.{d}f}" if s in by else "" for s in steps]
-        trained = next(iter(by.values()))["trained_inner_steps"]
-        lines.append(f"| {ds} | {ln} | {k} | {m} | {trained} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def kept_records(path: Path, records: list[dict]) -> list[dict]:
@@ -458,7 +438,7 @@ def main(argv: list[str] | None = None) -> None:
     from pipelines.new_assay import SPLIT_RECORD, load_new_assay
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("stage", choices=("train", "evaluate", "ablation", "search", "report"))
+    ap.add_argument("stage", choices=("train", "evaluate", "ablation", "search", "select", "report"))
     ap.add_argument("--data-dir", default=None, help="Shared data (default $SCIML_DATA_DIR or ../shared/data).")
     ap.add_argument("--split", type=Path, default=ROOT / SPLIT_RECORD, help="The split record.")
     ap.add_argument("--runs", type=Path, default=Path("runs/new_assay"), help="Checkpoints and episode files.")
@@ -475,6 +455,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="Skip the natural-rate supports (half the episodes of a classification learner).")
     ap.add_argument("--inner-steps", default="0,1,5,20", help="(ablation) Test-time inner steps.")
     ap.add_argument("--trials", type=int, default=20, help="(search) Completed trials per learner and kind.")
+    ap.add_argument("--grid", default=None, help="(select) JSON {setting: [values]} (default per learner).")
     ap.add_argument("--eval-command", default="python benchmarks/new_assay.py evaluate --seeds 10",
                     help="(report) The evaluate command recorded in the records.")
     args = ap.parse_args(argv)
@@ -486,7 +467,10 @@ def main(argv: list[str] | None = None) -> None:
         stage_report(args)
         return
     collections, _, _ = load_new_assay(args.data_dir, args.split)
-    stages = {"train": stage_train, "evaluate": stage_evaluate, "ablation": stage_ablation, "search": stage_search}
+    from benchmarks.new_assay_select import stage_select
+
+    stages = {"train": stage_train, "evaluate": stage_evaluate, "ablation": stage_ablation, "search": stage_search,
+              "select": stage_select}
     stages[args.stage](args, collections)
 
 

@@ -2,7 +2,8 @@
 
 One table per task kind and support size, a row per (collection, learner); the comparison of
 every learner with the best support-only baseline of the same collection, paired on the same
-draws; the meta-training runs; the split's counts.
+draws; the meta-training runs; the split's counts. Also the inner-steps ablation's table
+(:func:`ablation_markdown`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 SUPPORT_ONLY = ("rf", "knn", "gp_tanimoto")
-LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "bmaml", "dkgp", "cnp", "cnp_support", "maml_sgd",
-                 "maml_sgd_minimol", "protonet_minimol", "protonet_minimol_mlp", "dkgp_minimol", "adkf",
+LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "reptile", "bmaml", "dkgp", "cnp", "cnp_support", "maml_sgd",
+                 "maml_sgd_minimol", "protonet_ssl", "protonet_minimol", "protonet_minimol_mlp", "dkgp_minimol", "adkf",
                  "adkf_minimol", "multitask_ridge", "multitask_minimol", "rf", "knn", "gp_tanimoto", "minimol_lr",
                  "minimol_gp")
 COLLECTION_ORDER = ("tox21", "sider", "muv", "toxcast", "moleculeace")
@@ -251,3 +252,27 @@ def markdown(records: list[dict], training: list[dict], split: dict, machine: st
               "- evaluation commands: " + "; ".join(f"`{c}`" for c in cmds), f"- report: `{report_command}`",
               "- per-episode rows: `runs/new_assay/new_assay_episodes.csv.gz` (made by the report stage, not committed); meta-training: `new_assay_training.json`", ""]
     return "\n".join(lines)
+
+
+def ablation_markdown(records: list[dict], meta: dict) -> str:
+    """The inner-steps ablation's table: a row per (collection, learner, support, metric), a column per
+    number of test-time inner steps."""
+    steps = sorted({r["inner_steps"] for r in records})
+    cmds = sorted({r["command"] for r in records})
+    lines = ["# Test-time inner steps on the new-assay protocol (test tasks × test molecules)", "",
+             f"{meta['machine']}; {meta['date']}; draws {meta['seeds'][0]}..{meta['seeds'][-1]}; balanced supports, "
+             "support = molecules. Mean ± std over draws of the test-task average (ROC-AUC in percent). 0 steps = "
+             "the meta-learned initialisation, the support-free prediction; the checkpoints were meta-trained with "
+             f"the inner steps in the `trained` column. Command: {'; '.join(f'`{c}`' for c in cmds)}.", "",
+             "| collection | learner | support | metric | trained | " + " | ".join(f"{k} steps" for k in steps) + " |",
+             "|---|---|---|---|---|" + "---|" * len(steps)]
+    keys = sorted({(r["dataset"], r["learner"], r["shots"], r["metric"]) for r in records},
+                  key=lambda t: (_order(t[0], COLLECTION_ORDER), _order(t[1], LEARNER_ORDER), t[2], t[3]))
+    for ds, ln, k, m in keys:
+        by = {r["inner_steps"]: r for r in records if (r["dataset"], r["learner"], r["shots"], r["metric"]) ==
+              (ds, ln, k, m)}
+        d = 1 if m == "roc_auc" else 3
+        cells = [f"{by[s]['mean']:.{d}f} ± {by[s]['std']:.{d}f}" if s in by else "" for s in steps]
+        trained = next(iter(by.values()))["trained_inner_steps"]
+        lines.append(f"| {ds} | {ln} | {k} | {m} | {trained} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

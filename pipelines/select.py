@@ -49,8 +49,12 @@ def _calibration_refit(learner, coll, train_cfg: dict, task: str) -> dict:
     return fit_calibration(task, validation_predictions(learner, eps, {t.name: list(t.inputs) for t in val_tasks}))
 
 
-def _open_for_validation(checkpoint: Path, dataset: str, data_dir) -> tuple[dict, object, str]:
-    """``(config, collection, task)`` of a checkpoint meta-trained on ``dataset``, which must have validation tasks."""
+def _open_for_validation(checkpoint: Path, dataset: str, data_dir, collection=None) -> tuple[dict, object, str]:
+    """``(config, collection, task)`` of a checkpoint meta-trained on ``dataset``, which must have validation tasks.
+
+    ``collection``: the already-built collection named ``dataset`` (e.g. the new-assay protocol's pooled
+    train collection, which :func:`pipelines.run.load_collection` cannot load by name); default: load it.
+    """
     from pipelines.run import load_collection
     from sciml.checkpoint import CheckpointError, read_config
 
@@ -58,14 +62,17 @@ def _open_for_validation(checkpoint: Path, dataset: str, data_dir) -> tuple[dict
     trained_on = config.get("training", {}).get("dataset")
     if trained_on and trained_on != dataset:
         raise CheckpointError(f"{checkpoint} was meta-trained on {trained_on!r}, not {dataset!r}.")
-    coll = load_collection(dataset, data_dir)
+    if collection is not None and collection.name != dataset:
+        raise ValueError(f"the collection given is {collection.name!r}, not {dataset!r}")
+    coll = collection if collection is not None else load_collection(dataset, data_dir)
     if not coll.val:
         raise ValueError(f"{dataset} has no validation tasks")
     return config, coll, coll.split("val")[0].kind
 
 
 def select_test_time(checkpoint, dataset: str, grid: dict[str, list], *, shots=None, seeds=range(1000, 1010),
-                     data_dir=None, device: str | None = None, write: bool = True, command: str = "") -> dict:
+                     data_dir=None, device: str | None = None, write: bool = True, command: str = "",
+                     collection=None) -> dict:
     """Score each grid candidate on the validation tasks of ``dataset``; store the best in ``checkpoint``.
 
     Parameters
@@ -80,6 +87,8 @@ def select_test_time(checkpoint, dataset: str, grid: dict[str, list], *, shots=N
         Support draws on the validation tasks.
     write : bool, default True
         Update ``config.json`` of the checkpoint (``test_time``, ``calibration``, ``test_time_selection``).
+    collection : TaskCollection, optional
+        The collection named ``dataset``, already built (default: loaded by name).
 
     Returns
     -------
@@ -94,7 +103,7 @@ def select_test_time(checkpoint, dataset: str, grid: dict[str, list], *, shots=N
 
     candidates_settings = grid_candidates(grid)
     checkpoint = Path(checkpoint)
-    config, coll, task = _open_for_validation(checkpoint, dataset, data_dir)
+    config, coll, task = _open_for_validation(checkpoint, dataset, data_dir, collection)
     name = config["learner"]
     metric = "roc_auc" if task == "classification" else "r2"
     shots = list(shots or DEFAULT_SHOTS[benchmark_of(dataset)])

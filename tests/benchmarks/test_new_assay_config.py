@@ -35,3 +35,15 @@ def test_report_keeps_committed_records_of_pairs_without_episode_files(tmp_path)
     kept = kept_records(path, fresh)
     assert [(r["dataset"], r["learner"]) for r in kept] == [("tox21", "rf"), ("muv", "protonet")]
     assert kept_records(tmp_path / "absent.json", fresh) == []
+
+
+def test_default_test_time_grids_name_settings_their_learners_accept():
+    import inspect
+
+    from benchmarks.new_assay_select import DEFAULT_GRIDS
+    from sciml.learners import LEARNERS
+
+    for name, grid in DEFAULT_GRIDS.items():
+        params = inspect.signature(LEARNERS[name].__init__).parameters
+        assert set(grid) <= set(params), (name, grid)
+        assert all(isinstance(v, list) and v for v in grid.values())

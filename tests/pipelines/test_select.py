@@ -106,6 +106,26 @@ def test_select_scores_validation_tasks_only_and_stores_the_best(tmp_path, monke
     assert md.count("| `{") == 2 and "| yes |" in md
 
 
+def test_select_takes_an_already_built_collection_of_the_checkpoints_dataset(tmp_path, monkeypatch):
+    # the new-assay protocol's pooled collection cannot be loaded by name: it is passed in
+    coll, _ = _collection()
+    coll.name = "new_assay/classification"
+
+    def no_load(dataset, data_dir=None):
+        raise AssertionError("the collection was given; nothing should be loaded")
+
+    monkeypatch.setattr(run_mod, "load_collection", no_load)
+    ck = _checkpoint(tmp_path / "dk", dataset=coll.name)
+    res = select_test_time(ck, coll.name, {"adapt_steps": [0, 3]}, shots=[2], seeds=range(2), collection=coll,
+                           write=False)
+    assert res["dataset"] == coll.name and res["val_tasks"] == coll.val
+    assert res["chosen"] in ({"adapt_steps": 0}, {"adapt_steps": 3})
+    assert "test_time" not in json.loads((ck / "config.json").read_text())  # write=False leaves it alone
+    other = _checkpoint(tmp_path / "dk-tox21", dataset="tox21")
+    with pytest.raises(ValueError, match="collection given is 'new_assay/classification', not 'tox21'"):
+        select_test_time(other, "tox21", {"adapt_steps": [0]}, collection=coll)
+
+
 def test_select_refuses_a_checkpoint_trained_on_another_dataset(tmp_path):
     ck = _checkpoint(tmp_path / "dk", dataset="sider")
     with pytest.raises(CheckpointError, match="sider"):
