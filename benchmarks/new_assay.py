@@ -95,6 +95,9 @@ class Variant:
 #: The GNN pretrained on MOSES without the split's test molecules (``protonet_ssl``), made by
 #: ``sciml pretrain --out runs/pretrain/moses`` (see benchmarks/pretrain_ssl.sh).
 SSL_ENCODER = "runs/pretrain/moses"
+#: The GNN pretrained on the pooled classification train tasks' labels (``protonet_mtl``), made by
+#: ``python benchmarks/new_assay_pretrain.py --kinds classification``.
+MTL_ENCODER = "runs/pretrain/multitask-classification"
 #: Benchmark names of meta-learner variants. MiniMol (``minimol=True``) was pretrained on PubChem
 #: bioassays that may overlap Tox21 / MUV. ``adkf`` / ``adkf_minimol``: the deep-kernel GP with a
 #: meta-learned prior mean, a Tanimoto kernel on the fingerprint and (``_minimol``) an RBF kernel on the
@@ -111,7 +114,8 @@ VARIANTS = {"protonet_minimol": Variant("protonet"), "dkgp_minimol": Variant("dk
                                     fingerprint_bits=2048),
             "maml_sgd": Variant("maml", minimol=False, learner_config=META_SGD_CONFIG),
             "maml_sgd_minimol": Variant("maml", learner_config=META_SGD_CONFIG),
-            "protonet_ssl": Variant("protonet", minimol=False, init_encoder=SSL_ENCODER)}
+            "protonet_ssl": Variant("protonet", minimol=False, init_encoder=SSL_ENCODER),
+            "protonet_mtl": Variant("protonet", minimol=False, init_encoder=MTL_ENCODER)}
 #: Episode shapes of meta-training per kind (classification ``k_shot`` counts per class).
 KIND_EPISODES = {"classification": {"k_shot": 8, "kshot_choices": [8, 16], "n_query": 16},
                  "regression": {"k_shot": 16, "kshot_choices": [16, 32], "n_query": 32}}

@@ -13,7 +13,7 @@ import pandas as pd
 
 SUPPORT_ONLY = ("rf", "knn", "gp_tanimoto")
 LEARNER_ORDER = ("default", "protonet", "maml", "fomaml", "reptile", "bmaml", "dkgp", "cnp", "cnp_support", "maml_sgd",
-                 "maml_sgd_minimol", "protonet_ssl", "protonet_minimol", "protonet_minimol_mlp", "dkgp_minimol", "adkf",
+                 "maml_sgd_minimol", "protonet_ssl", "protonet_mtl", "protonet_minimol", "protonet_minimol_mlp", "dkgp_minimol", "adkf",
                  "adkf_minimol", "multitask_ridge", "multitask_minimol", "rf", "knn", "gp_tanimoto", "minimol_lr",
                  "minimol_gp")
 COLLECTION_ORDER = ("tox21", "sider", "muv", "toxcast", "moleculeace")
