@@ -230,6 +230,21 @@ def test_threshold_counts_match_the_usable_rows(app_test, support_df):
     assert n_act == int((pd.to_numeric(rows["pKi"]) >= 7.0).sum())
 
 
+def test_no_skill_support_gets_a_chance_warning_in_the_page(app_test, support_df):
+    """Values unrelated to the structures: the check's intervals reach chance and the page says so."""
+    rows = support_df[["smiles", "pKi"]].head(24).copy()
+    rows["pKi"] = [f"{v:.2f}" for v in np.random.default_rng(0).uniform(4.0, 9.0, len(rows))]
+    at = app_test()
+    at.radio(key="support_mode").set_value("Paste text").run()
+    at.text_area(key="support_text").input(rows.to_csv(index=False, sep="\t")).run()
+    at.button(key="predict").click().run()
+    assert_clean(at)
+    assert not errors(at), errors(at)
+    warned = [w.value for w in at.warning if "no better than chance" in w.value]
+    assert warned and any(w.startswith(("Spearman", "R²")) for w in warned), [w.value for w in at.warning]
+    assert "over your 24 compounds" in warned[0]
+
+
 @pytest.mark.slow
 def test_expected_hit_rate_shifts_probabilities_not_the_ranking(app_test, support_df):
     at = app_test()
