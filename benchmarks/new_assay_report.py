@@ -106,6 +106,51 @@ def headline_table(records: list[dict], metric: str, shots: int, digits: int) ->
     return lines
 
 
+def pooled_table(records: list[dict], collections: set[str], shots: tuple[int, ...]) -> list[str]:
+    """Every test task of ``collections`` pooled: ROC-AUC, gain and ΔAUPRC per learner and support size.
+
+    A learner's pooled figure is the task-weighted mean of its collection means (``n_tasks`` each),
+    so a collection counts by its number of test tasks; its ± combines the collections' spreads over
+    draws as independent (``sqrt(Σ w² σ²)``). Also the unweighted mean over collections. Only learners
+    with a row on every collection; "vs best support-only" is the learner's pooled ROC-AUC minus the
+    highest pooled ROC-AUC of rf / knn / gp_tanimoto, "vs minimol_lr" minus that of the support-only
+    MiniMol anchor (where it ran on every collection).
+    """
+    by = _index(records)
+    colls = sorted(collections, key=lambda d: _order(d, COLLECTION_ORDER))
+
+    def pooled(ln, k, ad, metric):
+        rs = [by.get((c, ln, k, "balanced", "none", ad, metric)) for c in colls]
+        if any(r is None or r["mean"] is None or not np.isfinite(r["mean"]) for r in rs):
+            return None
+        w = np.array([r["n_tasks"] for r in rs], float)
+        w /= w.sum()
+        m = np.array([r["mean"] for r in rs])
+        sd = np.array([r["std"] for r in rs])
+        return float(w @ m), float(np.sqrt((w ** 2) @ (sd ** 2))), float(m.mean())
+
+    lines = ["| support | learner | ROC-AUC (task-weighted) | vs best support-only | vs minimol_lr | support-free | "
+             "gain | ΔAUPRC | ROC-AUC (mean of collections) |", "|---|---|---|---|---|---|---|---|---|"]
+    for k in shots:
+        learners = sorted({r["learner"] for r in records if r["shots"] == k and r["dataset"] in collections},
+                          key=lambda x: _order(x, LEARNER_ORDER))
+        rows = {ln: pooled(ln, k, "support", "roc_auc") for ln in learners}
+        base = max((rows[b][0] for b in SUPPORT_ONLY if rows.get(b)), default=None)
+        anchor = rows["minimol_lr"][0] if rows.get("minimol_lr") else None
+        for ln in learners:
+            auc = rows[ln]
+            if auc is None:
+                continue
+            free, gain, dap = (pooled(ln, k, a, m) for a, m in (("none", "roc_auc"), ("gain", "roc_auc"),
+                                                               ("support", "delta_auprc")))
+            cells = [f"{auc[0]:.1f} ± {auc[1]:.1f}", "" if base is None else f"{auc[0] - base:+.1f}",
+                     "" if anchor is None else f"{auc[0] - anchor:+.1f}",
+                     "" if free is None else f"{free[0]:.1f}", "" if gain is None else f"{gain[0]:+.1f}",
+                     "" if dap is None else f"{dap[0]:.1f}", f"{auc[2]:.1f}"]
+            lines.append(f"| {k} | {ln} | " + " | ".join(cells) + " |")
+    return lines
+
+
 VERSUS_METRICS = ("roc_auc", "spearman")
 VERSUS_KEY = ["dataset", "shots", "learner", "adaptation"]
 
@@ -204,6 +249,14 @@ def markdown(records: list[dict], training: list[dict], split: dict, machine: st
               "best of each row in bold. Support-free learners (no adapted row) are marked.", "",
               *headline_table([r for r in records if r["dataset"] in cls_sets], "roc_auc", big, 1), "",
               *headline_table([r for r in records if r["dataset"] not in cls_sets], "r2", big, 3), ""]
+    cls_shots = tuple(sorted({r["shots"] for r in records if r["dataset"] in cls_sets}))
+    pooled = pooled_table(records, cls_sets, cls_shots) if cls_sets else []
+    if len(pooled) > 2:
+        n_all = sum(max((r["n_tasks"] for r in records if r["dataset"] == c), default=0) for c in cls_sets)
+        lines += [f"## All {n_all} classification test tasks pooled", "",
+                  "Each learner's collection means weighted by their number of test tasks (ToxCast dominates), "
+                  "balanced supports, raw; ± from the collections' spreads over draws taken as independent. "
+                  "Only learners scored on every classification collection.", "", *pooled, ""]
     for kind in ("classification", "regression"):
         recs = [r for r in records if (r["dataset"] in cls_sets) == (kind == "classification")]
         if not recs:

@@ -71,3 +71,25 @@ def test_paired_rows_of_learners_not_re_run_are_kept_and_re_run_ones_replaced():
     assert vs.loc[("maml", "support"), "mean"] == pytest.approx(11.0)  # re-run: the fresh pairing wins
     assert vs.loc[("protonet", "support"), "mean"] == pytest.approx(2.5)  # no episodes here: kept
     assert len(vs) == len(set(vs.index))
+
+
+def _rec(ds, ln, ad, mean, std, n_tasks, metric="roc_auc"):
+    return {"dataset": ds, "learner": ln, "shots": 16, "calibration": "none", "adaptation": ad, "metric": metric,
+            "mean": mean, "std": std, "n_tasks": n_tasks}
+
+
+def test_pooled_table_weighs_collections_by_their_test_tasks():
+    from benchmarks.new_assay_report import pooled_table
+
+    recs = [_rec("tox21", "maml", "support", 80.0, 3.0, 1), _rec("toxcast", "maml", "support", 60.0, 4.0, 3),
+            _rec("tox21", "maml", "none", 70.0, 0.0, 1), _rec("toxcast", "maml", "none", 50.0, 0.0, 3),
+            _rec("tox21", "rf", "support", 70.0, 1.0, 1), _rec("toxcast", "rf", "support", 62.0, 1.0, 3),
+            _rec("tox21", "knn", "support", 50.0, 1.0, 1),  # not on every collection: no row, not a baseline
+            _rec("tox21", "minimol_lr", "support", 75.0, 1.0, 1), _rec("toxcast", "minimol_lr", "support", 61.0, 1.0, 3)]
+    lines = pooled_table(recs, {"tox21", "toxcast"}, (16,))
+    rows = {ln.split(" | ")[1]: ln.split(" | ") for ln in lines[2:]}
+    assert set(rows) == {"maml", "rf", "minimol_lr"}
+    maml = rows["maml"]
+    # (80 + 3 * 60) / 4 = 65, ± sqrt((3/4)^2 + 3^2 ... ) = sqrt(0.25^2 * 9 + 0.75^2 * 16) = 3.09
+    assert maml[2] == "65.0 ± 3.1" and maml[3] == "+1.0" and maml[4] == "+0.5"  # rf pooled 64.0, minimol_lr 64.5
+    assert maml[5] == "55.0" and maml[8].rstrip(" |") == "70.0"  # support-free pooled; unweighted mean of 80, 60
