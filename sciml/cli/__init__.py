@@ -1,4 +1,5 @@
-"""The ``sciml`` command line: ``train``, ``evaluate``, ``select``, ``calibrate``, ``predict``, ``pretrain`` (:mod:`.pretrain`).
+"""The ``sciml`` command line: ``train``, ``evaluate``, ``select``, ``calibrate``, ``predict``, ``pretrain`` (:mod:`.pretrain`),
+``screen`` (:mod:`.screen`).
 
 Heavy imports (torch, PyG, RDKit) happen inside the commands so ``sciml --help`` is instant.
 """
@@ -461,3 +462,4 @@ if __name__ == "__main__":
 
 
 from sciml.cli import pretrain as _pretrain  # noqa: E402,F401 - registers ``sciml pretrain``
+from sciml.cli import screen as _screen  # noqa: E402,F401 - registers ``sciml screen``
