@@ -53,8 +53,8 @@ def _candidates(mode: str, examples: dict) -> ut.Candidates | None:
                                   f"in the download. At most {MAX_CANDIDATES:,} rows and "
                                   f"{tables.MAX_UPLOAD_MB:g} MB.")
         st.caption(f"Up to {tables.MAX_UPLOAD_MB:g} MB and {MAX_CANDIDATES:,} rows per file; larger libraries: "
-                   "`sciml predict --support <assay.csv> --query <library> --max-size <MB>` on the command line "
-                   "(predicted in chunks).")
+                   "`sciml screen --support <assay.csv> --library <library.smi.gz> --out <folder>` on the command "
+                   "line (any size, streamed, resumable, several cores).")
         if f is None:
             return None
         table = ut.table_from_bytes(f.getvalue(), f.name)

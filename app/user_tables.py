@@ -220,7 +220,7 @@ def candidates_from_table(table: InputTable, smiles_col: str) -> Candidates:
     n = len(table.df)
     if n > MAX_CANDIDATES:
         raise UserTableError(f"{table.name} has {n:,} rows; the app predicts at most {MAX_CANDIDATES:,} candidates at a "
-                             "time. Split the file, or use the sciml command line for large libraries.")
+                             "time. Split the file, or score the whole library with `sciml screen` on the command line.")
     smiles = [str(s).strip() if isinstance(s, str) else "" for s in table.df[smiles_col].tolist()]
     if not any(get_domain().problem(s) is None for s in smiles):
         raise UserTableError(f"{table.name}: no cell of column {smiles_col!r} is a SMILES that RDKit can read. "
