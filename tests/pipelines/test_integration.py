@@ -207,7 +207,7 @@ def test_cli_help(runner):
 
 def test_every_cli_option_has_help():
     group = get_command(app)
-    assert set(group.commands) == {"train", "evaluate", "select", "calibrate", "predict", "pretrain"}
+    assert set(group.commands) == {"train", "evaluate", "select", "calibrate", "predict", "pretrain", "screen"}
     for name, cmd in group.commands.items():
         assert cmd.help, name
         options = [p for p in cmd.params if p.param_type_name == "option"]  # typer vendors click
